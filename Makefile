@@ -1,0 +1,27 @@
+# Two commands do all set-up:  `make lab` (open the series)  and  `make test` (run every test).
+# Both create the virtual environment in .venv when it is missing and refresh it when
+# pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The offline copy of CIFAR-10 next to the project, when there is one (see README, "Data").
+SHARED_CIFAR := $(wildcard ../shared/data/cifar10-jpeg.zip)
+export CONVMIXER_DATA ?= $(SHARED_CIFAR)
+
+.PHONY: env lab test
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,bench]'
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg

@@ -1,0 +1,125 @@
+"""Numbers that describe a ConvMixer without training it: size, cost, reach and shapes.
+
+The widgets of the notebooks show these; each is computed from the real module (parameter count,
+FLOPs via ``torch.utils.flop_counter``, shapes via a forward pass) or from a closed form that the
+tests check against the module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from convmixer.layers import check_positive_int
+from convmixer.model import ConvMixer, ConvMixerConfig
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters of ``module``."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def convmixer_parameters(config: ConvMixerConfig) -> int:
+    """Closed-form parameter count of ConvMixer-h/d with kernel ``k``, patch ``p``, ``n`` classes:
+
+    .. math::
+
+        \\underbrace{c_{in} p^2 h + h + 2h}_{stem}
+        + d\\,(\\underbrace{h k^2 + h + 2h}_{depth-wise} + \\underbrace{h^2 + h + 2h}_{point-wise})
+        + \\underbrace{h n + n}_{head}
+
+    (each ``2h`` is a BatchNorm's scale and shift).
+    """
+    h, d, k, p = config.dim, config.depth, config.kernel_size, config.patch_size
+    stem = config.in_channels * p * p * h + h + 2 * h
+    block = (h * k * k + h + 2 * h) + (h * h + h + 2 * h)
+    head = h * config.num_classes + config.num_classes
+    return stem + d * block + head
+
+
+def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """FLOPs of one forward pass on a zero input of ``input_shape`` (``(B, C, H, W)``), counted by
+    ``torch.utils.flop_counter`` (a multiply-add counts as 2 FLOPs; grouped convolutions are
+    counted correctly in the forward direction). The model is run in eval mode and restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        counter = FlopCounterMode(display=False)
+        with counter, torch.no_grad():
+            model(torch.zeros(input_shape))
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops()
+
+
+def receptive_field(kernel_size: int, patch_size: int, blocks: int) -> int:
+    """Side, in input pixels, of the region that one output position can see after ``blocks``
+    mixer blocks.
+
+    The stem sees one ``p x p`` patch. Each depth-wise ``k x k`` convolution then widens the view
+    by ``k - 1`` positions of the patch grid, i.e. by ``(k - 1) p`` pixels (point-wise convolutions
+    add nothing): ``RF(l) = p (1 + l (k - 1))``.
+    """
+    check_positive_int("kernel_size", kernel_size)
+    check_positive_int("patch_size", patch_size)
+    if blocks < 0:
+        raise ValueError(f"blocks must be >= 0, got {blocks}")
+    return patch_size * (1 + blocks * (kernel_size - 1))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the forward pass: its name, output shape (without batch) and receptive field."""
+
+    name: str
+    shape: tuple[int, ...]
+    receptive_field: int
+
+
+def trace_stages(model: ConvMixer, image_size: int) -> list[Stage]:
+    """Run a ``1 x c_in x image_size x image_size`` zero image through ``model`` and report the
+    output shape and receptive field (in pixels) after the stem, after every block and after the
+    head."""
+    config = model.config(image_size)
+    x = torch.zeros(1, config.in_channels, image_size, image_size)
+    was_training = model.training
+    model.eval()
+    try:
+        maps = model.feature_maps(x)
+        logits = model.head(maps[-1])
+    finally:
+        model.train(was_training)
+    rf = [receptive_field(config.kernel_size, config.patch_size, i) for i in range(len(maps))]
+    stages = [Stage("stem", tuple(maps[0].shape[1:]), rf[0])]
+    stages += [
+        Stage(f"block {i}", tuple(m.shape[1:]), rf[i]) for i, m in enumerate(maps[1:], start=1)
+    ]
+    stages.append(Stage("head", tuple(logits.shape[1:]), image_size))
+    return stages
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """The headline numbers of one configuration at one input size."""
+
+    config: ConvMixerConfig
+    parameters: int
+    flops: int  # forward FLOPs for one image
+    receptive_field: int  # pixels seen by one position of the last feature map
+    tokens: int  # positions on the patch grid, (H/p) * (W/p)
+
+
+def summarize(config: ConvMixerConfig) -> ModelSummary:
+    """Build ``config`` and measure it at its ``image_size``."""
+    model = ConvMixer.from_config(config)
+    size = config.image_size
+    return ModelSummary(
+        config=config,
+        parameters=count_parameters(model),
+        flops=forward_flops(model, (1, config.in_channels, size, size)),
+        receptive_field=receptive_field(config.kernel_size, config.patch_size, config.depth),
+        tokens=(size // config.patch_size) ** 2,
+    )
