@@ -43,5 +43,5 @@ def cifar10_sample() -> ImageSample:
 def photo() -> torch.Tensor:
     """Matplotlib's sample photograph of Grace Hopper as a ``(3, 600, 512)`` uint8 tensor."""
     with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
-        image = np.asarray(Image.open(f).convert("RGB"))
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).contiguous()
+        image = np.array(Image.open(f).convert("RGB"))
+    return torch.from_numpy(image).permute(2, 0, 1).contiguous()
