@@ -1,0 +1,1 @@
+"""Matplotlib figures for the notebooks. Each function takes tensors, returns a ``Figure``."""
