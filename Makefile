@@ -8,7 +8,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The offline copy of CIFAR-10 next to the project, when there is one (see README, "Data").
 SHARED_CIFAR := $(wildcard ../shared/data/cifar10-jpeg.zip)
-export CONVMIXER_DATA ?= $(SHARED_CIFAR)
+ifneq ($(SHARED_CIFAR),)
+export CONVMIXER_DATA ?= $(abspath $(SHARED_CIFAR))
+endif
 
 .PHONY: env lab test
 
@@ -19,8 +21,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,bench]'
 	touch $(STAMP)
 
+# JupyterLab refuses to run as root unless told it may.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
 
 test: $(STAMP)
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
