@@ -123,3 +123,77 @@ def summarize(config: ConvMixerConfig) -> ModelSummary:
         receptive_field=receptive_field(config.kernel_size, config.patch_size, config.depth),
         tokens=(size // config.patch_size) ** 2,
     )
+
+
+# --- Full vs depth-wise vs separable convolution -------------------------------------------------
+
+from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding  # noqa: E402
+
+CONV_KINDS: tuple[str, ...] = ("full", "depthwise", "pointwise", "separable")
+
+
+def convolution_variants(dim: int, kernel_size: int) -> dict[str, nn.Module]:
+    """The four ``h -> h`` convolutions compared in the notebooks, all with "same" padding:
+
+    - ``full``: a dense ``k x k`` convolution (every output channel sees every input channel),
+      built as zero padding ``((k-1)//2, k//2)`` + ``nn.Conv2d`` so even ``k`` works without a
+      warning;
+    - ``depthwise``: :class:`~convmixer.layers.DepthwiseConv2d` (one ``k x k`` kernel per channel);
+    - ``pointwise``: :class:`~convmixer.layers.PointwiseConv2d` (``1 x 1``, mixes channels only);
+    - ``separable``: depth-wise then point-wise.
+    """
+    check_positive_int("dim", dim)
+    before, after = same_padding(kernel_size)
+    return {
+        "full": nn.Sequential(
+            nn.ZeroPad2d((before, after, before, after)), nn.Conv2d(dim, dim, kernel_size)
+        ),
+        "depthwise": DepthwiseConv2d(dim, kernel_size),
+        "pointwise": PointwiseConv2d(dim),
+        "separable": nn.Sequential(DepthwiseConv2d(dim, kernel_size), PointwiseConv2d(dim)),
+    }
+
+
+@dataclass(frozen=True)
+class ConvCost:
+    """Size and forward cost of one convolution on one ``H x W`` feature map."""
+
+    parameters: int  # weights + biases
+    flops: int  # forward FLOPs for one image: 2 per multiply-add, biases not counted
+
+
+def convolution_costs(
+    dim: int, kernel_size: int, height: int, width: int | None = None
+) -> dict[str, ConvCost]:
+    """Closed-form costs of the modules of :func:`convolution_variants` on an ``h x H x W`` map.
+
+    With ``h`` channels, a ``k x k`` kernel and ``H W`` output positions (FLOPs count a
+    multiply-add as 2, as ``torch.utils.flop_counter`` does, and leave out the bias):
+
+    =========== ===================== =========================
+    kind        parameters            forward FLOPs
+    =========== ===================== =========================
+    full        ``h^2 k^2 + h``       ``2 h^2 k^2 H W``
+    depthwise   ``h k^2 + h``         ``2 h k^2 H W``
+    pointwise   ``h^2 + h``           ``2 h^2 H W``
+    separable   ``h k^2 + h^2 + 2h``  ``2 (h k^2 + h^2) H W``
+    =========== ===================== =========================
+
+    so the full convolution costs ``h k^2 / (h + k^2) = 1 / (1/h + 1/k^2)`` times the FLOPs of the
+    separable one: about ``k^2`` when ``h >> k^2``, about ``h`` when ``k^2 >> h``.
+    """
+    h = check_positive_int("dim", dim)
+    k = check_positive_int("kernel_size", kernel_size)
+    check_positive_int("height", height)
+    width = height if width is None else check_positive_int("width", width)
+    positions = height * width
+    depthwise = ConvCost(h * k * k + h, 2 * h * k * k * positions)
+    pointwise = ConvCost(h * h + h, 2 * h * h * positions)
+    return {
+        "full": ConvCost(h * h * k * k + h, 2 * h * h * k * k * positions),
+        "depthwise": depthwise,
+        "pointwise": pointwise,
+        "separable": ConvCost(
+            depthwise.parameters + pointwise.parameters, depthwise.flops + pointwise.flops
+        ),
+    }
