@@ -1,0 +1,373 @@
+"""Looking inside a trained ConvMixer: its filters, its feature maps, and the patches that drive
+its prediction (notebook 06).
+
+Notation as in the paper: ``h`` width, ``d`` depth, ``k`` depth-wise kernel size, ``p`` patch
+size, ``N = (H/p)(W/p)`` patches. What is looked at:
+
+- the stem's filters ``W_0``, ``(h, c_in, p, p)``: one ``p x p`` colour filter per channel;
+- the depth-wise kernels of block ``l``, ``(h, k, k)``: one spatial kernel per channel;
+- the feature maps ``z_0`` (after the stem) ... ``z_d`` (after block ``d``), each ``(h, H/p, W/p)``.
+
+Which patches drive class ``c``? The head is a global average pool and a linear map, so the logit
+splits *exactly* over the patches of the last feature map (the class activation map, CAM, of
+Zhou et al., 2016):
+
+.. math::
+
+    y_c = \\frac{1}{N} \\sum_{i,j} \\mathrm{CAM}_c(i, j) + b_c, \\qquad
+    \\mathrm{CAM}_c(i, j) = w_c^\\top z_d[:, i, j].
+
+For an earlier map ``z_l`` we use *gradient x activation*,
+``A_l(i, j) = sum_ch (dy_c / dz_l[ch, i, j]) z_l[ch, i, j]``, a first-order estimate of each
+patch's share of ``y_c``; at ``l = d`` it equals ``CAM_c / N`` (the tests check this).
+
+Figures are plain ``matplotlib.figure.Figure`` objects (no pyplot state, nothing to close).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from convmixer.model import ConvMixer
+from convmixer.viz.images import to_display
+
+KERNEL_CMAP = "RdBu_r"  # red > 0, blue < 0, white 0
+NORM_CMAP = "inferno"
+OVERLAY_ALPHA = 0.6
+
+
+# --- weights -------------------------------------------------------------------------------------
+
+
+def patch_embedding_filters(model: ConvMixer) -> torch.Tensor:
+    """The stem's convolution weights ``W_0``, ``(h, c_in, p, p)``, detached."""
+    return model.stem.conv.weight.detach().cpu().clone()
+
+
+def depthwise_kernels(model: ConvMixer) -> list[torch.Tensor]:
+    """The depth-wise kernels of every block, ``d`` tensors of shape ``(h, k, k)``, detached."""
+    return [block.spatial.conv.weight.detach().cpu()[:, 0].clone() for block in model.blocks]
+
+
+def kernel_spread(kernels: torch.Tensor) -> torch.Tensor:
+    """How far from its centre a kernel reaches: the root-mean-square distance from the centre,
+    weighted by the squared weights,
+
+    .. math::  s(w) = \\sqrt{\\sum_{ij} w_{ij}^2 r_{ij}^2 / \\sum_{ij} w_{ij}^2},
+
+    with ``r_ij`` the distance of tap ``(i, j)`` from the kernel's centre ``((k-1)/2, (k-1)/2)``,
+    in positions of the patch grid. ``(..., k, k) -> (...)``. A kernel that only weights its centre
+    has ``s = 0``; a kernel with equal-magnitude weights has ``s = sqrt(mean r^2)``
+    (``sqrt((k^2 - 1) / 6)``: 2.0 for ``k = 5``), which is also what random initial kernels have
+    on average. An all-zero kernel has spread 0.
+    """
+    if kernels.dim() < 2 or kernels.shape[-1] != kernels.shape[-2]:
+        raise ValueError(f"expected square kernels shaped (..., k, k), got {tuple(kernels.shape)}")
+    k = kernels.shape[-1]
+    offsets = torch.arange(k, dtype=torch.float32) - (k - 1) / 2
+    r2 = offsets[:, None] ** 2 + offsets[None, :] ** 2
+    energy = kernels.detach().float() ** 2
+    total = energy.sum(dim=(-2, -1))
+    weighted = (energy * r2).sum(dim=(-2, -1))
+    return torch.where(total > 0, weighted / total.clamp_min(1e-30), torch.zeros_like(total)).sqrt()
+
+
+# --- activations and attributions ----------------------------------------------------------------
+
+
+def stage_names(depth: int) -> list[str]:
+    """``["stem", "block 1", ..., "block d"]``: the names of ``z_0 .. z_d``."""
+    return ["stem"] + [f"block {i}" for i in range(1, depth + 1)]
+
+
+def patch_norms(feature_map: torch.Tensor) -> torch.Tensor:
+    """The Euclidean norm of every patch's ``h``-vector: ``(..., h, H', W') -> (..., H', W')``."""
+    if feature_map.dim() < 3:
+        raise ValueError(
+            f"expected a feature map shaped (h, H', W') or (B, h, H', W'), got {tuple(feature_map.shape)}"
+        )
+    return feature_map.detach().float().norm(dim=-3)
+
+
+def class_activation_map(model: ConvMixer, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
+    """CAM of class ``target`` for a batch ``x`` ``(B, c_in, H, W)``: ``(B, H/p, W/p)`` with
+    ``CAM(i, j) = w_target^T z_d[:, i, j]``; its mean over the grid plus the class bias is the
+    logit. ``target`` is one class for all images or a ``(B,)`` tensor. Runs in eval mode."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            features = model.forward_features(x)
+    finally:
+        model.train(was_training)
+    weights = model.head.fc.weight.detach()
+    target = torch.as_tensor(target).expand(features.shape[0])
+    _check_class(int(target.max()), weights.shape[0])
+    _check_class(int(target.min()), weights.shape[0])
+    return torch.einsum("bchw,bc->bhw", features, weights[target])
+
+
+def _check_class(target: int, num_classes: int) -> None:
+    if not 0 <= target < num_classes:
+        raise ValueError(f"class index must be in 0..{num_classes - 1}, got {target}")
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """Everything notebook 06 shows about one image.
+
+    ``feature_maps[l]`` is ``z_l`` ``(h, H/p, W/p)`` (``l = 0`` the stem); ``attributions[l]`` is
+    gradient x activation ``(H/p, W/p)`` of the ``target`` logit at ``z_l``.
+    """
+
+    logits: torch.Tensor  # (n,)
+    probabilities: torch.Tensor  # (n,), softmax of the logits
+    target: int  # the class the attributions explain
+    feature_maps: list[torch.Tensor]
+    attributions: list[torch.Tensor]
+
+    @property
+    def prediction(self) -> int:
+        return int(self.logits.argmax())
+
+
+def inspect_image(model: ConvMixer, x: torch.Tensor, target: int | None = None) -> Inspection:
+    """Run one preprocessed image ``x`` ``(c_in, H, W)`` through ``model`` in eval mode and keep
+    every feature map, the class probabilities, and the gradient x activation of class
+    ``target`` (default: the predicted class) at every stage. Parameter gradients are untouched."""
+    if x.dim() != 3:
+        raise ValueError(f"expected one image shaped (C, H, W), got shape {tuple(x.shape)}")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.enable_grad():
+            maps = [model.stem(x[None].to(model.stem.conv.weight.dtype))]
+            for block in model.blocks:
+                maps.append(block(maps[-1]))
+            logits = model.head(maps[-1])[0]
+            target = int(logits.argmax()) if target is None else target
+            _check_class(target, logits.shape[0])
+            grads = torch.autograd.grad(logits[target], maps)
+    finally:
+        model.train(was_training)
+    return Inspection(
+        logits=logits.detach(),
+        probabilities=logits.detach().softmax(dim=0),
+        target=target,
+        feature_maps=[m.detach()[0] for m in maps],
+        attributions=[(g * m).detach().sum(dim=1)[0] for g, m in zip(grads, maps)],
+    )
+
+
+# --- figures -------------------------------------------------------------------------------------
+
+
+def _off(ax: Axes) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _draw_kernel(ax: Axes, kernel: torch.Tensor) -> None:
+    """One ``(k, k)`` kernel, colour scale symmetric around 0 and set per kernel."""
+    values = kernel.float().numpy()
+    limit = float(np.abs(values).max()) or 1.0
+    ax.imshow(values, cmap=KERNEL_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+    _off(ax)
+
+
+def filter_grid_figure(filters: torch.Tensor, ncols: int = 16, size: float = 0.42) -> Figure:
+    """The stem's filters ``(h, c_in, p, p)`` as a grid of small colour images, each rescaled to
+    its own 0..1 range (grey = 0 only if the filter is symmetric around 0)."""
+    if filters.dim() != 4:
+        raise ValueError(f"expected filters shaped (h, c_in, p, p), got {tuple(filters.shape)}")
+    count = filters.shape[0]
+    ncols = min(ncols, count)
+    nrows = -(-count // ncols)
+    fig = Figure(figsize=(size * ncols, size * nrows + 0.1), dpi=100)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=0.995, wspace=0.08, hspace=0.08)
+    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
+        ax.axis("off")
+        if i < count:
+            ax.imshow(to_display(filters[i]), cmap="gray", interpolation="nearest")
+    return fig
+
+
+def _kernel_grid(fig: Figure, kernels: Sequence[torch.Tensor], channels: Sequence[int], title: str) -> None:
+    """Rows = layers, columns = ``channels``, on ``fig`` (a figure or a subfigure)."""
+    axes = fig.subplots(len(kernels), len(channels), squeeze=False)
+    for row, layer_kernels in enumerate(kernels):
+        for col, channel in enumerate(channels):
+            _draw_kernel(axes[row, col], layer_kernels[channel])
+        axes[row, 0].set_ylabel(f"block {row + 1}", fontsize=8, rotation=0, ha="right", va="center")
+    for col, channel in enumerate(channels):
+        axes[0, col].set_title(f"ch {channel}", fontsize=7)
+    fig.suptitle(title, fontsize=10)
+
+
+def _check_kernels(kernels: Sequence[torch.Tensor], channels: Sequence[int]) -> None:
+    if len(kernels) == 0:
+        raise ValueError("need the kernels of at least one layer")
+    if len(channels) == 0:
+        raise ValueError("need at least one channel to show")
+    width = kernels[0].shape[0]
+    if any(not 0 <= c < width for c in channels):
+        raise ValueError(f"channels must lie in 0..{width - 1}, got {list(channels)}")
+
+
+def kernel_grid_figure(
+    kernels: Sequence[torch.Tensor], channels: Sequence[int], title: str = "depth-wise kernels",
+    size: float = 0.55,
+) -> Figure:
+    """Depth-wise kernels ``[(h, k, k)] * d``: one row per block, one column per channel."""
+    _check_kernels(kernels, channels)
+    fig = Figure(figsize=(size * len(channels) + 0.6, size * len(kernels) + 0.5), dpi=100)
+    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.01, top=0.86, wspace=0.06, hspace=0.06)
+    _kernel_grid(fig, kernels, channels, title)
+    return fig
+
+
+def draw_spread(ax: Axes, spreads: Mapping[str, Sequence[torch.Tensor]]) -> None:
+    """Spread (median and 25-75 % band over channels) against depth, one line per model."""
+    for label, per_layer in spreads.items():
+        layers = np.arange(1, len(per_layer) + 1)
+        stats = np.array([np.percentile(s.numpy(), [25, 50, 75]) for s in per_layer])
+        (line,) = ax.plot(layers, stats[:, 1], marker="o", label=label)
+        ax.fill_between(layers, stats[:, 0], stats[:, 2], color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("block")
+    ax.set_ylabel("kernel spread s (grid positions)")
+    ax.set_xticks(np.arange(1, max(len(v) for v in spreads.values()) + 1))
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def kernel_comparison_figure(
+    trained: Sequence[torch.Tensor], untrained: Sequence[torch.Tensor], channels: Sequence[int],
+    size: float = 0.5,
+) -> Figure:
+    """Trained vs untrained depth-wise kernels (same channels, one row per block), and the
+    spread of all kernels of every block for both models."""
+    _check_kernels(trained, channels)
+    _check_kernels(untrained, channels)
+    if len(trained) != len(untrained) or trained[0].shape != untrained[0].shape:
+        raise ValueError("the trained and untrained models must have the same depth, width and k")
+    grid_width = size * len(channels) + 0.6
+    height = size * len(trained) + 0.7
+    fig = Figure(figsize=(2 * grid_width + 3.6, max(height, 2.8)), dpi=100)
+    left, middle, right = fig.subfigures(1, 3, width_ratios=[grid_width, grid_width, 3.6])
+    for sub, kernels, title in ((left, trained, "trained"), (middle, untrained, "untrained (initial)")):
+        sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
+        _kernel_grid(sub, kernels, channels, title)
+    ax = right.subplots()
+    right.subplots_adjust(left=0.2, right=0.97, bottom=0.16, top=0.86)
+    draw_spread(ax, {
+        "trained": [kernel_spread(k) for k in trained],
+        "untrained": [kernel_spread(k) for k in untrained],
+    })
+    ax.set_title("how far kernels reach", fontsize=10)
+    return fig
+
+
+def draw_overlay(
+    ax: Axes, image: torch.Tensor, patch_map: torch.Tensor, cmap: str = NORM_CMAP,
+    symmetric: bool = False, alpha: float = OVERLAY_ALPHA,
+) -> None:
+    """``image`` ``(C, H, W)`` with a per-patch map ``(H/p, W/p)`` laid over it, one coloured
+    square per patch. ``symmetric``: colour scale centred on 0 (for signed attributions)."""
+    height, width = image.shape[1:]
+    values = patch_map.detach().float().numpy()
+    if symmetric:
+        limit = float(np.abs(values).max()) or 1.0
+        low, high = -limit, limit
+    else:
+        low, high = float(values.min()), float(values.max())
+    ax.imshow(to_display(image), extent=(0, width, height, 0), cmap="gray")
+    ax.imshow(values, extent=(0, width, height, 0), cmap=cmap, vmin=low, vmax=high,
+              alpha=alpha, interpolation="nearest")
+    _off(ax)
+
+
+def feature_maps_figure(
+    maps: Sequence[torch.Tensor], channel: int, names: Sequence[str] | None = None, size: float = 1.3,
+) -> Figure:
+    """Channel ``channel`` of every feature map ``(h, H', W')``, side by side, each with its own
+    colour scale (viridis: dark = low)."""
+    if len(maps) == 0:
+        raise ValueError("need at least one feature map")
+    if not 0 <= channel < maps[0].shape[0]:
+        raise ValueError(f"channel must be in 0..{maps[0].shape[0] - 1}, got {channel}")
+    names = stage_names(len(maps) - 1) if names is None else names
+    fig = Figure(figsize=(size * len(maps), size + 0.35), dpi=100)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
+    for ax, feature_map, name in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps, names):
+        ax.imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
+        ax.set_title(name, fontsize=8)
+        _off(ax)
+    fig.suptitle(f"channel {channel}", fontsize=9, y=0.99)
+    return fig
+
+
+def patch_overlays_figure(
+    image: torch.Tensor, maps: Mapping[str, torch.Tensor], signed: Sequence[str] = (), size: float = 1.9,
+) -> Figure:
+    """The image once per ``{title: (H/p, W/p) map}``, the map laid over it; titles listed in
+    ``signed`` get a colour scale centred on 0 (red = for, blue = against)."""
+    if not maps:
+        raise ValueError("need at least one per-patch map")
+    fig = Figure(figsize=(size * len(maps), size + 0.4), dpi=100)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
+    for ax, (title, patch_map) in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps.items()):
+        is_signed = title in signed
+        draw_overlay(ax, image, patch_map, KERNEL_CMAP if is_signed else NORM_CMAP, is_signed)
+        ax.set_title(title, fontsize=8)
+    return fig
+
+
+def inspection_figure(
+    image: torch.Tensor, inspection: Inspection, model: ConvMixer, layer: int, channel: int,
+    classes: Sequence[str],
+) -> Figure:
+    """The widget's figure for stage ``layer`` (0 = stem) and ``channel``: the image, that
+    channel's feature map, the patch norms and the gradient x activation over the image, and the
+    filter that made the channel (the stem's colour filter for ``layer = 0``, else block
+    ``layer``'s depth-wise kernel)."""
+    depth = len(inspection.feature_maps) - 1
+    if not 0 <= layer <= depth:
+        raise ValueError(f"layer must be in 0..{depth} (0 = stem), got {layer}")
+    feature_map = inspection.feature_maps[layer]
+    if not 0 <= channel < feature_map.shape[0]:
+        raise ValueError(f"channel must be in 0..{feature_map.shape[0] - 1}, got {channel}")
+    name = stage_names(depth)[layer]
+    fig = Figure(figsize=(10.5, 2.5), dpi=100)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.03, top=0.8, wspace=0.12)
+    axes = fig.subplots(1, 5)
+    axes[0].imshow(to_display(image))
+    axes[0].set_title(
+        f"predicted: {classes[inspection.prediction]}\n"
+        f"p = {float(inspection.probabilities[inspection.prediction]):.2f}", fontsize=9,
+    )
+    _off(axes[0])
+    axes[1].imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
+    axes[1].set_title(f"{name}, channel {channel}\n{tuple(feature_map.shape)}", fontsize=9)
+    _off(axes[1])
+    draw_overlay(axes[2], image, patch_norms(feature_map))
+    axes[2].set_title(f"{name}: patch norm\n‖z[:, i, j]‖ over all channels", fontsize=9)
+    draw_overlay(axes[3], image, inspection.attributions[layer], KERNEL_CMAP, symmetric=True)
+    axes[3].set_title(
+        f"{name}: grad × activation\nfor '{classes[inspection.target]}' (red = for)", fontsize=9
+    )
+    if layer == 0:
+        axes[4].imshow(to_display(patch_embedding_filters(model)[channel]), interpolation="nearest")
+        _off(axes[4])
+        axes[4].set_title(f"stem filter, channel {channel}\n(colour, p × p)", fontsize=9)
+    else:
+        kernel = model.blocks[layer - 1].spatial.conv.weight.detach()[channel, 0]
+        _draw_kernel(axes[4], kernel)
+        axes[4].set_title(f"block {layer} depth-wise kernel\nchannel {channel} (red > 0)", fontsize=9)
+    return fig

@@ -1,0 +1,161 @@
+"""Panel for notebook 06: pick a test image, a stage and a channel of a trained ConvMixer, and see
+that channel's feature map, the patch norms, which patches drive the predicted class, and the
+filter that made the channel.
+
+Controls ``cm-image`` (menu), ``cm-layer`` (slider, 0 = stem, ``l`` = block ``l``) and
+``cm-channel`` (slider); one ``cm-readout``; the figure is an ``Image`` widget (``cm-figure``)
+whose bytes are replaced on every change (no flicker, no pyplot figure left open). Moving the
+layer or channel only redraws: the forward and backward pass runs once per image (cached).
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any, Callable, Sequence
+
+import ipywidgets as widgets
+import torch
+
+from convmixer.analysis import receptive_field
+from convmixer.model import ConvMixer
+from convmixer.viz.convolution import render_figure
+from convmixer.viz.inspection import Inspection, inspect_image, inspection_figure, patch_norms, stage_names
+
+FIGURE_DPI = 72
+FIGURE_WIDTH = "760px"
+
+Preprocess = Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> float model input
+
+
+def image_options(labels: torch.Tensor, classes: Sequence[str]) -> list[tuple[str, int]]:
+    """Menu entries ``("12: cat", 12)`` for every image, named by its index and true class."""
+    return [(f"{i}: {classes[int(label)]}", i) for i, label in enumerate(labels)]
+
+
+class ActivationExplorer:
+    """Image menu, layer and channel sliders over a readout and the :func:`inspection_figure`.
+
+    Args:
+        model: a (trained) ConvMixer; it is put in eval mode for every pass and left as found.
+        images: uint8 ``(N, C, H, W)`` test images; ``labels``: their true classes ``(N,)``.
+        classes: class names, indexed by label.
+        preprocess: turns a uint8 batch into the model's input (e.g.
+            ``convmixer.augment.prepare_images``), so the panel sees what the model saw in training.
+        image, layer, channel: the initial selection (``layer`` defaults to the last block).
+    """
+
+    def __init__(
+        self,
+        model: ConvMixer,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        classes: Sequence[str],
+        preprocess: Preprocess,
+        image: int = 0,
+        layer: int | None = None,
+        channel: int = 0,
+    ) -> None:
+        if images.dim() != 4 or images.dtype != torch.uint8:
+            raise ValueError(
+                f"expected uint8 images shaped (N, C, H, W), got {images.dtype} {tuple(images.shape)}"
+            )
+        if len(labels) != len(images):
+            raise ValueError(f"got {len(images)} images but {len(labels)} labels")
+        if len(classes) != model.head.fc.out_features:
+            raise ValueError(
+                f"got {len(classes)} class names for a model with {model.head.fc.out_features} classes"
+            )
+        config = model.config(images.shape[-1])
+        depth, width = config.depth, config.dim
+        layer = depth if layer is None else layer
+        _check_range("image", image, len(images) - 1)
+        _check_range("layer", layer, depth)
+        _check_range("channel", channel, width - 1)
+        self.model, self.images, self.labels = model, images, labels
+        self.classes, self.preprocess, self.config = tuple(classes), preprocess, config
+        self._cache: dict[int, Inspection] = {}
+
+        self.image = widgets.Dropdown(
+            options=image_options(labels, self.classes), value=image, description="Image",
+        ).add_class("cm-image")
+        self.layer = widgets.IntSlider(
+            value=layer, min=0, max=depth, description="Layer (0 = stem)",
+            continuous_update=False, style={"description_width": "initial"},
+        ).add_class("cm-layer")
+        self.channel = widgets.IntSlider(
+            value=channel, min=0, max=width - 1, description="Channel",
+            continuous_update=False, style={"description_width": "initial"},
+        ).add_class("cm-channel")
+        self.readout = widgets.HTML().add_class("cm-readout")
+        self.figure = widgets.Image(
+            format="png", layout=widgets.Layout(width=FIGURE_WIDTH)
+        ).add_class("cm-figure")
+        self.panel = widgets.VBox(
+            [widgets.HBox([self.image, self.layer, self.channel]), self.readout, self.figure]
+        )
+        for control in (self.image, self.layer, self.channel):
+            control.observe(self.update, names="value")
+        self.update()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.panel._repr_mimebundle_(**kwargs)
+
+    def inspection(self, index: int) -> Inspection:
+        """Feature maps, probabilities and attributions of image ``index`` (computed once)."""
+        if index not in self._cache:
+            x = self.preprocess(self.images[index : index + 1])[0]
+            self._cache[index] = inspect_image(self.model, x)
+        return self._cache[index]
+
+    def update(self, change: object = None) -> None:
+        """Refresh the readout and the figure for the current image, layer and channel."""
+        index, layer, channel = self.image.value, self.layer.value, self.channel.value
+        result = self.inspection(index)
+        self.readout.value = readout_html(
+            result, layer, channel, self.classes, int(self.labels[index]), self.config.kernel_size,
+            self.config.patch_size,
+        )
+        fig = inspection_figure(
+            self.images[index], result, self.model, layer, channel, self.classes
+        )
+        self.figure.value = render_figure(fig, "png", FIGURE_DPI)
+
+
+def _check_range(name: str, value: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+        raise ValueError(f"{name} must be an integer in 0..{high}, got {value!r}")
+
+
+def readout_html(
+    result: Inspection, layer: int, channel: int, classes: Sequence[str], label: int,
+    kernel_size: int, patch_size: int,
+) -> str:
+    """The readout: true and predicted class with its probability, the stage's name, shape and
+    receptive field, the channel's statistics, and the patch with the largest norm."""
+    feature_map = result.feature_maps[layer]
+    name = stage_names(len(result.feature_maps) - 1)[layer]
+    values = feature_map[channel]
+    norms = patch_norms(feature_map)
+    row, col = divmod(int(norms.argmax()), norms.shape[1])
+    predicted = result.prediction
+    verdict = "correct" if predicted == label else "wrong"
+    rf = receptive_field(kernel_size, patch_size, layer)
+    return (
+        f"true class <b>{html.escape(classes[label])}</b> &rarr; predicted "
+        f"<b>{html.escape(classes[predicted])}</b> (p = {float(result.probabilities[predicted]):.2f}, "
+        f"{verdict})<br>"
+        f"layer {layer} = {name} output z<sub>{layer}</sub>: shape {tuple(feature_map.shape)}, "
+        f"receptive field {rf}&times;{rf} px<br>"
+        f"channel {channel}: mean {float(values.mean()):.2f}, min {float(values.min()):.2f}, "
+        f"max {float(values.max()):.2f} &middot; largest patch norm {float(norms.max()):.2f} "
+        f"at patch (row {row}, col {col})"
+    )
+
+
+def activation_explorer(
+    model: ConvMixer, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str],
+    preprocess: Preprocess, **kwargs: Any,
+) -> ActivationExplorer:
+    """Panel for notebook 06: image menu (``cm-image``), layer (``cm-layer``) and channel
+    (``cm-channel``) sliders driving the readout and the inspection figure."""
+    return ActivationExplorer(model, images, labels, classes, preprocess, **kwargs)
