@@ -1,0 +1,409 @@
+"""The notebooks' widgets in a real JupyterLab, in a real (headless) Chromium.
+
+nbval proves that the notebooks run in a kernel; this test proves that a reader who opens one in
+JupyterLab sees its widgets and that moving a control redraws what it should. For every notebook
+of ``SPECS`` that exists in ``notebooks/``:
+
+1. open it, clear all outputs and run all cells from the menus, wait until every cell has run and
+   the kernel is idle;
+2. no cell holds an error output, no widget shows an error placeholder ("Error displaying
+   widget", "Failed to load model class", ...), every control of the spec is on the page;
+3. move each main control as a person would (focus the slider handle and press an arrow key,
+   choose a dropdown option) and check that the panel's ``cm-readout`` states the right numbers,
+   computed here from ``convmixer``, and that its figure is redrawn (screenshots before/after);
+4. the browser console logged no errors (see ``CONSOLE_NOISE`` in conftest.py), and the notebook
+   file on disk is unchanged.
+
+Screenshots of each panel go to ``test-artifacts/browser/``. ``CONVMIXER_UPDATE_SCREENSHOTS=1``
+also copies the ones named by ``docs_image`` to ``docs/img/`` (scripts/update-screenshots.sh).
+
+Widget conventions relied on (convmixer/widgets/__init__.py): every control has the CSS class
+``cm-<name>``, every panel one ``HTML`` readout with class ``cm-readout``; a figure redrawn by the
+controls is an ``Image`` widget with class ``cm-figure`` (else the panel's ``Output`` widget).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"  # served by the `jupyterlab` fixture (conftest.py)
+DOCS_IMG = REPO / "docs" / "img"
+RUN_ALL_TIMEOUT_S = 180  # one notebook, all cells, on 2 busy cores
+MOVE_TIMEOUT_S = 60  # one control moved until its readout and figure have settled
+WIDGET_ERRORS = (
+    "Error displaying widget",
+    "Failed to load model class",
+    "model not found",
+    "Error creating widget",
+)
+
+Controls = Mapping[str, str]  # control name ("kernel-size") -> the value it shows ("5")
+
+
+# --- what each notebook must do -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Move:
+    """One reader action on the panel that holds the control ``cm-<control>``.
+
+    A slider is moved one step (``ArrowRight``, or ``ArrowLeft`` when it is at its maximum) unless
+    ``option`` names the value to reach; a dropdown or toggle buttons choose ``option``.
+    Afterwards ``readout(controls)`` lists numbers the ``cm-readout`` must state for the values the
+    controls now show, and, if ``figure_changes``, the panel's figure must look different.
+    """
+
+    control: str
+    option: str | None = None
+    readout: Callable[[Controls], Sequence[int]] | None = None
+    figure_changes: bool = True
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    notebook: str
+    moves: tuple[Move, ...]
+    docs_image: str | None = None  # file name under docs/img/ for the README
+
+
+def number_pattern(value: int) -> re.Pattern[str]:
+    """``value`` written as a whole number in prose: ``12345``, ``12,345``, ``12 345`` (also thin or
+    no-break spaces) or ``12_345``, not as part of a longer number."""
+    digits = str(value)
+    groups = [digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)][::-1]
+    separator = r"[,_\u00a0\u2009\u202f ]?"
+    return re.compile(r"(?<![\d.,])" + separator.join(groups) + r"(?![\d]|[.,]\d)")
+
+
+def image_size(label: str) -> tuple[int, int]:
+    """``(H, W)`` from an image menu label such as ``"portrait (224x224)"``."""
+    match = re.search(r"(\d+)\s*[x×]\s*(\d+)", label)
+    if not match:
+        pytest.fail(f"the image menu label {label!r} does not state the image size HxW")
+    return int(match[1]), int(match[2])
+
+
+def depthwise_readout(c: Controls) -> list[int]:
+    """Notebook 01 filters ``photo()`` (3 x 600 x 512) with a bias-free depth-wise ``k x k``
+    convolution: ``C k^2`` weights against ``C^2 k^2`` for a full one, and "same" padding keeps
+    the output at 600 x 512 for odd and even ``k``."""
+    k, channels = int(c["kernel-size"]), 3
+    return [channels * k * k, channels * channels * k * k, 600, 512]
+
+
+def patch_readout(c: Controls) -> list[int]:
+    """Notebook 03: an ``H x W`` RGB image cut into ``p x p`` patches gives ``(H/p)(W/p)`` tokens
+    of ``3 p^2`` numbers each."""
+    p, (height, width) = int(c["patch-size"]), image_size(c["image"])
+    return [(height // p) * (width // p), 3 * p * p]
+
+
+SPECS: tuple[NotebookSpec, ...] = (
+    NotebookSpec(
+        "01_depthwise_convolution.ipynb",
+        moves=(
+            Move("kernel-size", readout=depthwise_readout),  # 5 -> 6: an even kernel
+            Move("filter", option="edge"),
+        ),
+        docs_image="01_depthwise_widget.png",
+    ),
+    NotebookSpec(
+        "03_patch_embeddings.ipynb",
+        moves=(
+            Move("patch-size", option="16", readout=patch_readout),  # 14 -> 15 -> 16 on 224x224
+            Move("image", option="car (32x32)", readout=patch_readout),
+        ),
+        docs_image="03_patch_size_widget.png",
+    ),
+)
+
+
+def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:
+    return [
+        pytest.param(spec, id=Path(spec.notebook).stem)
+        for spec in specs
+        if (NOTEBOOKS / spec.notebook).is_file()
+    ]
+
+
+# --- driving JupyterLab ---------------------------------------------------------------------------
+
+# The notebook panel in front, through window.jupyterapp (the server runs with
+# --LabApp.expose_app_in_browser); the DOM alone does not tell an error output from stderr.
+JS_STATE = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session?.kernel;
+  const errors = [], pending = [];
+  panel.content.widgets.forEach((cell, i) => {
+    if (cell.model.type !== 'code' || !cell.model.sharedModel.getSource().trim()) return;
+    for (const o of cell.model.outputs.toJSON()) {
+      if (o.output_type === 'error') errors.push(`cell ${i + 1}: ${o.ename}: ${o.evalue}`);
+    }
+    if (cell.model.executionCount === null) pending.push(i + 1);
+  });
+  return {kernel: kernel ? kernel.status : 'none', errors, pending};
+}"""
+
+JS_RUN_FINISHED = f"""() => {{
+  const s = ({JS_STATE})();
+  return s.kernel === 'idle' && (s.errors.length > 0 || s.pending.length === 0);
+}}"""
+
+JS_KERNEL_IDLE = f"() => ({JS_STATE})().kernel === 'idle'"
+
+# Text of the tracebacks an Output widget shows when a callback raised inside ``with out:``.
+JS_WIDGET_STDERR = """() => Array.from(document.querySelectorAll(
+    '.widget-output .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+  )).map(e => e.innerText.slice(0, 2000))"""
+
+# Widget callbacks run on comm messages; a traceback they raise outside an Output widget goes to
+# JupyterLab's log console, not to a cell. Listen to the kernel's messages to catch those.
+JS_LISTEN_TO_KERNEL = """() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  window.cmCallbackErrors = [];
+  panel.sessionContext.iopubMessage.connect((_, msg) => {
+    if (msg.parent_header?.msg_type !== 'comm_msg') return;
+    const type = msg.header.msg_type, content = msg.content;
+    if (type === 'error') {
+      window.cmCallbackErrors.push(`${content.ename}: ${content.evalue}`);
+    } else if (type === 'stream' && content.name === 'stderr') {
+      window.cmCallbackErrors.push(content.text.slice(-2000));
+    }
+  });
+}"""
+
+JS_CONTROLS = """panel => {
+  const values = {};
+  for (const el of panel.querySelectorAll('.jupyter-widgets[class*="cm-"]')) {
+    const name = [...el.classList].find(c => c.startsWith('cm-')).slice(3);
+    let value = null;
+    if (el.classList.contains('widget-slider')) {
+      value = el.querySelector('.widget-readout')?.innerText
+        ?? el.querySelector('.noUi-handle')?.getAttribute('aria-valuetext');
+    } else if (el.querySelector('select')) {
+      const select = el.querySelector('select');
+      value = select.selectedOptions.length ? select.selectedOptions[0].textContent : null;
+    } else if (el.classList.contains('widget-toggle-buttons')) {
+      value = el.querySelector('button.mod-active')?.innerText ?? null;
+    }
+    if (value !== null && !(name in values)) values[name] = value.replace(/\\u00a0/g, ' ').trim();
+  }
+  return values;
+}"""
+
+
+class Notebook:
+    """One notebook open in JupyterLab, driven through the page as a reader would."""
+
+    def __init__(self, page, server, name: str) -> None:
+        self.page, self.server, self.name = page, server, name
+
+    def open(self) -> None:
+        self.page.goto(self.server.notebook_url(self.name))
+        self.page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=120_000)
+        self.page.wait_for_selector(".jp-Spinner", state="detached", timeout=120_000)
+        self.page.wait_for_function(JS_KERNEL_IDLE, timeout=120_000, polling=250)
+        self.page.evaluate(JS_LISTEN_TO_KERNEL)
+
+    def menu(self, menu: str, item: str) -> None:
+        self.page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+        self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+    def run_all(self) -> None:
+        """Clear the stored outputs (so nothing stale is checked), then Run > Run All Cells."""
+        self.page.locator(".jp-Notebook .jp-InputPrompt >> visible=true").first.click()  # focus
+        self.menu("Edit", "Clear Outputs of All Cells")
+        self.menu("Run", "Run All Cells")
+        try:
+            self.page.wait_for_function(
+                JS_RUN_FINISHED, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=500
+            )
+        except Exception as error:  # a Playwright TimeoutError: say which cells never ran
+            state = self.state()
+            pytest.fail(
+                f"{self.name}: run-all did not finish within {RUN_ALL_TIMEOUT_S} s (kernel "
+                f"{state['kernel']}, cells not run: {state['pending']}): {error}",
+                pytrace=False,
+            )
+
+    def state(self) -> dict:
+        return self.page.evaluate(JS_STATE)
+
+    def wait_kernel_idle(self, timeout_s: float = MOVE_TIMEOUT_S) -> None:
+        self.page.wait_for_function(JS_KERNEL_IDLE, timeout=timeout_s * 1000, polling=250)
+
+    def problems(self) -> list[str]:
+        """Error outputs of cells, tracebacks of widget callbacks (inside Output widgets or in the
+        log console), widget error placeholders."""
+        found = list(self.state()["errors"])
+        found += [f"a widget callback failed: {t}" for t in self.page.evaluate("window.cmCallbackErrors")]
+        found += [f"an Output widget shows stderr: {t}" for t in self.page.evaluate(JS_WIDGET_STDERR)]
+        text = self.page.locator(".jp-NotebookPanel .jp-Notebook").inner_text()
+        found += [f"a widget shows {m!r}" for m in WIDGET_ERRORS if m in text]
+        return found
+
+    def panel(self, control: str):
+        """The cell output (the whole widget panel) that holds the control ``cm-<control>``."""
+        selector = f".cm-{control}"
+        widget = self.page.locator(f".jp-OutputArea-output {selector}").first
+        try:
+            widget.wait_for(state="visible", timeout=60_000)
+        except Exception:
+            outputs = self.page.locator(".jp-OutputArea-output").all_inner_texts()
+            pytest.fail(
+                f"{self.name}: no visible widget with CSS class {selector!r} after running all "
+                f"cells. Outputs shown:\n" + "\n---\n".join(o[:300] for o in outputs),
+                pytrace=False,
+            )
+        return self.page.locator(
+            ".jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output",
+            has=self.page.locator(selector),
+        ).first
+
+
+def controls(panel) -> dict[str, str]:
+    return panel.evaluate(JS_CONTROLS)
+
+
+def readout_text(panel) -> str:
+    readout = panel.locator(".cm-readout .widget-html-content").first
+    return readout.inner_text().replace("\u00a0", " ") if readout.count() else ""
+
+
+def figure(panel):
+    """What the controls redraw: the ``cm-figure`` widget, else an ``Output`` widget, else all."""
+    for selector in (".cm-figure", ".widget-output"):
+        located = panel.locator(selector).first
+        if located.count():
+            return located
+    return panel
+
+
+def pixels(locator) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(locator.screenshot())).convert("RGB"))
+
+
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a, b))
+
+
+def move(page, panel, step: Move) -> None:
+    """Act on the control as a person would: keyboard on a slider, a click on an option."""
+    widget = panel.locator(f".cm-{step.control}").first
+    classes = widget.get_attribute("class") or ""
+    if "widget-slider" in classes:
+        handle = widget.locator(".noUi-handle").first
+        handle.focus()
+        if step.option is None:
+            at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+            handle.press("ArrowLeft" if at_max else "ArrowRight")
+        else:
+            for _ in range(100):
+                if controls(panel).get(step.control) == step.option:
+                    break
+                handle.press("ArrowRight")
+            else:
+                pytest.fail(f"slider cm-{step.control} never showed {step.option!r}")
+    elif widget.locator("select").count():
+        widget.locator("select").select_option(label=step.option)
+    elif "widget-toggle-buttons" in classes:
+        widget.locator("button", has_text=step.option).click()
+    else:
+        pytest.fail(f"cm-{step.control} is neither a slider, a dropdown nor toggle buttons")
+
+
+def wait_for_readout(notebook: Notebook, panel, step: Move, before: str) -> tuple[str, list[str]]:
+    """Wait until the readout states every expected number for the controls' current values."""
+    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    while True:
+        values = controls(panel)
+        expected = list(step.readout(values)) if step.readout else []
+        text = readout_text(panel)
+        missing = [str(n) for n in expected if not number_pattern(n).search(text)]
+        settled = text != before or not expected
+        if settled and not missing:
+            return text, []
+        if time.monotonic() > deadline or notebook.problems():  # no point waiting longer
+            return text, [f"controls show {values}; the readout should state {expected}"]
+        time.sleep(0.25)
+
+
+def wait_for_new_figure(notebook: Notebook, panel, before: np.ndarray) -> np.ndarray | None:
+    """The figure's pixels once they differ from ``before`` and hold still; None on timeout."""
+    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    previous = None
+    while time.monotonic() < deadline:
+        notebook.wait_kernel_idle(max(1.0, deadline - time.monotonic()))
+        current = pixels(figure(panel))
+        if not same_picture(current, before) and previous is not None and same_picture(current, previous):
+            return current
+        previous = current
+        time.sleep(0.5)
+    return None
+
+
+def fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- the test -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", present(SPECS))
+def test_widgets_redraw_in_jupyterlab(spec: NotebookSpec, lab_page, jupyterlab, artifacts_dir):
+    page, console = lab_page
+    path = NOTEBOOKS / spec.notebook
+    on_disk = fingerprint(path)
+    stem = path.stem
+    notebook = Notebook(page, jupyterlab, spec.notebook)
+
+    def problems() -> list[str]:
+        return notebook.problems() + [f"browser console error: {e}" for e in console.errors]
+
+    notebook.open()
+    notebook.run_all()
+    found = problems()
+    assert not found, f"{spec.notebook} after Run All Cells:\n" + "\n".join(found)
+
+    for number, step in enumerate(spec.moves, start=1):
+        panel = notebook.panel(step.control)
+        panel.scroll_into_view_if_needed()
+        notebook.wait_kernel_idle()
+        readout_before = readout_text(panel)
+        figure_before = pixels(figure(panel))
+        if number == 1:
+            panel.screenshot(path=str(artifacts_dir / f"{stem}.png"))
+        move(page, panel, step)
+
+        text, failures = wait_for_readout(notebook, panel, step, readout_before)
+        if step.figure_changes and not failures:
+            if wait_for_new_figure(notebook, panel, figure_before) is None:
+                failures.append(f"the figure did not change within {MOVE_TIMEOUT_S} s")
+        panel.screenshot(path=str(artifacts_dir / f"{stem}-move{number}-{step.control}.png"))
+        failures += problems()
+        assert not failures, (
+            f"{spec.notebook}: after moving cm-{step.control}"
+            f"{f' to {step.option!r}' if step.option else ''}:\n" + "\n".join(failures)
+            + f"\nreadout before: {readout_before!r}\nreadout after:  {text!r}"
+        )
+
+    page.screenshot(path=str(artifacts_dir / f"{stem}-page.png"))
+    if spec.docs_image and os.environ.get("CONVMIXER_UPDATE_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(artifacts_dir / f"{stem}.png", DOCS_IMG / spec.docs_image)
+    assert fingerprint(path) == on_disk, f"the browser run rewrote {spec.notebook}"
