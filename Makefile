@@ -27,6 +27,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
 
+# The browser test (tests/browser) drives Debian's Chromium; installed here when missing.
 test: $(STAMP)
+	bash scripts/ensure-chromium.sh
 	$(PY) -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
