@@ -62,15 +62,18 @@ Controls = Mapping[str, str]  # control name ("kernel-size") -> the value it sho
 class Move:
     """One reader action on the panel that holds the control ``cm-<control>``.
 
-    A slider is moved one step (``ArrowRight``, or ``ArrowLeft`` when it is at its maximum) unless
-    ``option`` names the value to reach; a dropdown or toggle buttons choose ``option``.
-    Afterwards ``readout(controls)`` lists numbers the ``cm-readout`` must state for the values the
-    controls now show, and, if ``figure_changes``, the panel's figure must look different.
+    A slider is moved one step (``ArrowRight``, or ``ArrowLeft`` when it is at its maximum), or
+    step by step with ``ArrowRight`` until it shows ``option``; a dropdown or toggle buttons
+    choose ``option`` (a dropdown without one: the next entry). Afterwards the ``cm-readout`` must
+    read differently (unless not ``readout_changes``) and state every number that
+    ``readout(controls)`` lists for the values the controls now show; if ``figure_changes``, the
+    panel's figure must look different.
     """
 
     control: str
     option: str | None = None
     readout: Callable[[Controls], Sequence[int]] | None = None
+    readout_changes: bool = True
     figure_changes: bool = True
 
 
@@ -106,6 +109,16 @@ def depthwise_readout(c: Controls) -> list[int]:
     return [channels * k * k, channels * channels * k * k, 600, 512]
 
 
+def separable_readout(c: Controls) -> list[int]:
+    """Notebook 02 compares ``h -> h`` convolutions on a 16 x 16 map (``P = 256`` positions):
+    parameters ``h^2 k^2 + h`` (full), ``h k^2 + h`` (depth-wise), ``h^2 + h`` (point-wise), and
+    forward FLOPs (2 per multiply-add, no bias) ``2 h^2 k^2 P``, ``2 h k^2 P``, ``2 h^2 P``."""
+    h, k, positions = int(c["width"]), int(c["kernel-size"]), 16 * 16
+    full, depthwise, pointwise = h * h * k * k + h, h * k * k + h, h * h + h
+    flops = (2 * h * h * k * k * positions, 2 * h * k * k * positions, 2 * h * h * positions)
+    return [full, depthwise, depthwise + pointwise, *flops[:2], flops[1] + flops[2]]
+
+
 def patch_readout(c: Controls) -> list[int]:
     """Notebook 03: an ``H x W`` RGB image cut into ``p x p`` patches gives ``(H/p)(W/p)`` tokens
     of ``3 p^2`` numbers each."""
@@ -121,6 +134,10 @@ SPECS: tuple[NotebookSpec, ...] = (
             Move("filter", option="edge"),
         ),
         docs_image="01_depthwise_widget.png",
+    ),
+    NotebookSpec(
+        "02_pointwise_convolution.ipynb",
+        moves=(Move("kernel-size", readout=separable_readout),),  # 5 -> 6 at h = 256
     ),
     NotebookSpec(
         "03_patch_embeddings.ipynb",
@@ -189,8 +206,9 @@ JS_LISTEN_TO_KERNEL = """() => {
 
 JS_CONTROLS = """panel => {
   const values = {};
-  for (const el of panel.querySelectorAll('.jupyter-widgets[class*="cm-"]')) {
-    const name = [...el.classList].find(c => c.startsWith('cm-')).slice(3);
+  for (const el of panel.querySelectorAll('[class*="cm-"][class*="widget-"]')) {
+    const name = [...el.classList].find(c => c.startsWith('cm-'))?.slice(3);
+    if (!name) continue;
     let value = null;
     if (el.classList.contains('widget-slider')) {
       value = el.querySelector('.widget-readout')?.innerText
@@ -320,7 +338,14 @@ def move(page, panel, step: Move) -> None:
             else:
                 pytest.fail(f"slider cm-{step.control} never showed {step.option!r}")
     elif widget.locator("select").count():
-        widget.locator("select").select_option(label=step.option)
+        select = widget.locator("select")
+        if step.option is None:
+            labels = [t.strip() for t in select.locator("option").all_inner_texts()]
+            current = select.evaluate("s => s.selectedIndex")
+            option = labels[current + 1 if current + 1 < len(labels) else current - 1]
+        else:
+            option = step.option
+        select.select_option(label=option)
     elif "widget-toggle-buttons" in classes:
         widget.locator("button", has_text=step.option).click()
     else:
@@ -335,11 +360,17 @@ def wait_for_readout(notebook: Notebook, panel, step: Move, before: str) -> tupl
         expected = list(step.readout(values)) if step.readout else []
         text = readout_text(panel)
         missing = [str(n) for n in expected if not number_pattern(n).search(text)]
-        settled = text != before or not expected
-        if settled and not missing:
+        changed = text != before or not step.readout_changes
+        if changed and not missing:
             return text, []
         if time.monotonic() > deadline or notebook.problems():  # no point waiting longer
-            return text, [f"controls show {values}; the readout should state {expected}"]
+            failure = f"controls show {values}; the readout "
+            if not changed:
+                failure += "did not change"
+            failure += f"{' and ' if not changed and missing else ''}"
+            if missing:
+                failure += f"should state {expected} but lacks {missing}"
+            return text, [failure]
         time.sleep(0.25)
 
 
