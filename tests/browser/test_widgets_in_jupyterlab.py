@@ -15,7 +15,7 @@ of ``SPECS`` that exists in ``notebooks/``:
    file on disk is unchanged.
 
 Screenshots of each panel go to ``test-artifacts/browser/``. ``CONVMIXER_UPDATE_SCREENSHOTS=1``
-also copies the ones named by ``docs_image`` to ``docs/img/`` (scripts/update-screenshots.sh).
+also copies the ones named by ``docs_image`` to ``docs/img/`` (``scripts/update-screenshots.sh``).
 
 Widget conventions relied on (convmixer/widgets/__init__.py): every control has the CSS class
 ``cm-<name>``, every panel one ``HTML`` readout with class ``cm-readout``; a figure redrawn by the
@@ -271,8 +271,8 @@ class Notebook:
         found = list(self.state()["errors"])
         found += [f"a widget callback failed: {t}" for t in self.page.evaluate("window.cmCallbackErrors")]
         found += [f"an Output widget shows stderr: {t}" for t in self.page.evaluate(JS_WIDGET_STDERR)]
-        text = self.page.locator(".jp-NotebookPanel .jp-Notebook").inner_text()
-        found += [f"a widget shows {m!r}" for m in WIDGET_ERRORS if m in text]
+        outputs = "\n".join(self.page.locator(".jp-Notebook .jp-OutputArea-output").all_inner_texts())
+        found += [f"an output shows {m!r}" for m in WIDGET_ERRORS if m in outputs]
         return found
 
     def panel(self, control: str):
