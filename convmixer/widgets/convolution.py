@@ -25,8 +25,7 @@ from convmixer.viz.convolution import (
     render_figure,
 )
 
-FIGURE_DPI = 72
-FIGURE_WIDTH = "720px"
+FIGURE_DPI = 72  # 9-inch figures -> 648 px wide images
 
 
 def _kernel_size_slider(value: int, max_kernel_size: int) -> widgets.IntSlider:
@@ -41,9 +40,9 @@ def _kernel_size_slider(value: int, max_kernel_size: int) -> widgets.IntSlider:
 
 
 def _figure_widget(image_format: str) -> widgets.Image:
-    return widgets.Image(format=image_format, layout=widgets.Layout(width=FIGURE_WIDTH)).add_class(
-        "cm-figure"
-    )
+    """The ``cm-figure`` image: drawn at its own pixel size, shrunk only to fit the page."""
+    layout = widgets.Layout(max_width="100%")
+    return widgets.Image(format=image_format, layout=layout).add_class("cm-figure")
 
 
 class _Panel:
@@ -148,9 +147,10 @@ class SeparableCostExplorer(_Panel):
             "pointwise": "point-wise 1&times;1",
             "separable": "separable (depth-wise + point-wise)",
         }
+        number = "<td style='text-align: right; padding-left: 1.5em'>"
         rows = "".join(
-            f"<tr><td>{labels[kind]}</td><td align='right'>{self.costs[kind].parameters:,}</td>"
-            f"<td align='right'>{self.costs[kind].flops:,}</td></tr>"
+            f"<tr><td>{labels[kind]}</td>{number}{self.costs[kind].parameters:,}</td>"
+            f"{number}{self.costs[kind].flops:,}</td></tr>"
             for kind in CONV_KINDS
         )
         full, separable = self.costs["full"], self.costs["separable"]
@@ -158,8 +158,8 @@ class SeparableCostExplorer(_Panel):
             f"<b>h = {h}, k = {k}</b>, on a {size}&times;{size} feature map (FLOPs per image)"
             f"<table><tr><th>convolution</th><th>parameters</th><th>FLOPs</th></tr>{rows}"
             f"<tr><td><b>full / separable</b></td>"
-            f"<td align='right'><b>{full.parameters / separable.parameters:.1f}&times;</b></td>"
-            f"<td align='right'><b>{full.flops / separable.flops:.1f}&times;</b></td></tr></table>"
+            f"{number}<b>{full.parameters / separable.parameters:.1f}&times;</b></td>"
+            f"{number}<b>{full.flops / separable.flops:.1f}&times;</b></td></tr></table>"
         )
         fig = cost_ratio_figure(h, k, self.kernel_size.max)
         self.figure.value = render_figure(fig, "png", FIGURE_DPI)
