@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from convmixer.layers import check_positive_int
+from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, check_positive_int, same_padding
 from convmixer.model import ConvMixer, ConvMixerConfig
 
 
@@ -126,8 +126,6 @@ def summarize(config: ConvMixerConfig) -> ModelSummary:
 
 
 # --- Full vs depth-wise vs separable convolution -------------------------------------------------
-
-from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding  # noqa: E402
 
 CONV_KINDS: tuple[str, ...] = ("full", "depthwise", "pointwise", "separable")
 
