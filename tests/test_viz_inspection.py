@@ -22,10 +22,14 @@ from convmixer.viz.inspection import (  # noqa: E402
     kernel_comparison_figure,
     kernel_grid_figure,
     kernel_spread,
+    mask_patches,
+    overlay_gallery_figure,
+    patch_deletion,
     patch_embedding_filters,
     patch_norms,
     patch_overlays_figure,
     stage_names,
+    top_patches,
 )
 
 CLASSES = tuple(f"class {i}" for i in range(10))
@@ -203,6 +207,44 @@ def test_inspect_image_rejects_bad_input():
         inspect_image(model, torch.zeros(3, 30, 30))
 
 
+def test_top_patches_picks_the_largest_entries():
+    maps = torch.tensor([[[0.0, 5.0], [3.0, -1.0]], [[9.0, 1.0], [2.0, 8.0]]])
+    assert top_patches(maps, 2).tolist() == [[1, 2], [0, 3]]
+    assert top_patches(maps, 0).shape == (2, 0)
+    with pytest.raises(ValueError, match="count must be in 0..4, got 5"):
+        top_patches(maps, 5)
+
+
+def test_mask_patches_zeroes_exactly_the_listed_patches():
+    x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).view(2, 3, 8, 8) + 1
+    masked = mask_patches(x, 4, torch.tensor([[1], [2]]))  # grid 2x2: patch 1 = top right, 2 = bottom left
+    zero = masked == 0
+    assert zero[0, :, :4, 4:].all() and zero[1, :, 4:, :4].all()
+    assert int(zero.sum()) == 2 * 3 * 16
+    assert torch.equal(masked[~zero], x[~zero])
+    assert torch.equal(mask_patches(x, 4, torch.zeros(2, 0, dtype=torch.long)), x)
+
+
+def test_patch_deletion_compares_cam_patches_with_random_ones(images):
+    model = tiny_model()
+    x = as_input(images)
+    none = patch_deletion(model, x, count=0)
+    assert none.original == none.top_masked == none.random_masked
+    everything = patch_deletion(model, x, count=64)  # every patch masked: both inputs are all zero
+    assert everything.top_masked == pytest.approx(everything.random_masked)
+    some = patch_deletion(model, x, count=8, seed=1)
+    assert model.training, "the model's mode is restored"
+    model.eval()
+    with torch.no_grad():
+        probabilities = model(x).softmax(1)
+        predicted = probabilities.argmax(1)
+        top = top_patches(class_activation_map(model, x, predicted), 8)
+        expected = model(mask_patches(x, 4, top)).softmax(1).gather(1, predicted[:, None]).mean()
+    assert some.original == pytest.approx(float(probabilities.max(1).values.mean()))
+    assert some.top_masked == pytest.approx(float(expected))
+    assert some.count == 8
+
+
 # --- figures -------------------------------------------------------------------------------------
 
 
@@ -262,3 +304,12 @@ def test_inspection_figure_shows_the_filter_of_the_chosen_layer(images):
         inspection_figure(images[0], result, model, layer=3, channel=0, classes=CLASSES)
     with pytest.raises(ValueError, match="channel must be in 0..7, got 8"):
         inspection_figure(images[0], result, model, layer=1, channel=8, classes=CLASSES)
+
+
+def test_overlay_gallery_draws_each_image_with_its_map(images):
+    maps = [torch.randn(8, 8) for _ in range(3)]
+    fig = overlay_gallery_figure(list(images[:3]), maps, ["a", "b", "c"], ncols=2)
+    assert len(fig.axes) == 4 and images_on(fig) == 6
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="as many maps and titles"):
+        overlay_gallery_figure(list(images[:3]), maps[:2], ["a", "b", "c"])

@@ -165,6 +165,71 @@ def inspect_image(model: ConvMixer, x: torch.Tensor, target: int | None = None) 
     )
 
 
+def top_patches(patch_maps: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices (row-major on the grid) of the ``count`` largest entries of each map:
+    ``(B, H', W') -> (B, count)``."""
+    if patch_maps.dim() != 3:
+        raise ValueError(f"expected per-patch maps shaped (B, H', W'), got {tuple(patch_maps.shape)}")
+    if not 0 <= count <= patch_maps[0].numel():
+        raise ValueError(f"count must be in 0..{patch_maps[0].numel()}, got {count}")
+    return patch_maps.flatten(1).topk(count, dim=1).indices
+
+
+def mask_patches(x: torch.Tensor, patch_size: int, patches: torch.Tensor) -> torch.Tensor:
+    """A copy of the batch ``x`` ``(B, C, H, W)`` with the listed patches of each image set to 0
+    (for normalised inputs: the dataset's mean colour). ``patches``: ``(B, m)`` row-major indices
+    on the ``H/p x W/p`` grid."""
+    batch, _, height, width = x.shape
+    rows, cols = height // patch_size, width // patch_size
+    keep = torch.ones(batch, rows * cols, dtype=x.dtype, device=x.device)
+    keep.scatter_(1, patches.to(x.device), 0.0)
+    keep = keep.view(batch, 1, rows, cols)
+    keep = keep.repeat_interleave(patch_size, dim=2).repeat_interleave(patch_size, dim=3)
+    return x * keep
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    """Mean probability of each image's originally predicted class: as is, with the ``count``
+    patches of largest CAM masked, and with ``count`` random patches masked."""
+
+    count: int
+    original: float
+    top_masked: float
+    random_masked: float
+
+
+def patch_deletion(model: ConvMixer, x: torch.Tensor, count: int, seed: int = 0) -> DeletionResult:
+    """A check that the CAM finds the patches that matter: mask the ``count`` patches with the
+    largest CAM of the predicted class, or ``count`` random patches, and compare how much the
+    probability of that class drops (averaged over the batch ``x``). Runs in eval mode."""
+    patch_size = model.stem.patch_size
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            probabilities = model(x).softmax(1)
+            predicted = probabilities.argmax(1)
+            cams = class_activation_map(model, x, predicted)
+            top = top_patches(cams, count)
+            generator = torch.Generator().manual_seed(seed)
+            grid = cams[0].numel()
+            random = torch.stack([torch.randperm(grid, generator=generator)[:count] for _ in range(len(x))])
+
+            def mean_probability(masked: torch.Tensor) -> float:
+                p = model(masked).softmax(1)
+                return float(p.gather(1, predicted[:, None]).mean())
+
+            return DeletionResult(
+                count=count,
+                original=float(probabilities.gather(1, predicted[:, None]).mean()),
+                top_masked=mean_probability(mask_patches(x, patch_size, top)),
+                random_masked=mean_probability(mask_patches(x, patch_size, random)),
+            )
+    finally:
+        model.train(was_training)
+
+
 # --- figures -------------------------------------------------------------------------------------
 
 
@@ -370,4 +435,26 @@ def inspection_figure(
         kernel = model.blocks[layer - 1].spatial.conv.weight.detach()[channel, 0]
         _draw_kernel(axes[4], kernel)
         axes[4].set_title(f"block {layer} depth-wise kernel\nchannel {channel} (red > 0)", fontsize=9)
+    return fig
+
+
+def overlay_gallery_figure(
+    images: Sequence[torch.Tensor], maps: Sequence[torch.Tensor], titles: Sequence[str],
+    signed: bool = True, ncols: int = 6, size: float = 1.7,
+) -> Figure:
+    """Several images, each with its own per-patch map laid over it (e.g. the CAM of its
+    predicted class), ``ncols`` per row."""
+    if not len(images) == len(maps) == len(titles) or len(images) == 0:
+        raise ValueError(
+            f"need as many maps and titles as images (>= 1), got {len(images)}, {len(maps)}, {len(titles)}"
+        )
+    ncols = min(ncols, len(images))
+    nrows = -(-len(images) // ncols)
+    fig = Figure(figsize=(size * ncols, (size + 0.35) * nrows), dpi=100)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.06, hspace=0.3)
+    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
+        ax.axis("off")
+        if i < len(images):
+            draw_overlay(ax, images[i], maps[i], KERNEL_CMAP if signed else NORM_CMAP, signed)
+            ax.set_title(titles[i], fontsize=8)
     return fig
