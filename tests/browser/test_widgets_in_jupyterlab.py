@@ -38,6 +38,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:  # the `browser` fixture (conftest.py) skips, or fails under CI
+    PlaywrightTimeout = TimeoutError
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -251,7 +256,7 @@ class Notebook:
             self.page.wait_for_function(
                 JS_RUN_FINISHED, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=500
             )
-        except Exception as error:  # a Playwright TimeoutError: say which cells never ran
+        except PlaywrightTimeout as error:  # say which cells never ran
             state = self.state()
             pytest.fail(
                 f"{self.name}: run-all did not finish within {RUN_ALL_TIMEOUT_S} s (kernel "
@@ -281,7 +286,7 @@ class Notebook:
         widget = self.page.locator(f".jp-OutputArea-output {selector}").first
         try:
             widget.wait_for(state="visible", timeout=60_000)
-        except Exception:
+        except PlaywrightTimeout:
             outputs = self.page.locator(".jp-OutputArea-output").all_inner_texts()
             pytest.fail(
                 f"{self.name}: no visible widget with CSS class {selector!r} after running all "
