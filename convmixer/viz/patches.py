@@ -1,0 +1,160 @@
+"""Figures for patch embeddings: the ``p x p`` grid over an image, the patches pulled apart, and
+the patch matrix ``(N, c_in p^2)`` that the embedding multiplies by ``W^T``."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from convmixer.layers import check_positive_int
+from convmixer.patches import patch_grid, patchify
+from convmixer.viz.images import to_display
+
+GRID_COLOR = "#ffd21f"
+LEFTOVER_COLOR = "#e4002b"
+
+
+def check_chw(image: torch.Tensor) -> tuple[int, int]:
+    """Height and width of a ``(C, H, W)`` image; a clear ``ValueError`` for any other shape."""
+    if image.dim() != 3:
+        raise ValueError(f"expected one image shaped (C, H, W), got shape {tuple(image.shape)}")
+    return image.shape[1], image.shape[2]
+
+
+def draw_patch_grid(ax: Axes, image: torch.Tensor, patch_size: int, max_lines: int = 64) -> None:
+    """Draw ``image`` on ``ax`` with the ``p x p`` patch grid on top.
+
+    When ``p`` does not divide the image, the grid covers what a stride-``p`` convolution would
+    see and the leftover rows/columns are shaded red. With more than ``max_lines`` patches along a
+    side the lines would hide the image, so only the outline of the covered area is drawn.
+    """
+    check_positive_int("patch_size", patch_size)
+    height, width = check_chw(image)
+    rows, cols = height // patch_size, width // patch_size
+    covered_h, covered_w = rows * patch_size, cols * patch_size
+    ax.imshow(to_display(image), cmap="gray", extent=(0, width, height, 0))
+    if rows <= max_lines and cols <= max_lines:
+        ax.vlines(np.arange(0, cols + 1) * patch_size, 0, covered_h, color=GRID_COLOR, lw=0.8)
+        ax.hlines(np.arange(0, rows + 1) * patch_size, 0, covered_w, color=GRID_COLOR, lw=0.8)
+    else:
+        ax.add_patch(Rectangle((0, 0), covered_w, covered_h, fill=False, ec=GRID_COLOR, lw=1.5))
+    right = (covered_w, 0, width - covered_w, height)
+    bottom = (0, covered_h, covered_w, height - covered_h)
+    for x, y, w, h in (right, bottom):
+        if w > 0 and h > 0:
+            ax.add_patch(Rectangle((x, y), w, h, color=LEFTOVER_COLOR, alpha=0.55, lw=0))
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+
+
+def plot_patch_grid(
+    images: Sequence[torch.Tensor],
+    patch_sizes: Sequence[int],
+    titles: Sequence[str] | None = None,
+    size: float = 2.6,
+) -> Figure:
+    """One panel per ``(image, p)`` pair: the image with its patch grid, titled with the grid's
+    size (and the optional ``titles`` above it)."""
+    if len(images) == 0 or len(images) != len(patch_sizes):
+        raise ValueError(
+            f"need one patch size per image, got {len(images)} images and {len(patch_sizes)} sizes"
+        )
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(titles)} titles")
+    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size), squeeze=False)
+    for i, (ax, image, p) in enumerate(zip(axes[0], images, patch_sizes)):
+        draw_patch_grid(ax, image, p)
+        height, width = check_chw(image)
+        tiles = not (height % p or width % p)
+        grid = f"{height // p}x{width // p} patches" if tiles else "leftover in red"
+        label = f"p = {p}: {grid}"
+        ax.set_title(label if titles is None else f"{titles[i]}\n{label}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def exploded_patches(image: torch.Tensor, patch_size: int, gap: int = 1) -> np.ndarray:
+    """The image as an ``(H', W', 3)`` array in 0..1 with ``gap`` white pixels between
+    neighbouring patches, so every ``p x p`` patch stands on its own."""
+    height, width = check_chw(image)
+    rows, cols = patch_grid(height, width, patch_size)
+    array = to_display(image).astype(np.float32)
+    if image.dtype == torch.uint8:
+        array = array / 255.0
+    if array.ndim == 2:
+        array = np.repeat(array[..., None], 3, axis=2)
+    step = patch_size + gap
+    out = np.ones((rows * step - gap, cols * step - gap, 3), np.float32)
+    for i in range(rows):
+        for j in range(cols):
+            out[i * step : i * step + patch_size, j * step : j * step + patch_size] = array[
+                i * patch_size : (i + 1) * patch_size, j * patch_size : (j + 1) * patch_size
+            ]
+    return out
+
+
+def plot_patches(image: torch.Tensor, patch_size: int, size: float = 2.8) -> Figure:
+    """Three views of the same numbers: the image cut into ``p x p`` patches, the patches pulled
+    apart, and the patch matrix ``(N, c_in p^2)`` (one row per patch, what ``patchify`` returns)."""
+    height, width = check_chw(image)
+    rows, cols = patch_grid(height, width, patch_size)
+    pixels = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+    matrix = patchify(pixels[None], patch_size)[0]
+    fig, axes = plt.subplots(
+        1, 3, figsize=(3 * size, size), gridspec_kw={"width_ratios": [1, 1, 0.9]}
+    )
+    draw_patch_grid(axes[0], image, patch_size)
+    axes[0].set_title(f"{height}x{width} image, p = {patch_size}", fontsize=9)
+    axes[1].imshow(exploded_patches(image, patch_size), interpolation="nearest")
+    axes[1].set_title(f"{rows}x{cols} = {rows * cols} patches", fontsize=9)
+    axes[1].axis("off")
+    axes[2].imshow(matrix.numpy(), cmap="gray", aspect="auto", interpolation="nearest")
+    axes[2].set_title(f"patch matrix ({matrix.shape[0]}, {matrix.shape[1]})", fontsize=9)
+    axes[2].set_xlabel(f"c_in p² = {image.shape[0]}·{patch_size}² numbers", fontsize=8)
+    axes[2].set_ylabel("patch n (row by row)", fontsize=8)
+    axes[2].tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_patch_embedding(
+    image: torch.Tensor,
+    patch_size: int,
+    feature_map: torch.Tensor | None,
+    channels: Sequence[int] = (0, 1, 2, 3),
+    size: float = 2.4,
+) -> Figure:
+    """The image with its patch grid, next to a few channels of its embedding ``(h, H/p, W/p)``.
+
+    ``feature_map`` is ``None`` when ``p`` does not tile the image; the channel panels then say
+    so instead of drawing."""
+    if feature_map is not None and feature_map.dim() != 3:
+        raise ValueError(
+            f"expected one feature map shaped (h, H/p, W/p), got {tuple(feature_map.shape)}"
+        )
+    fig, axes = plt.subplots(
+        1, 1 + len(channels), figsize=(size * (1 + 0.8 * len(channels)), size),
+        gridspec_kw={"width_ratios": [1.25] + [1] * len(channels)},
+    )
+    draw_patch_grid(axes[0], image, patch_size)
+    axes[0].set_title(f"p = {patch_size}", fontsize=9)
+    for ax in axes[1:]:
+        ax.axis("off")
+    if feature_map is not None:
+        rows, cols = feature_map.shape[1:]
+        for ax, channel in zip(axes[1:], channels):
+            ax.imshow(feature_map[channel].detach().numpy(), cmap="magma", interpolation="nearest")
+            ax.set_title(f"channel {channel} ({rows}x{cols})", fontsize=9)
+    fig.tight_layout()
+    if feature_map is None:
+        left, right = axes[1].get_position().x0, axes[-1].get_position().x1
+        fig.text((left + right) / 2, 0.5, f"no embedding: p = {patch_size} does not tile the image",
+                 ha="center", va="center", fontsize=10, color=LEFTOVER_COLOR)
+    return fig
