@@ -13,7 +13,9 @@ import pytest
 import torch
 from PIL import Image
 
-from convmixer.data import CIFAR10_CLASSES
+from convmixer.augment import AugmentConfig
+from convmixer.data import CIFAR10_CLASSES, ImageDataset
+from convmixer.train import TrainProfile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,6 +47,25 @@ def synthetic_images(labels: torch.Tensor, seed: int) -> torch.Tensor:
         image = image + 0.15 * torch.rand(3, 32, 32, generator=generator)
         images.append((image.clamp(0, 1) * 255).round().to(torch.uint8))
     return torch.stack(images)
+
+
+def synthetic(per_class: int, seed: int) -> ImageDataset:
+    """An in-memory dataset of :func:`synthetic_images`, ``per_class`` images per class."""
+    labels = torch.arange(len(CIFAR10_CLASSES)).repeat_interleave(per_class)
+    return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic")
+
+
+# A profile small enough to train in a second on a CPU core.
+TINY = TrainProfile(
+    name="tiny",
+    model="convmixer_128_4",
+    model_overrides={"dim": 16, "depth": 2, "patch_size": 4},
+    epochs=4,
+    batch_size=20,
+    lr=0.01,
+    weight_decay=0.01,
+    augment=AugmentConfig(crop_padding=2, flip=True),
+)
 
 
 def write_split(root: Path, split: str, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,6 +136,6 @@ def free_port() -> int:
 def subprocess_env(**extra: str) -> dict[str, str]:
     """The environment for a training subprocess: one thread (deterministic, and kind to shared
     cores), no dataset from the outer environment, the repository importable."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CONVMIXER_DATA", "CONVMIXER_CACHE")}
+    env = {k: v for k, v in os.environ.items() if k != "CONVMIXER_DATA"}
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), **extra)
     return env
