@@ -24,6 +24,7 @@ controls is an ``Image`` widget with class ``cm-figure`` (else the panel's ``Out
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import os
@@ -37,6 +38,9 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pytest
 from PIL import Image
+
+from convmixer.analysis import convmixer_parameters, forward_flops, receptive_field
+from convmixer.model import ConvMixer, ConvMixerConfig
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -57,7 +61,9 @@ WIDGET_ERRORS = (
     "Error creating widget",
 )
 
-Controls = Mapping[str, str]  # control name ("kernel-size") -> the value it shows ("5")
+# What a readout is checked against: each control's name ("kernel-size") -> the value it shows
+# ("5"), plus the notebook's facts (NotebookSpec.facts) by group name.
+Controls = Mapping[str, str]
 
 
 # --- what each notebook must do -------------------------------------------------------------------
@@ -84,8 +90,13 @@ class Move:
 
 @dataclass(frozen=True)
 class NotebookSpec:
+    """The moves to make in ``notebook``. ``facts`` is a regular expression searched in the text of
+    the cells' outputs after Run All; its named groups join the controls' values given to each
+    ``Move.readout`` (e.g. the ``k`` and ``p`` of the checkpoint a notebook loads)."""
+
     notebook: str
     moves: tuple[Move, ...]
+    facts: str | None = None
     docs_image: str | None = None  # file name under docs/img/ for the README
 
 
@@ -131,6 +142,38 @@ def patch_readout(c: Controls) -> list[int]:
     return [(height // p) * (width // p), 3 * p * p]
 
 
+@functools.cache
+def model_numbers(h: int, d: int, k: int, p: int, size: int) -> tuple[int, int, int]:
+    """ConvMixer-h/d with kernel ``k`` and patch ``p`` on an ``S x S`` RGB image, 10 classes: the
+    closed-form parameter count, forward FLOPs counted by ``torch.utils.flop_counter`` on the real
+    module, and the receptive field of the last block."""
+    config = ConvMixerConfig(dim=h, depth=d, kernel_size=k, patch_size=p, image_size=size)
+    flops = forward_flops(ConvMixer.from_config(config), (1, 3, size, size))
+    return convmixer_parameters(config), flops, receptive_field(k, p, d)
+
+
+def model_readout(c: Controls) -> list[int]:
+    """Notebook 04: the model explorer on a 32 x 32 CIFAR-10 image."""
+    h, d, k = int(c["width"]), int(c["depth"]), int(c["kernel-size"])
+    return list(model_numbers(h, d, k, int(c["patch-size"]), 32))
+
+
+CIFAR_SIZE = 32
+# Notebook 06 prints the loaded (or trained) model's configuration; its panel runs that model.
+CHECKPOINT_CONFIG = r"ConvMixer-(?P<h>\d+)/(?P<d>\d+): h = \d+, d = \d+, k = (?P<k>\d+), p = (?P<p>\d+)"
+
+
+def layer_readout(c: Controls) -> list[int]:
+    """Notebook 06: layer ``l`` (0 = stem) of ConvMixer-h/d on a 32 x 32 image has shape
+    ``(h, 32/p, 32/p)`` and receptive field ``p (1 + l (k - 1))`` pixels."""
+    k, p, layer = int(c["k"]), int(c["p"]), int(c["layer"])
+    return [int(c["h"]), CIFAR_SIZE // p, receptive_field(k, p, layer)]
+
+
+def channel_readout(c: Controls) -> list[int]:
+    return [int(c["channel"])]
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "01_depthwise_convolution.ipynb",
@@ -152,7 +195,30 @@ SPECS: tuple[NotebookSpec, ...] = (
         ),
         docs_image="03_patch_size_widget.png",
     ),
+    NotebookSpec(
+        "04_convmixer_model.ipynb",
+        moves=(
+            Move("depth", readout=model_readout),
+            Move("kernel-size", readout=model_readout),
+            Move("width", readout=model_readout),
+            Move("patch-size", readout=model_readout),
+        ),
+    ),
+    NotebookSpec(
+        "06_visualize_kernels_and_activations.ipynb",
+        facts=CHECKPOINT_CONFIG,
+        moves=(
+            Move("layer", readout=layer_readout),  # starts at the last block: moves to d - 1
+            Move("channel", readout=channel_readout),
+            Move("image"),  # the next test image
+        ),
+    ),
 )
+
+
+# Notebooks whose panels must be driven here as soon as they exist (issue 7), by number, so that a
+# notebook named differently from its spec is caught instead of silently not collected.
+MUST_BE_DRIVEN = ("01", "03", "04", "06")
 
 
 def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:
@@ -280,6 +346,14 @@ class Notebook:
         found += [f"an output shows {m!r}" for m in WIDGET_ERRORS if m in outputs]
         return found
 
+    def facts(self, pattern: str) -> dict[str, str]:
+        """The named groups of ``pattern`` in the text of the cells' outputs."""
+        text = "\n".join(self.page.locator(".jp-Notebook .jp-OutputArea-output").all_inner_texts())
+        match = re.search(pattern, text)
+        if not match:
+            pytest.fail(f"{self.name}: no output matches {pattern!r}", pytrace=False)
+        return match.groupdict()
+
     def panel(self, control: str):
         """The cell output (the whole widget panel) that holds the control ``cm-<control>``."""
         selector = f".cm-{control}"
@@ -357,11 +431,13 @@ def move(page, panel, step: Move) -> None:
         pytest.fail(f"cm-{step.control} is neither a slider, a dropdown nor toggle buttons")
 
 
-def wait_for_readout(notebook: Notebook, panel, step: Move, before: str) -> tuple[str, list[str]]:
+def wait_for_readout(
+    notebook: Notebook, panel, step: Move, before: str, facts: Controls
+) -> tuple[str, list[str]]:
     """Wait until the readout states every expected number for the controls' current values."""
     deadline = time.monotonic() + MOVE_TIMEOUT_S
     while True:
-        values = controls(panel)
+        values = {**facts, **controls(panel)}
         expected = list(step.readout(values)) if step.readout else []
         text = readout_text(panel)
         missing = [str(n) for n in expected if not number_pattern(n).search(text)]
@@ -400,6 +476,19 @@ def fingerprint(path: Path) -> str:
 # --- the test -------------------------------------------------------------------------------------
 
 
+def test_every_required_notebook_has_a_spec() -> None:
+    specified = {spec.notebook for spec in SPECS}
+    unspecified = [
+        path.name
+        for number in MUST_BE_DRIVEN
+        for path in sorted(NOTEBOOKS.glob(f"{number}_*.ipynb"))
+        if path.name not in specified
+    ]
+    assert not unspecified, (
+        f"no browser spec for {unspecified}: add a NotebookSpec (or fix its file name) in SPECS"
+    )
+
+
 @pytest.mark.parametrize("spec", present(SPECS))
 def test_widgets_redraw_in_jupyterlab(spec: NotebookSpec, lab_page, jupyterlab, artifacts_dir):
     page, console = lab_page
@@ -415,6 +504,7 @@ def test_widgets_redraw_in_jupyterlab(spec: NotebookSpec, lab_page, jupyterlab, 
     notebook.run_all()
     found = problems()
     assert not found, f"{spec.notebook} after Run All Cells:\n" + "\n".join(found)
+    facts = notebook.facts(spec.facts) if spec.facts else {}
 
     for number, step in enumerate(spec.moves, start=1):
         panel = notebook.panel(step.control)
@@ -426,7 +516,7 @@ def test_widgets_redraw_in_jupyterlab(spec: NotebookSpec, lab_page, jupyterlab, 
             panel.screenshot(path=str(artifacts_dir / f"{stem}.png"))
         move(page, panel, step)
 
-        text, failures = wait_for_readout(notebook, panel, step, readout_before)
+        text, failures = wait_for_readout(notebook, panel, step, readout_before, facts)
         if step.figure_changes and not failures:
             if wait_for_new_figure(notebook, panel, figure_before) is None:
                 failures.append(f"the figure did not change within {MOVE_TIMEOUT_S} s")
