@@ -1,0 +1,217 @@
+"""Kernel size ``k`` x depth ``d``: train small ConvMixers under one fixed budget and record what
+each costs and reaches (notebook 07, ``scripts/kernel_depth_sweep.py``).
+
+The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`SWEEP_BUDGET`): the same
+training images, epochs, batch size, learning-rate schedule, augmentation and seed for every
+model; only ``k`` and ``d`` change. Every model therefore takes the same number of optimizer
+steps on the same batches -- a fixed *data* budget, not a fixed compute budget: a bigger model
+spends more seconds on it, and the results record how many.
+
+Each run gives one :class:`SweepRun`: test accuracy on the full test split, the model's size and
+forward cost (parameters, FLOPs per image from ``torch.utils.flop_counter``), its receptive
+field, its training throughput and the wall time. :func:`write_results` stores the rows as CSV
+and the budget, machine and date as JSON beside it; :func:`read_results` reads both back.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import torch
+
+from convmixer.acceleration import Acceleration
+from convmixer.analysis import count_parameters, forward_flops, receptive_field
+from convmixer.augment import AugmentConfig
+from convmixer.data import ImageDataset
+from convmixer.layers import check_positive_int
+from convmixer.train import TrainProfile, evaluate, fit
+
+KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
+DEPTHS: tuple[int, ...] = (2, 4, 8)
+
+# ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images): small enough that the whole
+# grid trains in minutes on a 2-core CPU. 10,000 training images, 4 epochs, one-cycle schedule.
+SWEEP_BUDGET = TrainProfile(
+    name="sweep",
+    model="convmixer_128_4",
+    model_overrides={"dim": 64, "patch_size": 4},
+    epochs=4,
+    batch_size=128,
+    lr=0.01,
+    weight_decay=0.01,
+    grad_clip=1.0,
+    augment=AugmentConfig(crop_padding=4, flip=True),
+    train_subset=10_000,
+    test_subset=1_000,  # per-epoch check during training; the final accuracy uses the full split
+)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """One trained model of the sweep (one CSV row)."""
+
+    kernel_size: int  # k
+    depth: int  # d
+    dim: int  # h
+    patch_size: int  # p
+    seed: int
+    parameters: int
+    flops: int  # forward FLOPs for one image
+    receptive_field: int  # pixels seen by one position of the last feature map
+    test_accuracy: float  # on the full test split
+    test_loss: float
+    test_images: int
+    train_loss: float  # mean training loss of the last epoch
+    train_images_per_second: float  # over all epochs, evaluation excluded
+    train_seconds: float  # training only
+    wall_seconds: float  # the whole run: training, per-epoch checks, final test
+
+    @property
+    def label(self) -> str:
+        return f"k{self.kernel_size} d{self.depth}"
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SweepRun))
+
+
+def sweep_profile(budget: TrainProfile, kernel_size: int, depth: int, seed: int | None = None) -> TrainProfile:
+    """``budget`` with the model's ``k`` and ``d`` (and optionally the seed) replaced."""
+    check_positive_int("kernel_size", kernel_size)
+    check_positive_int("depth", depth)
+    overrides = {**budget.model_overrides, "kernel_size": kernel_size, "depth": depth}
+    return budget.replace(
+        name=f"{budget.name}-k{kernel_size}-d{depth}",
+        model_overrides=overrides,
+        seed=budget.seed if seed is None else seed,
+    )
+
+
+def run_one(
+    profile: TrainProfile,
+    train: ImageDataset,
+    test: ImageDataset,
+    acceleration: Acceleration | None = None,
+    verbose: bool = False,
+) -> SweepRun:
+    """Train ``profile`` with :func:`convmixer.train.fit` on ``train`` (its subset applies),
+    evaluate on all of ``test``, and measure the model."""
+    started = time.perf_counter()
+    result = fit(
+        profile, train=train, test=test, device="cpu", acceleration=acceleration,
+        progress=False, verbose=verbose,
+    )
+    final = evaluate(result.model, test, acceleration=acceleration)
+    wall = time.perf_counter() - started
+    config = profile.model_config()
+    size = config.image_size
+    train_seconds = sum(r.seconds for r in result.history)
+    images = sum(r.seconds * r.images_per_second for r in result.history)
+    return SweepRun(
+        kernel_size=config.kernel_size,
+        depth=config.depth,
+        dim=config.dim,
+        patch_size=config.patch_size,
+        seed=profile.seed,
+        parameters=count_parameters(result.model),
+        flops=forward_flops(result.model, (1, config.in_channels, size, size)),
+        receptive_field=receptive_field(config.kernel_size, config.patch_size, config.depth),
+        test_accuracy=final.accuracy,
+        test_loss=final.loss,
+        test_images=len(test),
+        train_loss=result.history[-1].train_loss,
+        train_images_per_second=images / train_seconds,
+        train_seconds=train_seconds,
+        wall_seconds=wall,
+    )
+
+
+def plan(
+    kernel_sizes: Sequence[int] = KERNEL_SIZES,
+    depths: Sequence[int] = DEPTHS,
+    repeat: tuple[int, int] | None = (5, 4),
+    seeds: Sequence[int] = (0, 1, 2),
+) -> list[tuple[int, int, int]]:
+    """The runs ``(k, d, seed)``: every ``k`` with every ``d`` at the first seed, then the
+    configuration ``repeat = (k, d)`` again with the other ``seeds``, which shows how much the
+    accuracy moves from seed to seed alone."""
+    if not kernel_sizes or not depths or not seeds:
+        raise ValueError("need at least one kernel size, one depth and one seed")
+    runs = [(k, d, seeds[0]) for d in depths for k in kernel_sizes]
+    if repeat is not None:
+        runs += [(repeat[0], repeat[1], seed) for seed in seeds[1:]]
+    return runs
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, core count, torch's thread count and versions: where the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def write_results(
+    runs: Iterable[SweepRun], path: str | os.PathLike, budget: TrainProfile, notes: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``path.csv`` (one row per run) and ``path.json`` (budget, machine, date, notes)."""
+    base = Path(path)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
+    runs = list(runs)
+    with csv_path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=FIELDS)
+        writer.writeheader()
+        for run in runs:
+            writer.writerow(dataclasses.asdict(run))
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        "budget": budget.to_dict(),
+        "runs": len(runs),
+        "total_wall_seconds": round(sum(r.wall_seconds for r in runs), 1),
+        **(notes or {}),
+    }
+    json_path.write_text(json.dumps(meta, indent=1) + "\n")
+    return csv_path, json_path
+
+
+def read_results(path: str | os.PathLike) -> tuple[list[SweepRun], dict[str, Any]]:
+    """The runs of ``path.csv`` and the metadata of ``path.json`` (``path`` with or without a
+    suffix). A missing file or column is a ``ValueError`` that names it."""
+    base = Path(path)
+    base = base.with_suffix("") if base.suffix in (".csv", ".json") else base
+    csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
+    for file in (csv_path, json_path):
+        if not file.is_file():
+            raise ValueError(f"sweep results {file} not found; run scripts/kernel_depth_sweep.py first")
+    types = {f.name: f.type for f in dataclasses.fields(SweepRun)}
+    convert = {"int": int, "float": float}
+    with csv_path.open(newline="") as file:
+        reader = csv.DictReader(file)
+        missing = [name for name in FIELDS if name not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{csv_path} lacks the column(s) {', '.join(missing)}")
+        runs = [SweepRun(**{name: convert[types[name]](row[name]) for name in FIELDS}) for row in reader]
+    return runs, json.loads(json_path.read_text())

@@ -1,0 +1,193 @@
+"""The kernel-size x depth sweep: profiles, one real (tiny) run, the result files, figures, panel."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import csv  # noqa: E402
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from convmixer import ConvMixer  # noqa: E402
+from convmixer.analysis import count_parameters, forward_flops  # noqa: E402
+from convmixer.data import CIFAR10_CLASSES, ImageDataset  # noqa: E402
+from convmixer.sweep import (  # noqa: E402
+    FIELDS,
+    SWEEP_BUDGET,
+    SweepRun,
+    plan,
+    read_results,
+    run_one,
+    sweep_profile,
+    write_results,
+)
+from convmixer.viz.sweep import METRICS, seed_spread, select, sweep_figure  # noqa: E402
+from convmixer.widgets.sweep import kernel_extremes, sweep_explorer  # noqa: E402
+
+TINY = SWEEP_BUDGET.replace(
+    model_overrides={"dim": 8, "patch_size": 8}, epochs=1, batch_size=32, train_subset=64, test_subset=32,
+)
+
+
+def fake_cifar(count: int, seed: int) -> ImageDataset:
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (count, 3, 32, 32), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, 10, (count,), generator=generator)
+    return ImageDataset(images, labels, CIFAR10_CLASSES, "random images")
+
+
+def fake_run(k: int, d: int, seed: int = 0, accuracy: float = 0.5, speed: float = 100.0) -> SweepRun:
+    config = dict(dim=64, depth=d, kernel_size=k, patch_size=4)
+    model = ConvMixer(**config)
+    return SweepRun(
+        kernel_size=k, depth=d, dim=64, patch_size=4, seed=seed,
+        parameters=count_parameters(model), flops=1000 * (k * k + 64) * d,
+        receptive_field=4 * (1 + d * (k - 1)), test_accuracy=accuracy, test_loss=1.5,
+        test_images=10_000, train_loss=1.4, train_images_per_second=speed,
+        train_seconds=10.0 * d, wall_seconds=12.0 * d,
+    )
+
+
+@pytest.fixture()
+def grid() -> list[SweepRun]:
+    runs = [fake_run(k, d, accuracy=0.40 + 0.01 * k + 0.02 * d, speed=1000 / (k * d))
+            for d in (2, 4) for k in (3, 5, 9)]
+    return runs + [fake_run(5, 4, seed=1, accuracy=0.52), fake_run(5, 4, seed=2, accuracy=0.505)]
+
+
+# --- profiles and the plan -----------------------------------------------------------------------
+
+
+def test_sweep_profile_changes_only_kernel_depth_and_seed():
+    profile = sweep_profile(SWEEP_BUDGET, kernel_size=7, depth=8, seed=3)
+    config = profile.model_config()
+    assert (config.kernel_size, config.depth, config.dim, config.patch_size) == (7, 8, 64, 4)
+    assert profile.seed == 3 and profile.name == "sweep-k7-d8"
+    same = {"epochs", "batch_size", "lr", "weight_decay", "augment", "train_subset", "test_subset", "grad_clip"}
+    for name in same:
+        assert getattr(profile, name) == getattr(SWEEP_BUDGET, name)
+    assert sweep_profile(SWEEP_BUDGET, 3, 2).seed == SWEEP_BUDGET.seed
+    with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
+        sweep_profile(SWEEP_BUDGET, 0, 2)
+
+
+def test_plan_runs_every_pair_once_then_repeats_one():
+    runs = plan((3, 9), (2, 4), repeat=(3, 4), seeds=(0, 5))
+    assert runs == [(3, 2, 0), (9, 2, 0), (3, 4, 0), (9, 4, 0), (3, 4, 5)]
+    assert plan((3,), (2,), repeat=None) == [(3, 2, 0)]
+    with pytest.raises(ValueError, match="at least one kernel size"):
+        plan((), (2,))
+
+
+# --- one real run --------------------------------------------------------------------------------
+
+
+def test_run_one_trains_and_measures_the_model():
+    train, test = fake_cifar(96, seed=0), fake_cifar(40, seed=1)
+    profile = sweep_profile(TINY, kernel_size=4, depth=2)  # even kernel on purpose
+    run = run_one(profile, train, test)
+    model = ConvMixer(dim=8, depth=2, kernel_size=4, patch_size=8)
+    assert (run.kernel_size, run.depth, run.dim, run.patch_size, run.seed) == (4, 2, 8, 8, 0)
+    assert run.parameters == count_parameters(model)
+    assert run.flops == forward_flops(model, (1, 3, 32, 32))
+    assert run.receptive_field == 8 * (1 + 2 * 3)
+    assert run.test_images == 40  # the whole test split, not the per-epoch subset
+    assert 0 <= run.test_accuracy <= 1 and (run.test_accuracy * 40) == pytest.approx(round(run.test_accuracy * 40))
+    assert run.train_images_per_second > 0
+    assert 0 < run.train_seconds <= run.wall_seconds
+    again = run_one(profile, train, test)
+    assert (again.test_accuracy, again.train_loss) == (run.test_accuracy, run.train_loss)  # seeded
+
+
+# --- result files --------------------------------------------------------------------------------
+
+
+def test_results_round_trip_with_metadata(tmp_path, grid):
+    csv_path, json_path = write_results(grid, tmp_path / "sweep", SWEEP_BUDGET, {"dataset": "CIFAR-10 (JPEG copy)"})
+    assert (csv_path.name, json_path.name) == ("sweep.csv", "sweep.json")
+    with csv_path.open() as file:
+        assert tuple(next(csv.reader(file))) == FIELDS
+    runs, meta = read_results(tmp_path / "sweep.csv")
+    assert runs == grid
+    assert meta["budget"] == SWEEP_BUDGET.to_dict() and meta["runs"] == len(grid)
+    assert meta["dataset"] == "CIFAR-10 (JPEG copy)"
+    assert meta["machine"]["cpu_count"] >= 1 and meta["machine"]["torch"] == torch.__version__
+    assert re.match(r"\d{4}-\d\d-\d\dT", meta["date"])
+    assert meta["total_wall_seconds"] == pytest.approx(sum(r.wall_seconds for r in grid), abs=0.1)
+
+
+def test_reading_missing_or_broken_results_says_what_is_wrong(tmp_path, grid):
+    with pytest.raises(ValueError, match=r"sweep results .*nothing.csv not found"):
+        read_results(tmp_path / "nothing")
+    csv_path, _ = write_results(grid, tmp_path / "sweep", SWEEP_BUDGET)
+    text = csv_path.read_text().replace("test_accuracy", "accuracy")
+    csv_path.write_text(text)
+    with pytest.raises(ValueError, match="lacks the column"):
+        read_results(tmp_path / "sweep")
+
+
+# --- figures and the panel -----------------------------------------------------------------------
+
+
+def test_select_and_seed_spread(grid):
+    assert {r.depth for r in select(grid, [4])} == {4}
+    with pytest.raises(ValueError, match=r"depths must be chosen from \[2, 4\]"):
+        select(grid, [8])
+    with pytest.raises(ValueError, match="no sweep runs"):
+        select([])
+    run, points = seed_spread(grid)
+    assert run.label == "k5 d4" and run.seed == 0
+    assert points == pytest.approx(100 * (0.53 - 0.505))
+    assert seed_spread([r for r in grid if r.seed == 0]) is None
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_sweep_figure_plots_every_metric(grid, metric):
+    fig = sweep_figure(grid, metric)
+    by_kernel = fig.axes[0]
+    assert by_kernel.get_ylabel() == METRICS[metric].label
+    lines = {line.get_label(): line for line in by_kernel.lines}
+    assert set(lines) == {"d = 2", "d = 4"}
+    expected = [METRICS[metric].value(r) for r in grid if r.depth == 4 and r.seed == 0]
+    assert list(lines["d = 4"].get_ydata()) == pytest.approx(expected)
+
+
+def test_sweep_figure_filters_depths_and_rejects_bad_metrics(grid):
+    fig = sweep_figure(grid, "accuracy", depths=[2])
+    assert [line.get_label() for line in fig.axes[0].lines] == ["d = 2"]
+    with pytest.raises(ValueError, match="unknown metric 'speed'"):
+        sweep_figure(grid, "speed")
+
+
+def test_panel_conventions_and_readout(grid):
+    panel = sweep_explorer(grid)
+    box = panel.panel.children[0]
+    found = {cls: w for w in box.children for cls in w._dom_classes}
+    assert set(found) == {"cm-metric", "cm-depth"} and all(w.description for w in found.values())
+    assert "cm-readout" in panel.readout._dom_classes and "cm-figure" in panel.figure._dom_classes
+    text = panel.readout.value
+    assert "k3 d2: 47.0" in text and "k9 d4: 57.0" in text
+    small, large = kernel_extremes(grid, 2)
+    assert (small.kernel_size, large.kernel_size) == (3, 9)
+    assert "d = 2: k = 9 vs k = 3: accuracy 53.0% vs 47.0% (+6.0 points)" in text
+    assert f"parameters &times;{large.parameters / small.parameters:.2f}" in text
+    assert "throughput &times;0.33" in text
+    assert "seed-to-seed range of k5 d4 over 3 seeds: 2.5 accuracy points" in text
+
+
+def test_panel_controls_change_readout_and_figure(grid):
+    panel = sweep_explorer(grid)
+    picture = panel.figure.value
+    panel.metric.value = "parameters"
+    assert panel.readout.value.startswith("<b>parameters</b>")
+    assert f"k9 d4: {grid[5].parameters:,}" in panel.readout.value
+    assert panel.figure.value != picture
+    picture = panel.figure.value
+    panel.depth.value = "4"
+    assert "d = 2:" not in panel.readout.value and "d = 4: k = 9 vs k = 3" in panel.readout.value
+    assert "k3 d2" not in panel.readout.value
+    assert panel.figure.value != picture
+    with pytest.raises(ValueError, match="unknown metric"):
+        sweep_explorer(grid, metric="speed")
