@@ -228,21 +228,20 @@ def test_mask_patches_zeroes_exactly_the_listed_patches():
 def test_patch_deletion_compares_cam_patches_with_random_ones(images):
     model = tiny_model()
     x = as_input(images)
-    none = patch_deletion(model, x, count=0)
-    assert none.original == none.top_masked == none.random_masked
-    everything = patch_deletion(model, x, count=64)  # every patch masked: both inputs are all zero
-    assert everything.top_masked == pytest.approx(everything.random_masked)
-    some = patch_deletion(model, x, count=8, seed=1)
+    none, some, everything = patch_deletion(model, x, counts=[0, 8, 64], seed=1)
     assert model.training, "the model's mode is restored"
+    assert none.original == none.top_masked == none.random_masked
+    assert everything.top_masked == pytest.approx(everything.random_masked)  # all patches masked
     model.eval()
     with torch.no_grad():
         probabilities = model(x).softmax(1)
         predicted = probabilities.argmax(1)
         top = top_patches(class_activation_map(model, x, predicted), 8)
         expected = model(mask_patches(x, 4, top)).softmax(1).gather(1, predicted[:, None]).mean()
+    assert some.count == 8
     assert some.original == pytest.approx(float(probabilities.max(1).values.mean()))
     assert some.top_masked == pytest.approx(float(expected))
-    assert some.count == 8
+    assert some.random_masked != pytest.approx(some.top_masked)
 
 
 # --- figures -------------------------------------------------------------------------------------

@@ -106,11 +106,15 @@ def class_activation_map(model: ConvMixer, x: torch.Tensor, target: int | torch.
             features = model.forward_features(x)
     finally:
         model.train(was_training)
-    weights = model.head.fc.weight.detach()
+    return _cam(features, model.head.fc.weight, target)
+
+
+def _cam(features: torch.Tensor, weights: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
+    """``CAM(b, i, j) = w_target[b]^T z[b, :, i, j]`` for features ``(B, h, H', W')``."""
     target = torch.as_tensor(target).expand(features.shape[0])
     _check_class(int(target.max()), weights.shape[0])
     _check_class(int(target.min()), weights.shape[0])
-    return torch.einsum("bchw,bc->bhw", features, weights[target])
+    return torch.einsum("bchw,bc->bhw", features, weights.detach()[target])
 
 
 def _check_class(target: int, num_classes: int) -> None:
@@ -199,33 +203,39 @@ class DeletionResult:
     random_masked: float
 
 
-def patch_deletion(model: ConvMixer, x: torch.Tensor, count: int, seed: int = 0) -> DeletionResult:
-    """A check that the CAM finds the patches that matter: mask the ``count`` patches with the
-    largest CAM of the predicted class, or ``count`` random patches, and compare how much the
-    probability of that class drops (averaged over the batch ``x``). Runs in eval mode."""
+def patch_deletion(
+    model: ConvMixer, x: torch.Tensor, counts: Sequence[int], seed: int = 0,
+) -> list[DeletionResult]:
+    """A check that the CAM finds the patches that matter: for each ``count``, mask the ``count``
+    patches with the largest CAM of the predicted class, or ``count`` random patches, and compare
+    how much the probability of that class drops (averaged over the batch ``x``). Runs in eval
+    mode; the random patches of a smaller count are among those of a larger one."""
     patch_size = model.stem.patch_size
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            probabilities = model(x).softmax(1)
+            features = model.forward_features(x)
+            probabilities = model.head(features).softmax(1)
             predicted = probabilities.argmax(1)
-            cams = class_activation_map(model, x, predicted)
-            top = top_patches(cams, count)
-            generator = torch.Generator().manual_seed(seed)
+            cams = _cam(features, model.head.fc.weight, predicted)
             grid = cams[0].numel()
-            random = torch.stack([torch.randperm(grid, generator=generator)[:count] for _ in range(len(x))])
+            generator = torch.Generator().manual_seed(seed)
+            shuffled = torch.stack([torch.randperm(grid, generator=generator) for _ in range(len(x))])
 
             def mean_probability(masked: torch.Tensor) -> float:
-                p = model(masked).softmax(1)
-                return float(p.gather(1, predicted[:, None]).mean())
+                return float(model(masked).softmax(1).gather(1, predicted[:, None]).mean())
 
-            return DeletionResult(
-                count=count,
-                original=float(probabilities.gather(1, predicted[:, None]).mean()),
-                top_masked=mean_probability(mask_patches(x, patch_size, top)),
-                random_masked=mean_probability(mask_patches(x, patch_size, random)),
-            )
+            original = float(probabilities.gather(1, predicted[:, None]).mean())
+            return [
+                DeletionResult(
+                    count=count,
+                    original=original,
+                    top_masked=mean_probability(mask_patches(x, patch_size, top_patches(cams, count))),
+                    random_masked=mean_probability(mask_patches(x, patch_size, shuffled[:, :count])),
+                )
+                for count in counts
+            ]
     finally:
         model.train(was_training)
 
