@@ -284,10 +284,27 @@ def lab_page(browser, jupyterlab: LabServer, artifacts_dir: Path, request: pytes
             jupyterlab.shutdown_kernels()
 
 
+# (outcome, test id, seconds) of every browser test, for the summary at the end of the run.
+RESULTS: list[tuple[str, str, float]] = []
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Keep each phase's report on the item, so fixtures can tell whether the test failed."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
+    if item.get_closest_marker("browser") and "lab_page" in getattr(item, "fixturenames", ()):
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            RESULTS.append((report.outcome, item.name, report.duration))
     return report
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Say which notebooks were driven in the browser, so a skipped browser test cannot hide."""
+    if not RESULTS:
+        return
+    terminalreporter.section("widgets in JupyterLab + headless Chromium (tests/browser)")
+    for outcome, name, seconds in RESULTS:
+        terminalreporter.line(f"{outcome.upper():8} {name} ({seconds:.0f} s)")
+    terminalreporter.line(f"screenshots: {ARTIFACTS.relative_to(REPO)}/")
 
