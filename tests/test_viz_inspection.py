@@ -252,8 +252,8 @@ def images_on(fig: Figure) -> int:
 
 
 def test_filter_grid_draws_every_filter():
-    fig = filter_grid_figure(torch.randn(20, 3, 4, 4), ncols=8)
-    assert isinstance(fig, Figure)
+    fig = filter_grid_figure(torch.randn(20, 3, 4, 4), ncols=8, title="stem")
+    assert isinstance(fig, Figure) and fig.get_suptitle() == "stem"
     assert len(fig.axes) == 24 and images_on(fig) == 20
     with pytest.raises(ValueError, match="filters shaped"):
         filter_grid_figure(torch.randn(3, 4, 4))

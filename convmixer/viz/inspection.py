@@ -256,7 +256,9 @@ def _draw_kernel(ax: Axes, kernel: torch.Tensor) -> None:
     _off(ax)
 
 
-def filter_grid_figure(filters: torch.Tensor, ncols: int = 16, size: float = 0.42) -> Figure:
+def filter_grid_figure(
+    filters: torch.Tensor, ncols: int = 16, size: float = 0.42, title: str | None = None,
+) -> Figure:
     """The stem's filters ``(h, c_in, p, p)`` as a grid of small colour images, each rescaled to
     its own 0..1 range (grey = 0 only if the filter is symmetric around 0)."""
     if filters.dim() != 4:
@@ -264,12 +266,17 @@ def filter_grid_figure(filters: torch.Tensor, ncols: int = 16, size: float = 0.4
     count = filters.shape[0]
     ncols = min(ncols, count)
     nrows = -(-count // ncols)
-    fig = Figure(figsize=(size * ncols, size * nrows + 0.1), dpi=100)
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=0.995, wspace=0.08, hspace=0.08)
+    title_height = 0.3 if title else 0.0
+    height = size * nrows + 0.1 + title_height
+    fig = Figure(figsize=(size * ncols, height), dpi=100)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - (0.05 + title_height) / height,
+                        wspace=0.08, hspace=0.08)
     for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
         ax.axis("off")
         if i < count:
             ax.imshow(to_display(filters[i]), cmap="gray", interpolation="nearest")
+    if title:
+        fig.suptitle(title, fontsize=9, y=1 - 0.04 / height)
     return fig
 
 
