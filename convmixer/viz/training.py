@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from convmixer.augment import CIFAR10_MEAN, CIFAR10_STD
 from convmixer.layers import check_positive_int
@@ -162,6 +163,7 @@ class TrainingCurves:
         self.accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
         for ax in (self.loss_ax, self.accuracy_ax):
             ax.grid(alpha=0.3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if max_epochs is not None:
                 ax.set_xlim(0, check_positive_int("max_epochs", max_epochs))
         self.max_epochs = max_epochs

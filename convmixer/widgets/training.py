@@ -1,0 +1,211 @@
+"""Panel for notebook 05: pick a kernel size and a depth, train a small ConvMixer for a short
+budget, and compare its learning curves with the runs made before.
+
+Training goes through the same engine as the notebook's main run (:func:`convmixer.train.fit`)
+with a small profile (:data:`QUICK`): a narrow, coarse-patched model, a few thousand training
+images, a few epochs, so that one run takes seconds to a minute on a laptop CPU. The panel keeps
+every finished run; the figure shows the live run in bold over the earlier ones.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import ipywidgets as widgets
+import torch
+
+from convmixer.analysis import count_parameters
+from convmixer.augment import AugmentConfig
+from convmixer.data import ImageDataset
+from convmixer.layers import check_positive_int
+from convmixer.sample import cifar10_sample
+from convmixer.train import EpochRecord, FitResult, TrainProfile, fit
+from convmixer.viz.convolution import render_figure
+from convmixer.viz.training import Curves, TrainingCurves
+
+FIGURE_DPI = 80
+
+# A short budget: ConvMixer-64/d with 4 x 4 patches (an 8 x 8 grid), 5,000 training images,
+# 4 epochs, evaluated on 1,000 test images.
+QUICK = TrainProfile(
+    name="quick",
+    model="convmixer_128_4",
+    model_overrides={"dim": 64, "patch_size": 4},
+    epochs=4,
+    batch_size=100,
+    lr=0.01,
+    weight_decay=0.01,
+    grad_clip=1.0,
+    augment=AugmentConfig(crop_padding=4, flip=True),
+    train_subset=5000,
+    test_subset=1000,
+)
+
+Trainer = Callable[..., FitResult]
+
+
+def bundled_sample_split(test_per_class: int = 10) -> tuple[ImageDataset, ImageDataset]:
+    """The package's 300 bundled CIFAR-10 images (30 per class) as a tiny train / test pair:
+    the first ``test_per_class`` images of each class (in sample order) for testing, the rest
+    for training. For running the training notebook where no copy of CIFAR-10 is at hand."""
+    sample = cifar10_sample()
+    per_class = int(torch.bincount(sample.labels).min())
+    if not 1 <= check_positive_int("test_per_class", test_per_class) < per_class:
+        raise ValueError(f"test_per_class must be between 1 and {per_class - 1}, got {test_per_class}")
+    rank = torch.zeros_like(sample.labels)
+    for label in range(len(sample.classes)):
+        members = torch.nonzero(sample.labels == label).flatten()
+        rank[members] = torch.arange(len(members))
+    is_test = rank < test_per_class
+    source = "bundled 300-image CIFAR-10 sample (convmixer.sample)"
+
+    def part(mask: torch.Tensor) -> ImageDataset:
+        return ImageDataset(sample.images[mask], sample.labels[mask], sample.classes, source)
+
+    return part(~is_test), part(is_test)
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run of the panel."""
+
+    kernel_size: int
+    depth: int
+    parameters: int
+    curves: Curves
+    test_accuracy: float
+    seconds: float
+
+
+class KernelDepthTrainer:
+    """Kernel size ``k`` and depth ``d`` -> a ConvMixer trained for ``profile``'s short budget.
+
+    Controls: ``kernel_size`` (``cm-kernel-size``), ``depth`` (``cm-depth``), the Train button
+    (``cm-train``); ``readout`` (``cm-readout``) lists every run with its final test accuracy;
+    ``figure`` (``cm-figure``) shows the loss and accuracy curves, the current run over the
+    earlier ones. ``train_fn`` is :func:`convmixer.train.fit` (replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        train: ImageDataset,
+        test: ImageDataset,
+        profile: TrainProfile = QUICK,
+        kernel_size: int = 5,
+        depth: int = 2,
+        max_kernel_size: int = 9,
+        max_depth: int = 8,
+        train_fn: Trainer = fit,
+    ) -> None:
+        check_positive_int("max_kernel_size", max_kernel_size)
+        check_positive_int("max_depth", max_depth)
+        if not 1 <= check_positive_int("kernel_size", kernel_size) <= max_kernel_size:
+            raise ValueError(f"kernel_size must be between 1 and {max_kernel_size}, got {kernel_size}")
+        if not 1 <= check_positive_int("depth", depth) <= max_depth:
+            raise ValueError(f"depth must be between 1 and {max_depth}, got {depth}")
+        self.train_set, self.test_set = train, test
+        self.profile = profile
+        self.train_fn = train_fn
+        self.runs: list[Run] = []
+        self.kernel_size = widgets.IntSlider(
+            value=kernel_size, min=1, max=max_kernel_size, description="Kernel size k",
+            continuous_update=False, style={"description_width": "initial"},
+        ).add_class("cm-kernel-size")
+        self.depth = widgets.IntSlider(
+            value=depth, min=1, max=max_depth, description="Depth d",
+            continuous_update=False, style={"description_width": "initial"},
+        ).add_class("cm-depth")
+        self.train_button = widgets.Button(
+            description="Train", button_style="primary", icon="play",
+            tooltip="train a small ConvMixer with this k and d",
+        ).add_class("cm-train")
+        self.readout = widgets.HTML().add_class("cm-readout")
+        self.figure = widgets.Image(format="png", layout=widgets.Layout(width="720px")).add_class("cm-figure")
+        self.panel = widgets.VBox(
+            [widgets.HBox([self.kernel_size, self.depth, self.train_button]), self.readout, self.figure]
+        )
+        self.plot = TrainingCurves(max_epochs=profile.epochs)
+        self.train_button.on_click(self.train)
+        self._status = "Choose k and d, then press <b>Train</b>."
+        self._render()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.panel._repr_mimebundle_(**kwargs)
+
+    def budget(self) -> str:
+        """The short budget in words, e.g. ``ConvMixer-64/d, p = 4; 5,000 images x 4 epochs``."""
+        config = self.profile.model_config()
+        images = min(len(self.train_set), self.profile.train_subset or len(self.train_set))
+        tests = min(len(self.test_set), self.profile.test_subset or len(self.test_set))
+        return (
+            f"ConvMixer-{config.dim}/d, p = {config.patch_size}; {images:,} training images "
+            f"&times; {self.profile.epochs} epochs, tested on {tests:,}"
+        )
+
+    def train(self, button: object = None) -> Run:
+        """Train with the current ``k`` and ``d``; update the figure after every epoch and the
+        readout at the end. Returns the finished :class:`Run`."""
+        k, d = self.kernel_size.value, self.depth.value
+        label = f"k={k} d={d}"
+        profile = self.profile.replace(
+            name=f"{self.profile.name} {label}",
+            model_overrides={**self.profile.model_overrides, "kernel_size": k, "depth": d},
+        )
+        records: list[EpochRecord] = []
+
+        def on_epoch(record: EpochRecord) -> None:
+            records.append(record)
+            self._status = f"training {label}: epoch {record.epoch}/{profile.epochs}, " \
+                f"test accuracy {100 * record.test_accuracy:.1f}%"
+            self.plot.update(Curves.from_history(label, records))
+            self._render()
+
+        self.train_button.disabled = True
+        self._status = f"training {label} ({self.budget()}) ..."
+        self._render(figure=False)
+        started = time.perf_counter()
+        try:
+            result = self.train_fn(
+                profile, train=self.train_set, test=self.test_set, progress=False, callback=on_epoch
+            )
+        finally:
+            self.train_button.disabled = False
+        curves = Curves.from_history(label, result.history)
+        run = Run(k, d, count_parameters(result.model), curves, result.evaluation.accuracy,
+                  time.perf_counter() - started)
+        self.runs.append(run)
+        self.plot = TrainingCurves(max_epochs=self.profile.epochs)
+        for earlier in self.runs[:-1]:
+            self.plot.add_reference(earlier.curves)
+        self.plot.update(curves)
+        self._status = f"finished {label}: test accuracy {100 * run.test_accuracy:.1f}%"
+        self._render()
+        return run
+
+    def _render(self, figure: bool = True) -> None:
+        rows = "".join(
+            f"<tr><td>{i}</td><td>{run.kernel_size}</td><td>{run.depth}</td>"
+            f"<td align='right'>{run.parameters:,}</td>"
+            f"<td align='right'><b>{100 * run.test_accuracy:.1f}%</b></td>"
+            f"<td align='right'>{run.seconds:.0f} s</td></tr>"
+            for i, run in enumerate(self.runs, start=1)
+        )
+        table = (
+            "<table><tr><th>run</th><th>k</th><th>d</th><th>parameters</th>"
+            f"<th>test accuracy</th><th>time</th></tr>{rows}</table>"
+            if self.runs else ""
+        )
+        self.readout.value = (
+            f"{self._status}<br>Budget: {self.budget()}.{table}"
+        )
+        if figure:
+            self.figure.value = render_figure(self.plot.figure, "png", FIGURE_DPI)
+
+
+def kernel_depth_trainer(train: ImageDataset, test: ImageDataset, **kwargs: Any) -> KernelDepthTrainer:
+    """Panel for notebook 05: sliders ``cm-kernel-size`` and ``cm-depth`` and a ``cm-train``
+    button that trains a small ConvMixer on ``train`` for a short budget and compares its
+    curves and test accuracy (``cm-readout``) with the earlier runs."""
+    return KernelDepthTrainer(train, test, **kwargs)
