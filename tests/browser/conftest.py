@@ -176,6 +176,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) ->
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={NOTEBOOKS}",
+        # JupyterLab checkpoints every notebook it opens: keep those out of notebooks/.
+        f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",
         # The test reads the notebook's cell outputs (output_type "error") through window.jupyterapp.
         "--LabApp.expose_app_in_browser=True",
     ]  # fmt: skip
