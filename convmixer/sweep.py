@@ -11,6 +11,11 @@ Each run gives one :class:`SweepRun`: test accuracy on the full test split, the 
 forward cost (parameters, FLOPs per image from ``torch.utils.flop_counter``), its receptive
 field, its training throughput and the wall time. :func:`write_results` stores the rows as CSV
 and the budget, machine and date as JSON beside it; :func:`read_results` reads both back.
+
+Speed is measured apart from training: :func:`measure_throughput` times a few training steps of
+the model on a fixed batch (the trainer's own step, :func:`convmixer.train.make_train_step`).
+Accuracy does not depend on how busy the machine was, throughput does; :func:`retime` measures
+it again for stored runs when the machine is quiet, without retraining.
 """
 
 from __future__ import annotations
@@ -33,25 +38,27 @@ from convmixer.analysis import count_parameters, forward_flops, receptive_field
 from convmixer.augment import AugmentConfig
 from convmixer.data import ImageDataset
 from convmixer.layers import check_positive_int
-from convmixer.train import TrainProfile, evaluate, fit
+from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.train import TrainProfile, evaluate, fit, make_train_step
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
 DEPTHS: tuple[int, ...] = (2, 4, 8)
 
 # ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images): small enough that the whole
-# grid trains in minutes on a 2-core CPU. 10,000 training images, 4 epochs, one-cycle schedule.
+# grid (12 models + 2 repeats) trains in about 15 minutes on an idle 2-core CPU: 8,000 training
+# images, 2 epochs (16,000 images seen), the one-cycle schedule of the CPU profile.
 SWEEP_BUDGET = TrainProfile(
     name="sweep",
     model="convmixer_128_4",
     model_overrides={"dim": 64, "patch_size": 4},
-    epochs=4,
+    epochs=2,
     batch_size=128,
     lr=0.01,
     weight_decay=0.01,
     grad_clip=1.0,
     augment=AugmentConfig(crop_padding=4, flip=True),
-    train_subset=10_000,
-    test_subset=1_000,  # per-epoch check during training; the final accuracy uses the full split
+    train_subset=8_000,
+    test_subset=500,  # per-epoch check during training; the final accuracy uses the full split
 )
 
 
@@ -71,8 +78,8 @@ class SweepRun:
     test_loss: float
     test_images: int
     train_loss: float  # mean training loss of the last epoch
-    train_images_per_second: float  # over all epochs, evaluation excluded
-    train_seconds: float  # training only
+    train_images_per_second: float  # measure_throughput: median of timed training steps
+    train_seconds: float  # training only, as it happened (depends on the machine's load)
     wall_seconds: float  # the whole run: training, per-epoch checks, final test
 
     @property
@@ -95,15 +102,44 @@ def sweep_profile(budget: TrainProfile, kernel_size: int, depth: int, seed: int 
     )
 
 
+def measure_throughput(
+    config: ConvMixerConfig, batch_size: int, steps: int = 5, acceleration: Acceleration | None = None,
+    seed: int = 0,
+) -> float:
+    """Training images per second of a fresh ``config`` model on this CPU: the median time of
+    ``steps`` optimisation steps (after one warm-up step) on a fixed random batch of
+    ``batch_size`` normalised images, with the trainer's step (AdamW, gradient clipping)."""
+    check_positive_int("steps", steps)
+    check_positive_int("batch_size", batch_size)
+    acceleration = acceleration or Acceleration.for_device("cpu")
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = ConvMixer.from_config(config)
+    runner = acceleration.prepare_model(model)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    step = make_train_step(runner, optimizer, None, acceleration, "cpu", grad_clip=1.0)
+    size = config.image_size
+    images = torch.randn(batch_size, config.in_channels, size, size, generator=generator)
+    labels = torch.randint(0, config.num_classes, (batch_size,), generator=generator)
+    step(images, labels)
+    times = []
+    for _ in range(steps):
+        started = time.perf_counter()
+        step(images, labels)
+        times.append(time.perf_counter() - started)
+    return batch_size / sorted(times)[len(times) // 2]
+
+
 def run_one(
     profile: TrainProfile,
     train: ImageDataset,
     test: ImageDataset,
     acceleration: Acceleration | None = None,
     verbose: bool = False,
+    timing_steps: int = 5,
 ) -> SweepRun:
     """Train ``profile`` with :func:`convmixer.train.fit` on ``train`` (its subset applies),
-    evaluate on all of ``test``, and measure the model."""
+    evaluate on all of ``test``, and measure the model (throughput: :func:`measure_throughput`)."""
     started = time.perf_counter()
     result = fit(
         profile, train=train, test=test, device="cpu", acceleration=acceleration,
@@ -113,8 +149,6 @@ def run_one(
     wall = time.perf_counter() - started
     config = profile.model_config()
     size = config.image_size
-    train_seconds = sum(r.seconds for r in result.history)
-    images = sum(r.seconds * r.images_per_second for r in result.history)
     return SweepRun(
         kernel_size=config.kernel_size,
         depth=config.depth,
@@ -128,10 +162,24 @@ def run_one(
         test_loss=final.loss,
         test_images=len(test),
         train_loss=result.history[-1].train_loss,
-        train_images_per_second=images / train_seconds,
-        train_seconds=train_seconds,
+        train_images_per_second=measure_throughput(
+            config, profile.batch_size, timing_steps, acceleration, profile.seed
+        ),
+        train_seconds=sum(r.seconds for r in result.history),
         wall_seconds=wall,
     )
+
+
+def retime(
+    runs: Sequence[SweepRun], budget: TrainProfile, steps: int = 5, acceleration: Acceleration | None = None,
+) -> list[SweepRun]:
+    """The runs with ``train_images_per_second`` measured again (same models, no training)."""
+    timed = []
+    for run in runs:
+        config = sweep_profile(budget, run.kernel_size, run.depth, run.seed).model_config()
+        speed = measure_throughput(config, budget.batch_size, steps, acceleration, run.seed)
+        timed.append(dataclasses.replace(run, train_images_per_second=speed))
+    return timed
 
 
 def plan(

@@ -5,6 +5,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import csv  # noqa: E402
+import dataclasses  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
 import re  # noqa: E402
 
 import pytest  # noqa: E402
@@ -17,8 +21,10 @@ from convmixer.sweep import (  # noqa: E402
     FIELDS,
     SWEEP_BUDGET,
     SweepRun,
+    measure_throughput,
     plan,
     read_results,
+    retime,
     run_one,
     sweep_profile,
     write_results,
@@ -99,6 +105,48 @@ def test_run_one_trains_and_measures_the_model():
     assert 0 < run.train_seconds <= run.wall_seconds
     again = run_one(profile, train, test)
     assert (again.test_accuracy, again.train_loss) == (run.test_accuracy, run.train_loss)  # seeded
+
+
+def test_measure_throughput_times_real_training_steps():
+    config = sweep_profile(TINY, kernel_size=3, depth=1).model_config()
+    speed = measure_throughput(config, batch_size=16, steps=2)
+    assert speed > 0
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        measure_throughput(config, batch_size=16, steps=0)
+
+
+def test_retime_changes_only_the_throughput():
+    runs = [fake_run(3, 1, speed=-1.0), fake_run(5, 1, seed=1, speed=-1.0)]
+    budget = TINY.replace(batch_size=8)
+    timed = retime(runs, budget, steps=1)
+    assert all(t.train_images_per_second > 0 for t in timed)
+    for before, after in zip(runs, timed):
+        assert dataclasses.replace(after, train_images_per_second=-1.0) == before
+
+
+def load_script():
+    path = Path(__file__).resolve().parents[1] / "scripts" / "kernel_depth_sweep.py"
+    spec = importlib.util.spec_from_file_location("kernel_depth_sweep", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_script_retime_keeps_training_date_and_records_the_load(tmp_path):
+    runs = [fake_run(3, 2, speed=-1.0)]
+    write_results(runs, tmp_path / "sweep", SWEEP_BUDGET, {"date": "2020-01-02T03:04:05+00:00", "dataset": "x"})
+    assert load_script().main(["--retime", "--out", str(tmp_path / "sweep"), "--timing-steps", "1"]) == 0
+    timed, meta = read_results(tmp_path / "sweep")
+    assert timed[0].train_images_per_second > 0 and timed[0].test_accuracy == runs[0].test_accuracy
+    assert meta["date"] == "2020-01-02T03:04:05+00:00" and meta["dataset"] == "x"
+    assert meta["timing"]["steps"] == 1 and "load_before" in meta["timing"]
+
+
+def test_script_refuses_to_retime_runs_of_another_budget(tmp_path, capsys):
+    write_results([fake_run(3, 2)], tmp_path / "sweep", TINY)
+    assert load_script().main(["--retime", "--out", str(tmp_path / "sweep")]) == 2
+    assert "different budget" in capsys.readouterr().err
+    assert json.loads((tmp_path / "sweep.json").read_text())["budget"] == TINY.to_dict()
 
 
 # --- result files --------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ METRICS: dict[str, Metric] = {
     "parameters": Metric("parameters", lambda r: r.parameters, log=True),
     "flops": Metric("forward MFLOPs per image", lambda r: r.flops / 1e6, log=True, fmt="{:.2f}"),
     "throughput": Metric("training throughput (images/s)", lambda r: r.train_images_per_second, log=True),
+    "gflops_per_second": Metric(
+        "training GFLOP/s (3 x forward FLOPs x images/s)",
+        lambda r: 3 * r.flops * r.train_images_per_second / 1e9, fmt="{:.2f}",
+    ),
     "train_seconds": Metric("training time (s)", lambda r: r.train_seconds, log=True),
     "receptive_field": Metric("receptive field (px)", lambda r: r.receptive_field, log=True),
 }
