@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import torch
@@ -66,6 +68,25 @@ TINY = TrainProfile(
     weight_decay=0.01,
     augment=AugmentConfig(crop_padding=2, flip=True),
 )
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block: on shared cores two OpenMP threads can be
+    several times slower than one, and the result does not depend on the count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture
+def single_threaded() -> Iterator[None]:
+    """:func:`single_thread` for the duration of a test."""
+    with single_thread():
+        yield
 
 
 def write_split(root: Path, split: str, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -29,6 +29,8 @@ from convmixer.sample import cifar10_sample
 
 PAPER = AugmentConfig(crop_padding=0, scale=0.75, flip=True, randaugment_ops=1, randaugment_magnitude=8, jitter=0.1, erase_prob=0.25)
 
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+
 
 @pytest.fixture(scope="module")
 def images() -> torch.Tensor:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY, synthetic
+from conftest import TINY, single_thread, synthetic
 
 from convmixer.augment import prepare_images
 from convmixer.checkpoint import (
@@ -20,14 +20,17 @@ from convmixer.checkpoint import (
 )
 from convmixer.train import fit
 
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A finished two-epoch run of the tiny profile, with its output folder."""
     out = tmp_path_factory.mktemp("run")
-    result = fit(
-        TINY.replace(epochs=2), train=synthetic(10, 1), test=synthetic(2, 2), out=out, device="cpu", progress=False
-    )
+    with single_thread():
+        result = fit(
+            TINY.replace(epochs=2), train=synthetic(10, 1), test=synthetic(2, 2), out=out, device="cpu", progress=False
+        )
     return result, out
 
 

@@ -36,6 +36,8 @@ from convmixer.train import (
 def train_set() -> ImageDataset:
     return synthetic(20, seed=1)
 
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+
 
 @pytest.fixture(scope="module")
 def test_set() -> ImageDataset:
@@ -136,10 +138,22 @@ def test_fit_learns_reports_every_epoch_and_is_deterministic(train_set, test_set
     assert not result.model.training and result.checkpoint is None
     assert capfd.readouterr().err == ""  # no progress bar, no warnings
 
-    again = fit(TINY, train=train_set, test=test_set, device="cpu", progress=False)
-    assert again.digest == result.digest
-    other_seed = fit(TINY.replace(seed=1, epochs=1), train=train_set, test=test_set, device="cpu", progress=False)
-    assert other_seed.digest != result.digest
+    short = TINY.replace(epochs=1)
+    once, twice = (fit(short, train=train_set, test=test_set, device="cpu", progress=False) for _ in range(2))
+    assert once.digest == twice.digest
+    other_seed = fit(short.replace(seed=1), train=train_set, test=test_set, device="cpu", progress=False)
+    assert other_seed.digest != once.digest
+
+
+def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
+    """The GPU profile's path (paper augmentation, autocast) on tiny data, on this CPU."""
+    recipe = TINY.replace(epochs=1, augment=get_profile("gpu").augment, label_smoothing=0.1)
+    result = fit(
+        recipe, train=train_set, test=test_set, device="cpu", progress=False,
+        acceleration=Acceleration(channels_last=True, amp_dtype=torch.bfloat16),
+    )
+    assert torch.isfinite(torch.tensor(result.history[0].train_loss))
+    assert result.model.stem.conv.weight.dtype == torch.float32  # autocast keeps float32 weights
 
 
 def test_fit_errors_are_one_sentence(train_set, test_set):
