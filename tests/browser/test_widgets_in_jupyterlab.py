@@ -426,7 +426,7 @@ def move(page, panel, step: Move) -> None:
             option = step.option
         select.select_option(label=option)
     elif "widget-toggle-buttons" in classes:
-        widget.locator("button", has_text=step.option).click()
+        widget.get_by_role("button", name=step.option, exact=True).click()
     else:
         pytest.fail(f"cm-{step.control} is neither a slider, a dropdown nor toggle buttons")
 
