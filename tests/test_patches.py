@@ -28,7 +28,8 @@ def test_patch_grid_and_token_count():
 
 
 def test_patch_grid_explains_what_is_left_over():
-    with pytest.raises(ValueError, match=r"600x512 is not divisible by the patch size 7.*5 row\(s\) and 1 column"):
+    message = r"600x512 is not divisible by the patch size 7.*5 row\(s\) and 1 column"
+    with pytest.raises(ValueError, match=message):
         patch_grid(600, 512, 7)
     with pytest.raises(ValueError, match="crop the image to 28x32"):
         num_tokens(30, 32, 4)

@@ -45,7 +45,10 @@ def test_patch_size_changes_readout_and_drawing(images):
     assert "ViT sequence (1, 64, 12) · ConvMixer grid (1, 12, 8, 8)" in readout_text(panel)
     assert "3·4² = 48 numbers" in readout_text(panel)
     assert [a.shape for a in channel_arrays(panel)] == [(8, 8), (8, 8)]
+    shown = panel.png
+    assert shown.startswith(b"\x89PNG")
     panel.patch_size.value = 2
+    assert panel.png != shown
     assert f"N = {num_tokens(32, 32, 2)} tokens" in readout_text(panel)
     assert "ConvMixer grid (1, 12, 16, 16)" in readout_text(panel)
     assert [a.shape for a in channel_arrays(panel)] == [(16, 16), (16, 16)]

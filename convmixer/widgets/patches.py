@@ -7,12 +7,15 @@ from typing import Mapping
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from convmixer.layers import PatchEmbedding, check_positive_int
 from convmixer.patches import embed_patches, num_tokens, patch_grid, tokens_to_grid
+from convmixer.viz.convolution import render_figure
 from convmixer.viz.patches import check_chw, plot_patch_embedding
+
+FIGURE_HEIGHT = 2.4  # inches
 
 
 def standardize(image: torch.Tensor) -> torch.Tensor:
@@ -41,7 +44,7 @@ def patch_summary(height: int, width: int, in_channels: int, dim: int, patch_siz
     return (
         f"<b>p = {p}</b>: {height}×{width} image → grid {rows}×{cols} · "
         f"sequence length <b>N = {n}</b> tokens · each patch {in_channels}·{p}² = "
-        f"{in_channels * p * p} numbers → h = {dim} · "
+        f"{in_channels * p * p} numbers → h = {dim}<br>"
         f"ViT sequence (1, {n}, {dim}) · ConvMixer grid (1, {dim}, {rows}, {cols})"
     )
 
@@ -73,7 +76,8 @@ class PatchSizeExplorer(widgets.VBox):
         if patch_size > largest:
             raise ValueError(f"patch_size must be between 1 and {largest}, got {patch_size}")
         self.dim, self.channels, self.seed = dim, tuple(channels), seed
-        self.figure: Figure | None = None
+        self.figure: Figure | None = None  # the last figure drawn (closed after rendering)
+        self.png = b""  # ... and its PNG, as shown in the output
 
         self.patch_size = widgets.IntSlider(
             value=patch_size, min=1, max=largest, description="patch size p",
@@ -83,7 +87,8 @@ class PatchSizeExplorer(widgets.VBox):
             options=list(self.images), description="image",
         ).add_class("cm-image")
         self.readout = widgets.HTML().add_class("cm-readout")
-        self.output = widgets.Output(layout=widgets.Layout(height="300px"))
+        pixels = int(FIGURE_HEIGHT * plt.rcParams["figure.dpi"]) + 10  # fixed: redraws do not jump
+        self.output = widgets.Output(layout=widgets.Layout(height=f"{pixels}px"))
         controls = [self.patch_size] + ([self.image] if len(self.images) > 1 else [])
         super().__init__([widgets.HBox(controls), self.readout, self.output])
         self.patch_size.observe(self.update, names="value")
@@ -106,11 +111,12 @@ class PatchSizeExplorer(widgets.VBox):
         self.readout.value = patch_summary(height, width, channels, self.dim, p)
         tiles = not (height % p or width % p)
         feature_map = self.embedding(image, p) if tiles else None
-        self.figure = plot_patch_embedding(image, p, feature_map, self.channels)
+        self.figure = plot_patch_embedding(image, p, feature_map, self.channels, FIGURE_HEIGHT)
+        self.png = render_figure(self.figure, "png", dpi=plt.rcParams["figure.dpi"])
+        plt.close(self.figure)
         with self.output:
             self.output.clear_output(wait=True)
-            display(self.figure)
-        plt.close(self.figure)
+            display(Image(data=self.png, format="png"))
 
 
 def patch_size_explorer(
