@@ -195,3 +195,47 @@ def convolution_costs(
             depthwise.parameters + pointwise.parameters, depthwise.flops + pointwise.flops
         ),
     }
+
+
+# --- Whole-model cost without building the weights ------------------------------------------------
+
+
+def convmixer_flops(config: ConvMixerConfig, image_size: int | None = None) -> int:
+    """Closed-form forward FLOPs of ConvMixer-h/d for one ``S x S`` image (``S = image_size``,
+    default ``config.image_size``), counted like ``torch.utils.flop_counter``: 2 per multiply-add,
+    biases, activations and BatchNorm left out. With ``N = (S/p)^2`` grid positions:
+
+    .. math::
+
+        \\underbrace{2 c_{in} p^2 h N}_{stem}
+        + d\\,(\\underbrace{2 h k^2 N}_{depth-wise} + \\underbrace{2 h^2 N}_{point-wise})
+        + \\underbrace{2 h n}_{head}
+    """
+    size = config.image_size if image_size is None else check_positive_int("image_size", image_size)
+    h, d, k, p = config.dim, config.depth, config.kernel_size, config.patch_size
+    if size % p:
+        raise ValueError(f"image_size {size} is not divisible by patch_size {p}")
+    positions = (size // p) ** 2
+    stem = 2 * config.in_channels * p * p * h * positions
+    blocks = d * 2 * (h * k * k + h * h) * positions
+    return stem + blocks + 2 * h * config.num_classes
+
+
+def meta_model(config: ConvMixerConfig) -> ConvMixer:
+    """``config`` built on PyTorch's ``meta`` device: the real modules, parameter shapes and
+    forward pass, but no weights in memory and no arithmetic, so even ConvMixer-1536/20 is built
+    and counted in milliseconds (``count_parameters`` works on it as on a real model)."""
+    with torch.device("meta"):
+        return ConvMixer.from_config(config)
+
+
+def meta_forward_flops(config: ConvMixerConfig, image_size: int | None = None) -> int:
+    """Forward FLOPs of one ``S x S`` image counted by ``torch.utils.flop_counter`` on
+    :func:`meta_model` (``S`` defaults to ``config.image_size``): the measured counterpart of
+    :func:`convmixer_flops`, affordable for ImageNet-size configurations."""
+    size = config.image_size if image_size is None else check_positive_int("image_size", image_size)
+    model = meta_model(config).eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.zeros(1, config.in_channels, size, size, device="meta"))
+    return counter.get_total_flops()
