@@ -262,8 +262,9 @@ def test_filter_grid_draws_every_filter():
 def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
     kernels = depthwise_kernels(tiny_model(5))
     assert images_on(kernel_grid_figure(kernels, [0, 3, 7])) == 6
-    fig = kernel_comparison_figure(kernels, depthwise_kernels(tiny_model(5, seed=1)), [0, 1, 2, 3])
+    fig = kernel_comparison_figure(kernels, depthwise_kernels(tiny_model(5, seed=1)), [0, 1, 2, 3], title="T")
     assert images_on(fig) == 16
+    assert "T" in [text.get_text() for sub in fig.subfigs for text in sub.texts]
     spread_axes = [ax for ax in fig.axes if ax.lines]
     assert len(spread_axes) == 1 and len(spread_axes[0].lines) == 2
     with pytest.raises(ValueError, match=r"channels must lie in 0..7"):

@@ -331,21 +331,26 @@ def draw_spread(ax: Axes, spreads: Mapping[str, Sequence[torch.Tensor]]) -> None
 
 def kernel_comparison_figure(
     trained: Sequence[torch.Tensor], untrained: Sequence[torch.Tensor], channels: Sequence[int],
-    size: float = 0.5,
+    size: float = 0.5, title: str | None = None,
 ) -> Figure:
     """Trained vs untrained depth-wise kernels (same channels, one row per block), and the
-    spread of all kernels of every block for both models."""
+    spread of all kernels of every block for both models; ``title`` goes above all three."""
     _check_kernels(trained, channels)
     _check_kernels(untrained, channels)
     if len(trained) != len(untrained) or trained[0].shape != untrained[0].shape:
         raise ValueError("the trained and untrained models must have the same depth, width and k")
     grid_width = size * len(channels) + 0.6
-    height = size * len(trained) + 0.7
-    fig = Figure(figsize=(2 * grid_width + 3.6, max(height, 2.8)), dpi=100)
-    left, middle, right = fig.subfigures(1, 3, width_ratios=[grid_width, grid_width, 3.6])
-    for sub, kernels, title in ((left, trained, "trained"), (middle, untrained, "untrained (initial)")):
+    height = max(size * len(trained) + 0.7, 2.8)
+    title_height = 0.35 if title else 0.0
+    fig = Figure(figsize=(2 * grid_width + 3.6, height + title_height), dpi=100)
+    body = fig
+    if title:
+        heading, body = fig.subfigures(2, 1, height_ratios=[title_height, height])
+        heading.text(0.5, 0.4, title, ha="center", va="center", fontsize=10)
+    left, middle, right = body.subfigures(1, 3, width_ratios=[grid_width, grid_width, 3.6])
+    for sub, kernels, name in ((left, trained, "trained"), (middle, untrained, "untrained (initial)")):
         sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
-        _kernel_grid(sub, kernels, channels, title)
+        _kernel_grid(sub, kernels, channels, name)
     ax = right.subplots()
     right.subplots_adjust(left=0.2, right=0.97, bottom=0.16, top=0.86)
     draw_spread(ax, {

@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
+from matplotlib.axis import Axis
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from convmixer.sweep import SweepRun
 
@@ -45,6 +46,13 @@ METRICS: dict[str, Metric] = {
     "train_seconds": Metric("training time (s)", lambda r: r.train_seconds, log=True),
     "receptive_field": Metric("receptive field (px)", lambda r: r.receptive_field, log=True),
 }
+
+
+def _log_axis(axis: Axis) -> None:
+    """Log scale with plain labels at 1, 2, 5 x 10^n (a narrow range still gets labels)."""
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _check_metric(metric: str) -> Metric:
@@ -96,7 +104,7 @@ def draw_metric_by_kernel(ax: Axes, runs: Sequence[SweepRun], metric: str, color
     ax.set_ylabel(spec.label)
     if spec.log:
         ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
 
@@ -118,10 +126,10 @@ def draw_tradeoff(
     ax.set_ylabel(y_spec.label)
     if x_spec.log:
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        _log_axis(ax.xaxis)
     if y_spec.log:
         ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
 

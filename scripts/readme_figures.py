@@ -1,0 +1,77 @@
+"""Draw the README's figures of notebooks 06 and 07 from the shipped checkpoint and sweep results.
+
+    python scripts/readme_figures.py
+
+- ``docs/img/depthwise_kernels.png``: the depth-wise kernels of every block of
+  ``checkpoints/convmixer_cpu.pt`` next to the same network before training, and their spread per
+  block (notebook 06, section 2);
+- ``docs/img/kernel_size_depth.png``: accuracy against kernel size per depth, against FLOPs and
+  against throughput, from ``results/kernel_depth_sweep.csv`` (notebook 07, section 3).
+
+The figures are the notebooks' own (``convmixer.viz``), drawn with the same arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from convmixer import ConvMixer
+from convmixer.checkpoint import load_checkpoint, load_model
+from convmixer.sweep import read_results
+from convmixer.viz.inspection import depthwise_kernels, kernel_comparison_figure
+from convmixer.viz.sweep import sweep_figure
+
+ROOT = Path(__file__).resolve().parents[1]
+DPI = 90
+
+
+def kernels_figure(checkpoint: Path, out: Path) -> None:
+    model = load_model(checkpoint)
+    config = model.config()
+    torch.manual_seed(load_checkpoint(checkpoint)["profile"]["seed"])  # as convmixer.train.fit does
+    untrained = ConvMixer.from_config(config)
+    title = (
+        f"ConvMixer-{config.dim}/{config.depth} (k = {config.kernel_size}, p = {config.patch_size}) "
+        "trained on CIFAR-10 (JPEG copy): depth-wise kernels, first 10 channels of every block"
+    )
+    fig = kernel_comparison_figure(
+        depthwise_kernels(model), depthwise_kernels(untrained), channels=range(10), title=title
+    )
+    fig.savefig(out, dpi=DPI, bbox_inches="tight")
+
+
+def sweep_results_figure(results: Path, out: Path) -> None:
+    runs, meta = read_results(results)
+    budget = meta["budget"]
+    title = (
+        f"ConvMixer-64/d, p = 4, {meta['dataset']}: {budget['train_subset']:,} training images x "
+        f"{budget['epochs']} epochs for every model ({meta['machine']['cpu_count']}-core CPU, "
+        f"{meta['date'][:10]})"
+    )
+    sweep_figure(runs, "accuracy", title=title).savefig(out, dpi=DPI, bbox_inches="tight")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "convmixer_cpu.pt"))
+    parser.add_argument("--results", default=str(ROOT / "results" / "kernel_depth_sweep"))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        kernels_figure(Path(args.checkpoint), out / "depthwise_kernels.png")
+        sweep_results_figure(Path(args.results), out / "kernel_size_depth.png")
+    except ValueError as error:  # a missing checkpoint or results file: one sentence
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out / 'depthwise_kernels.png'} and {out / 'kernel_size_depth.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
