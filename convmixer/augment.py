@@ -151,6 +151,8 @@ def resize_matrices(starts: torch.Tensor, lengths: torch.Tensor, size: int) -> t
 def random_geometry(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
     """Random crop with padding, random-resized crop and horizontal flip, as configured, in one
     batched product ``R_y @ x @ R_x^T``."""
+    if config.crop_padding == 0 and config.scale == 1.0 and not config.flip:
+        return x
     batch, _, height, width = x.shape
     device = x.device
     rows = torch.eye(height, device=device).expand(batch, height, height)
