@@ -70,20 +70,44 @@ Controls = Mapping[str, str]
 
 
 @dataclass(frozen=True)
+class Says:
+    """The readout must match ``template``, a regular expression matched against the readout's
+    text (whitespace collapsed to single spaces), with each ``{}`` standing for the next of
+    ``values`` written as a whole number (see :func:`number_pattern`)."""
+
+    template: str
+    values: tuple[int, ...]
+
+    def pattern(self) -> re.Pattern[str]:
+        parts = self.template.split("{}")
+        if len(parts) != len(self.values) + 1:
+            raise ValueError(f"{self.template!r} has {len(parts) - 1} placeholders for {self.values}")
+        numbers = [number_pattern(v) for v in self.values] + [""]
+        return re.compile("".join(part + number for part, number in zip(parts, numbers)))
+
+    def __str__(self) -> str:
+        return self.template.replace("\\", "").format(*(f"{v:,}" for v in self.values))
+
+
+def says(template: str, *values: int) -> Says:
+    return Says(template, tuple(values))
+
+
+@dataclass(frozen=True)
 class Move:
     """One reader action on the panel that holds the control ``cm-<control>``.
 
     A slider is moved one step (``ArrowRight``, or ``ArrowLeft`` when it is at its maximum), or
     step by step with ``ArrowRight`` until it shows ``option``; a dropdown or toggle buttons
     choose ``option`` (a dropdown without one: the next entry). Afterwards the ``cm-readout`` must
-    read differently (unless not ``readout_changes``) and state every number that
-    ``readout(controls)`` lists for the values the controls now show; if ``figure_changes``, the
-    panel's figure must look different.
+    read differently (unless not ``readout_changes``) and say everything that ``readout(values)``
+    lists for the values the controls now show; if ``figure_changes``, the panel's figure must
+    look different.
     """
 
     control: str
     option: str | None = None
-    readout: Callable[[Controls], Sequence[int]] | None = None
+    readout: Callable[[Controls], Sequence[Says]] | None = None
     readout_changes: bool = True
     figure_changes: bool = True
 
@@ -100,13 +124,13 @@ class NotebookSpec:
     docs_image: str | None = None  # file name under docs/img/ for the README
 
 
-def number_pattern(value: int) -> re.Pattern[str]:
-    """``value`` written as a whole number in prose: ``12345``, ``12,345``, ``12 345`` (also thin or
-    no-break spaces) or ``12_345``, not as part of a longer number."""
-    digits = str(value)
+def number_pattern(value: int) -> str:
+    """A regular expression for ``value`` written as a whole number: ``12345``, ``12,345``,
+    ``12 345`` (also thin or no-break spaces) or ``12_345``, not part of a longer number."""
+    digits = str(abs(value))
     groups = [digits[max(0, i - 3) : i] for i in range(len(digits), 0, -3)][::-1]
-    separator = r"[,_\u00a0\u2009\u202f ]?"
-    return re.compile(r"(?<![\d.,])" + separator.join(groups) + r"(?![\d]|[.,]\d)")
+    sign = "[-\u2212]" if value < 0 else ""
+    return r"(?<![\d.,])" + sign + r"[,_\u00a0\u2009\u202f ]?".join(groups) + r"(?![\d]|[.,]\d)"
 
 
 def image_size(label: str) -> tuple[int, int]:
@@ -117,29 +141,46 @@ def image_size(label: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def depthwise_readout(c: Controls) -> list[int]:
+def depthwise_readout(c: Controls) -> list[Says]:
     """Notebook 01 filters ``photo()`` (3 x 600 x 512) with a bias-free depth-wise ``k x k``
-    convolution: ``C k^2`` weights against ``C^2 k^2`` for a full one, and "same" padding keeps
-    the output at 600 x 512 for odd and even ``k``."""
+    convolution: ``C k^2`` weights against ``C^2 k^2`` for a full one; "same" padding puts
+    ``(k - 1) // 2`` pixels before and ``k // 2`` after, so the output stays 600 x 512."""
     k, channels = int(c["kernel-size"]), 3
-    return [channels * k * k, channels * channels * k * k, 600, 512]
+    return [
+        says(r"kernel size k = {}: padding \(top/left, bottom/right\) = \({}, {}\)", k, (k - 1) // 2, k // 2),
+        says(r"output \({}, {}, {}\)", channels, 600, 512),
+        says(r"depth-wise parameters: {} = {} × {}²", channels * k * k, channels, k),
+        says(r"convolution: {}\)", channels * channels * k * k),
+    ]
 
 
-def separable_readout(c: Controls) -> list[int]:
-    """Notebook 02 compares ``h -> h`` convolutions on a 16 x 16 map (``P = 256`` positions):
-    parameters ``h^2 k^2 + h`` (full), ``h k^2 + h`` (depth-wise), ``h^2 + h`` (point-wise), and
-    forward FLOPs (2 per multiply-add, no bias) ``2 h^2 k^2 P``, ``2 h k^2 P``, ``2 h^2 P``."""
+def separable_readout(c: Controls) -> list[Says]:
+    """Notebook 02 compares ``h -> h`` convolutions on a 16 x 16 map (``P = 256`` positions), a
+    table of parameters and forward FLOPs (2 per multiply-add, bias left out): full ``h^2 k^2 + h``
+    and ``2 h^2 k^2 P``, depth-wise ``h k^2 + h`` and ``2 h k^2 P``, point-wise ``h^2 + h`` and
+    ``2 h^2 P``, separable = depth-wise + point-wise."""
     h, k, positions = int(c["width"]), int(c["kernel-size"]), 16 * 16
-    full, depthwise, pointwise = h * h * k * k + h, h * k * k + h, h * h + h
-    flops = (2 * h * h * k * k * positions, 2 * h * k * k * positions, 2 * h * h * positions)
-    return [full, depthwise, depthwise + pointwise, *flops[:2], flops[1] + flops[2]]
+    depthwise = (h * k * k + h, 2 * h * k * k * positions)
+    pointwise = (h * h + h, 2 * h * h * positions)
+    return [
+        says(r"h = {}, k = {}", h, k),
+        says(r"full {}×{} {} {}", k, k, h * h * k * k + h, 2 * h * h * k * k * positions),
+        says(r"depth-wise {}×{} {} {}", k, k, *depthwise),
+        says(r"point-wise 1×1 {} {}", *pointwise),
+        says(r"separable \(depth-wise \+ point-wise\) {} {}",
+             depthwise[0] + pointwise[0], depthwise[1] + pointwise[1]),
+    ]  # fmt: skip
 
 
-def patch_readout(c: Controls) -> list[int]:
-    """Notebook 03: an ``H x W`` RGB image cut into ``p x p`` patches gives ``(H/p)(W/p)`` tokens
-    of ``3 p^2`` numbers each."""
+def patch_readout(c: Controls) -> list[Says]:
+    """Notebook 03: an ``H x W`` RGB image cut into ``p x p`` patches gives an ``H/p x W/p``
+    grid, ``N = (H/p)(W/p)`` tokens of ``3 p^2`` numbers each."""
     p, (height, width) = int(c["patch-size"]), image_size(c["image"])
-    return [(height // p) * (width // p), 3 * p * p]
+    return [
+        says(r"p = {}: {}×{} image → grid {}×{}", p, height, width, height // p, width // p),
+        says(r"N = {} tokens", (height // p) * (width // p)),
+        says(r"each patch 3·{}² = {} numbers", p, 3 * p * p),
+    ]
 
 
 @functools.cache
@@ -152,10 +193,16 @@ def model_numbers(h: int, d: int, k: int, p: int, size: int) -> tuple[int, int, 
     return convmixer_parameters(config), flops, receptive_field(k, p, d)
 
 
-def model_readout(c: Controls) -> list[int]:
+def model_readout(c: Controls) -> list[Says]:
     """Notebook 04: the model explorer on a 32 x 32 CIFAR-10 image."""
-    h, d, k = int(c["width"]), int(c["depth"]), int(c["kernel-size"])
-    return list(model_numbers(h, d, k, int(c["patch-size"]), 32))
+    h, d, k, p = (int(c[name]) for name in ("width", "depth", "kernel-size", "patch-size"))
+    parameters, flops, rf = model_numbers(h, d, k, p, CIFAR_SIZE)
+    return [
+        says(r"ConvMixer-{}/{}, k = {}, p = {}", h, d, k, p),
+        says(r"parameters {} \(closed form {}\)", parameters, parameters),
+        says(r"forward {} FLOPs", flops),
+        says(r"receptive field after {} block\(s\): {}×{} px", d, rf, rf),
+    ]
 
 
 CIFAR_SIZE = 32
@@ -163,15 +210,19 @@ CIFAR_SIZE = 32
 CHECKPOINT_CONFIG = r"ConvMixer-(?P<h>\d+)/(?P<d>\d+): h = \d+, d = \d+, k = (?P<k>\d+), p = (?P<p>\d+)"
 
 
-def layer_readout(c: Controls) -> list[int]:
+def layer_readout(c: Controls) -> list[Says]:
     """Notebook 06: layer ``l`` (0 = stem) of ConvMixer-h/d on a 32 x 32 image has shape
     ``(h, 32/p, 32/p)`` and receptive field ``p (1 + l (k - 1))`` pixels."""
-    k, p, layer = int(c["k"]), int(c["p"]), int(c["layer"])
-    return [int(c["h"]), CIFAR_SIZE // p, receptive_field(k, p, layer)]
+    h, k, p, layer = int(c["h"]), int(c["k"]), int(c["p"]), int(c["layer"])
+    grid, rf = CIFAR_SIZE // p, receptive_field(k, p, layer)
+    return [
+        says(r"layer {} = ", layer),
+        says(r"shape \({}, {}, {}\), receptive field {}×{} px", h, grid, grid, rf, rf),
+    ]
 
 
-def channel_readout(c: Controls) -> list[int]:
-    return [int(c["channel"])]
+def channel_readout(c: Controls) -> list[Says]:
+    return [says(r"channel {}: mean", int(c["channel"]))]
 
 
 SPECS: tuple[NotebookSpec, ...] = (
@@ -378,8 +429,9 @@ def controls(panel) -> dict[str, str]:
 
 
 def readout_text(panel) -> str:
+    """The readout's text as shown, whitespace (table cells, line breaks) collapsed to spaces."""
     readout = panel.locator(".cm-readout .widget-html-content").first
-    return readout.inner_text().replace("\u00a0", " ") if readout.count() else ""
+    return " ".join(readout.inner_text().split()) if readout.count() else ""
 
 
 def figure(panel):
@@ -434,13 +486,13 @@ def move(page, panel, step: Move) -> None:
 def wait_for_readout(
     notebook: Notebook, panel, step: Move, before: str, facts: Controls
 ) -> tuple[str, list[str]]:
-    """Wait until the readout states every expected number for the controls' current values."""
+    """Wait until the readout has changed and says what it should for the controls' values."""
     deadline = time.monotonic() + MOVE_TIMEOUT_S
     while True:
         values = {**facts, **controls(panel)}
         expected = list(step.readout(values)) if step.readout else []
         text = readout_text(panel)
-        missing = [str(n) for n in expected if not number_pattern(n).search(text)]
+        missing = [str(x) for x in expected if not x.pattern().search(text)]
         changed = text != before or not step.readout_changes
         if changed and not missing:
             return text, []
@@ -450,7 +502,7 @@ def wait_for_readout(
                 failure += "did not change"
             failure += f"{' and ' if not changed and missing else ''}"
             if missing:
-                failure += f"should state {expected} but lacks {missing}"
+                failure += "does not say " + "; ".join(repr(m) for m in missing)
             return text, [failure]
         time.sleep(0.25)
 
