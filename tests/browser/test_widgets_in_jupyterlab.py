@@ -244,7 +244,6 @@ SPECS: tuple[NotebookSpec, ...] = (
             Move("patch-size", option="16", readout=patch_readout),  # 14 -> 15 -> 16 on 224x224
             Move("image", option="car (32x32)", readout=patch_readout),
         ),
-        docs_image="03_patch_size_widget.png",
     ),
     NotebookSpec(
         "04_convmixer_model.ipynb",
@@ -254,6 +253,7 @@ SPECS: tuple[NotebookSpec, ...] = (
             Move("width", readout=model_readout),
             Move("patch-size", readout=model_readout),
         ),
+        docs_image="04_model_explorer_widget.png",
     ),
     NotebookSpec(
         "06_visualize_kernels_and_activations.ipynb",
