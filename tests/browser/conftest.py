@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
 CHROMIUM = Path("/usr/bin/chromium")
-# Playwright cannot download its own browser here; these flags keep Debian's Chromium headless,
-# sandbox-free (we run as root in a container) and off the network except for 127.0.0.1.
+# Playwright cannot download its own browser here, so it drives Debian's. These flags keep it
+# headless, without the sandbox (we run as root in a container) and quiet on the network (no
+# background fetches, component updates or sync; the test only talks to 127.0.0.1).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
