@@ -1,17 +1,64 @@
-"""How the training engine runs a model fast on a device: memory format, precision, compilation.
+"""How the training engine runs a model fast on a device: memory format, precision, compilation,
+host memory and the optimizer.
 
 The choices live in one small object so that the trainer and the benchmarks run a model the same
 way. None of them changes the function the network computes (up to floating-point rounding).
+
+What each choice buys for ConvMixer-256/8 (k5, p2, 32x32, batch 128) on the 2-core AMD EPYC
+development machine is measured by ``benchmarks/speed.py`` and written up in
+``benchmarks/README.md``. In short, on that CPU: reusing freed host memory is the biggest win,
+then channels-last with ``torch.compile``, then a fused single-threaded optimizer step;
+bfloat16/float16 autocast is ~20x *slower* (the CPU has AVX2 but no AVX-512 BF16/FP16 or AMX, so
+oneDNN falls back to reference kernels), so CPU training stays in float32.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import platform
 from dataclasses import dataclass
-from typing import ContextManager
+from typing import Any, ContextManager
 
 import torch
 from torch import nn
+
+AMP_DTYPES = (torch.bfloat16, torch.float16)
+
+# glibc mallopt() parameters (malloc.h) and the values we set.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD = 1 << 30  # blocks below 1 GiB come from the heap, where they can be reused
+_TRIM_THRESHOLD = (1 << 31) - 1  # never give the top of the heap back to the OS
+
+_FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+
+
+def reuse_freed_host_memory() -> bool:
+    """Make glibc's ``malloc`` keep freed memory for reuse instead of returning it to the OS.
+
+    PyTorch takes every CPU tensor from ``malloc``. One ConvMixer-256/8 activation at batch 128
+    is ``128 * 256 * 16 * 16 * 4`` bytes = 32 MiB, at or above glibc's largest automatic mmap
+    threshold, so by default each one is ``mmap``-ed, page-faulted in (the kernel zeroes 8192
+    pages) and unmapped again when freed: measured here, 1.6 million page faults and about a
+    third of the CPU time of a timm training step, spent in the kernel. With the thresholds
+    raised the next step reuses the same memory. The price: the process keeps its peak heap
+    (peak resident memory ~35% higher for that step).
+
+    Process-wide and not undone. Returns ``False`` (and changes nothing) where the C library is
+    not glibc.
+    """
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
+    )
+
+
+def _on_cpu(module: nn.Module) -> bool:
+    parameter = next(module.parameters(), None)
+    return parameter is None or parameter.device.type == "cpu"
 
 
 @dataclass(frozen=True)
@@ -22,23 +69,49 @@ class Acceleration:
       convolutions read contiguous channel vectors, which oneDNN (CPU) and cuDNN (GPU) prefer.
     - ``amp_dtype``: run convolutions and matrix products under ``torch.autocast`` in this dtype
       (``torch.bfloat16`` or ``torch.float16``), or ``None`` for plain float32.
-    - ``compile``: wrap the model in ``torch.compile``.
+    - ``compile``: wrap the model in ``torch.compile`` (inductor; on CPU it needs a C++
+      compiler, and the first step of a run pays about a minute of compilation on 2 cores).
+    - ``reuse_host_memory``: for a model on the CPU, :func:`reuse_freed_host_memory` (glibc).
+    - ``single_thread_optimizer``: on the CPU, run the optimizer step on one thread. Its ~70
+      small per-parameter kernels are too small to share, and on a busy machine waking the
+      other OpenMP thread for each of them cost ~0.6 s per step here (one thread: ~1 ms).
     """
 
     channels_last: bool = True
     amp_dtype: torch.dtype | None = None
     compile: bool = False
+    reuse_host_memory: bool = True
+    single_thread_optimizer: bool = True
+
+    def __post_init__(self) -> None:
+        if self.amp_dtype is not None and self.amp_dtype not in AMP_DTYPES:
+            raise ValueError(
+                f"amp_dtype must be None (float32), torch.bfloat16 or torch.float16, got {self.amp_dtype!r}"
+            )
 
     @classmethod
     def for_device(cls, device: torch.device | str) -> "Acceleration":
-        """The defaults the trainer uses on ``device``."""
+        """The defaults the trainer uses on ``device``.
+
+        CUDA: channels-last, bfloat16 autocast, compiled. CPU: channels-last in float32, not
+        compiled: compilation pays for itself only over many steps (a full training run, where
+        the trainer's ``--compile`` switches it on), and costs tests and notebooks a minute.
+        """
         device = torch.device(device)
         if device.type == "cuda":
             return cls(channels_last=True, amp_dtype=torch.bfloat16, compile=True)
         return cls(channels_last=True, amp_dtype=None, compile=False)
 
     def prepare_model(self, model: nn.Module) -> nn.Module:
-        """Convert ``model`` in place to the memory format, and return it (compiled if asked)."""
+        """Convert ``model`` in place to the memory format, and return it (compiled if asked).
+
+        For a model on the CPU this also applies :func:`reuse_freed_host_memory` (process-wide)
+        when ``reuse_host_memory`` is set. The compiled wrapper shares its parameters with
+        ``model``; save and load checkpoints through ``model`` itself (the wrapper's state-dict
+        keys carry an ``_orig_mod.`` prefix).
+        """
+        if self.reuse_host_memory and _on_cpu(model):
+            reuse_freed_host_memory()
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         return torch.compile(model) if self.compile else model
@@ -54,3 +127,37 @@ class Acceleration:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=torch.device(device).type, dtype=self.amp_dtype)
+
+    @staticmethod
+    def optimizer_options(device: torch.device | str) -> dict[str, Any]:
+        """Keyword arguments that make ``torch.optim.AdamW`` fast on ``device``.
+
+        ``{"fused": True}`` where a fused AdamW kernel exists: one kernel per parameter instead
+        of a dozen element-wise operations, same update rule. Use as
+        ``torch.optim.AdamW(params, lr=..., **Acceleration.optimizer_options(device))``.
+        """
+        return {"fused": True} if torch.device(device).type in _FUSED_ADAMW_DEVICES else {}
+
+    def prepare_optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """Return ``optimizer``, set to step on one CPU thread if ``single_thread_optimizer``.
+
+        Uses the optimizer's step hooks (``torch.get_num_threads()`` is 1 inside ``step()`` and
+        restored after it); only for parameters on the CPU. Calling it twice changes nothing.
+        """
+        parameters = [p for group in optimizer.param_groups for p in group["params"]]
+        on_cpu = all(p.device.type == "cpu" for p in parameters)
+        if not (self.single_thread_optimizer and on_cpu) or getattr(optimizer, "_single_threaded", False):
+            return optimizer
+        saved: list[int] = []
+
+        def before_step(*_: Any) -> None:
+            saved.append(torch.get_num_threads())
+            torch.set_num_threads(1)
+
+        def after_step(*_: Any) -> None:
+            torch.set_num_threads(saved.pop())
+
+        optimizer.register_step_pre_hook(before_step)
+        optimizer.register_step_post_hook(after_step)
+        optimizer._single_threaded = True  # type: ignore[attr-defined]
+        return optimizer
