@@ -1,85 +1,14 @@
-"""Shared fixtures: a tiny CIFAR-10-shaped image folder generated on the fly (never the real data)."""
+"""pytest fixtures over the helpers in ``support.py``."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import socket
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-import torch
-from PIL import Image
 
-from convmixer.augment import AugmentConfig
-from convmixer.data import CIFAR10_CLASSES, ImageDataset
-from convmixer.train import TrainProfile
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-@dataclass(frozen=True)
-class TinyFolder:
-    """A generated image folder (``root/tiny/{train,test}/<class>/NNNN.png``), its zip, and the
-    images written, in the order the loader must return them (by class, then file name)."""
-
-    directory: Path
-    zip: Path
-    train: torch.Tensor
-    test: torch.Tensor
-    train_labels: torch.Tensor
-    test_labels: torch.Tensor
-
-
-def synthetic_images(labels: torch.Tensor, seed: int) -> torch.Tensor:
-    """uint8 ``(N, 3, 32, 32)`` images a small network can learn: each class has its own colour
-    and stripe direction, plus noise."""
-    generator = torch.Generator().manual_seed(seed)
-    colors = torch.rand(len(CIFAR10_CLASSES), 3, 1, 1, generator=torch.Generator().manual_seed(123))
-    grid = torch.arange(32.0)
-    images = []
-    for label in labels.tolist():
-        angle = label * torch.pi / len(CIFAR10_CLASSES)
-        stripes = torch.sin((grid.view(-1, 1) * torch.cos(torch.tensor(angle)) + grid * torch.sin(torch.tensor(angle))) / 2)
-        image = 0.5 * colors[label] + 0.25 * (1 + stripes) * colors[(label + 3) % 10]
-        image = image + 0.15 * torch.rand(3, 32, 32, generator=generator)
-        images.append((image.clamp(0, 1) * 255).round().to(torch.uint8))
-    return torch.stack(images)
-
-
-def synthetic(per_class: int, seed: int) -> ImageDataset:
-    """An in-memory dataset of :func:`synthetic_images`, ``per_class`` images per class."""
-    labels = torch.arange(len(CIFAR10_CLASSES)).repeat_interleave(per_class)
-    return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic")
-
-
-# A profile small enough to train in a second on a CPU core.
-TINY = TrainProfile(
-    name="tiny",
-    model="convmixer_128_4",
-    model_overrides={"dim": 16, "depth": 2, "patch_size": 4},
-    epochs=4,
-    batch_size=20,
-    lr=0.01,
-    weight_decay=0.01,
-    augment=AugmentConfig(crop_padding=2, flip=True),
-)
-
-
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block: on shared cores two OpenMP threads can be
-    several times slower than one, and the result does not depend on the count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from support import TinyFolder, make_tiny_folder, single_thread
 
 
 @pytest.fixture
@@ -87,33 +16,6 @@ def single_threaded() -> Iterator[None]:
     """:func:`single_thread` for the duration of a test."""
     with single_thread():
         yield
-
-
-def write_split(root: Path, split: str, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    labels = torch.arange(len(CIFAR10_CLASSES)).repeat_interleave(per_class)
-    images = synthetic_images(labels, seed)
-    for i, (image, label) in enumerate(zip(images, labels.tolist())):
-        folder = root / split / CIFAR10_CLASSES[label]
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(folder / f"{i % per_class:04d}.png")
-    return images, labels
-
-
-def zip_tree(directory: Path, archive: Path, top: str) -> Path:
-    """Zip ``directory`` with every entry under the folder ``top/`` (like cifar10-jpeg.zip)."""
-    with zipfile.ZipFile(archive, "w") as out:
-        for file in sorted(directory.rglob("*")):
-            if file.is_file():
-                out.write(file, f"{top}/{file.relative_to(directory).as_posix()}")
-    return archive
-
-
-def make_tiny_folder(base: Path, train_per_class: int = 6, test_per_class: int = 2) -> TinyFolder:
-    directory = base / "tiny"
-    train, train_labels = write_split(directory, "train", train_per_class, seed=1)
-    test, test_labels = write_split(directory, "test", test_per_class, seed=2)
-    archive = zip_tree(directory, base / "tiny.zip", "tiny")
-    return TinyFolder(directory, archive, train, test, train_labels, test_labels)
 
 
 @pytest.fixture(scope="session")
@@ -138,25 +40,3 @@ def fresh_copy(tmp_path: Path):
         return target
 
     return copy
-
-
-def real_cifar_zip() -> Path | None:
-    """The real CIFAR-10 JPEG zip named by ``CONVMIXER_DATA`` (the Makefile sets it), if any."""
-    value = os.environ.get("CONVMIXER_DATA", "")
-    path = Path(value) if value else None
-    return path if path is not None and path.is_file() else None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a training subprocess: one thread (deterministic, and kind to shared
-    cores), no dataset from the outer environment, the repository importable."""
-    env = {k: v for k, v in os.environ.items() if k != "CONVMIXER_DATA"}
-    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), **extra)
-    return env

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from convmixer import ConvMixer, create_model, get_config
 from convmixer.analysis import forward_flops, receptive_field, summarize, trace_stages

@@ -29,7 +29,7 @@ from convmixer.sample import cifar10_sample
 
 PAPER = AugmentConfig(crop_padding=0, scale=0.75, flip=True, randaugment_ops=1, randaugment_magnitude=8, jitter=0.1, erase_prob=0.25)
 
-pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
 
 @pytest.fixture(scope="module")

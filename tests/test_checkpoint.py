@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY, single_thread, synthetic
+from support import TINY, single_thread, synthetic
 
 from convmixer.augment import prepare_images
 from convmixer.checkpoint import (
@@ -20,7 +20,7 @@ from convmixer.checkpoint import (
 )
 from convmixer.train import fit
 
-pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from conftest import real_cifar_zip, zip_tree
+from support import real_cifar_zip, zip_tree
 
 from convmixer import data
 from convmixer.data import CIFAR10_CLASSES, ImageDataset, load_cifar10

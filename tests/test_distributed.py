@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import torch
-from conftest import free_port, subprocess_env
+from support import free_port, subprocess_env
 
 from convmixer.checkpoint import load_checkpoint, load_model
 from convmixer.distributed import state_digest

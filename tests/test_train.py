@@ -10,7 +10,7 @@ import time
 
 import pytest
 import torch
-from conftest import TINY, real_cifar_zip, subprocess_env, synthetic
+from support import TINY, real_cifar_zip, subprocess_env, synthetic
 from torch import nn
 
 from convmixer.acceleration import Acceleration
@@ -36,7 +36,7 @@ from convmixer.train import (
 def train_set() -> ImageDataset:
     return synthetic(20, seed=1)
 
-pytestmark = pytest.mark.usefixtures("single_threaded")  # see conftest.single_thread
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
 
 @pytest.fixture(scope="module")

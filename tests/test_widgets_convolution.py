@@ -11,7 +11,7 @@ import torch  # noqa: E402
 
 from convmixer.analysis import convolution_costs  # noqa: E402
 from convmixer.filters import filter_image  # noqa: E402
-from convmixer.sample import cifar10_sample, photo  # noqa: E402
+from convmixer.sample import photo  # noqa: E402
 from convmixer.widgets.convolution import (  # noqa: E402
     depthwise_filter_explorer,
     separable_cost_explorer,
