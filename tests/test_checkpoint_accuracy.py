@@ -1,0 +1,99 @@
+"""The shipped checkpoint: a slim, safe file whose record tells the truth about it.
+
+``checkpoints/convmixer_cpu.pt`` is a convmixer checkpoint of a finished run (notebook 05, ``cpu``
+profile) with the training state left empty: float32 weights, the model config, the training
+profile and the per-epoch results. ``convmixer_cpu.json`` beside it records that run. Always
+checked: the file loads with ``load_model`` (``weights_only=True``), is small, carries no optimizer
+state, and agrees with its record. When CIFAR-10 is at hand, the model is re-evaluated on the whole
+test split and must reproduce the recorded accuracy.
+"""
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from convmixer.checkpoint import FORMAT, load_checkpoint, load_model
+from convmixer.data import DATA_ENV, load_cifar10
+from convmixer.model import ConvMixerConfig
+from convmixer.train import evaluate, get_profile
+
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+WEIGHTS = CHECKPOINTS / "convmixer_cpu.pt"
+RECORD = CHECKPOINTS / "convmixer_cpu.json"
+MAX_BYTES = 5_000_000
+TOLERANCE = 0.003  # 0.3 percentage points
+
+
+@pytest.fixture(scope="module")
+def state():
+    return load_checkpoint(WEIGHTS)  # torch.load(..., weights_only=True)
+
+
+@pytest.fixture(scope="module")
+def record():
+    return json.loads(RECORD.read_text())
+
+
+def test_checkpoint_is_small_and_slim(state):
+    assert WEIGHTS.stat().st_size <= MAX_BYTES
+    assert state["format"] == FORMAT
+    for key in ("optimizer", "scheduler", "scaler", "rng"):
+        assert state[key] == {}, f"{key} should be empty in the shipped checkpoint"
+    assert (state["epoch"], state["step"]) == (state["profile"]["epochs"], 0)  # a finished run
+    for name, tensor in state["model"].items():
+        if tensor.is_floating_point():
+            assert tensor.dtype == torch.float32, name
+
+
+def test_record_describes_this_file(state, record):
+    assert record["file_sha256"] == hashlib.sha256(WEIGHTS.read_bytes()).hexdigest()
+    assert record["model_config"] == state["model_config"]
+    assert record["profile"] == state["profile"]
+    assert record["epochs"] == state["profile"]["epochs"] == len(record["history"])
+    for key in ("dataset", "test_accuracy", "test_images", "history"):
+        assert state["metrics"][key] == record[key], key
+    assert record["dataset"] == "CIFAR-10 (JPEG copy)" and record["test_images"] == 10_000
+    assert record["history"][-1]["test_accuracy"] == pytest.approx(record["test_accuracy"], abs=1e-6)
+    for key in ("command", "machine", "date", "fit_wall_seconds"):
+        assert record[key], key
+
+
+def test_checkpoint_was_trained_with_the_cpu_profile(state):
+    assert state["profile"] == get_profile("cpu").to_dict()
+    assert ConvMixerConfig(**state["model_config"]) == get_profile("cpu").model_config()
+
+
+def test_model_loads_and_runs(record):
+    model = load_model(WEIGHTS)
+    assert not model.training
+    parameters = sum(p.numel() for p in model.parameters())
+    assert parameters == record["parameters"]
+    with torch.no_grad():
+        logits = model(torch.zeros(2, 3, 32, 32))
+    assert logits.shape == (2, record["model_config"]["num_classes"])
+
+
+def _test_split():
+    """The CIFAR-10 test split, or a skip when no copy is available at all. A copy named by
+    ``CONVMIXER_DATA`` that cannot be read is an error, not a skip."""
+    if os.environ.get(DATA_ENV):
+        return load_cifar10("test")
+    try:
+        return load_cifar10("test", download=False)
+    except ValueError as error:
+        pytest.skip(f"no CIFAR-10 to re-evaluate the checkpoint on ({DATA_ENV} is not set): {error}")
+
+
+def test_checkpoint_reproduces_its_recorded_test_accuracy(record):
+    test = _test_split()
+    if "image folder" not in test.source:
+        pytest.skip(f"the record is for CIFAR-10 (JPEG copy); this machine has {test.source}")
+    evaluation = evaluate(load_model(WEIGHTS), test)
+    assert len(test) == record["test_images"]
+    assert abs(evaluation.accuracy - record["test_accuracy"]) <= TOLERANCE, (
+        f"re-evaluated {100 * evaluation.accuracy:.2f}%, recorded {100 * record['test_accuracy']:.2f}%"
+    )
