@@ -19,7 +19,7 @@ import torch
 from convmixer.checkpoint import FORMAT, load_checkpoint, load_model
 from convmixer.data import DATA_ENV, load_cifar10
 from convmixer.model import ConvMixerConfig
-from convmixer.train import evaluate, get_profile
+from convmixer.train import TrainProfile, evaluate, get_profile
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 WEIGHTS = CHECKPOINTS / "convmixer_cpu.pt"
@@ -63,7 +63,7 @@ def test_record_describes_this_file(state, record):
 
 
 def test_checkpoint_was_trained_with_the_cpu_profile(state):
-    assert state["profile"] == get_profile("cpu").to_dict()
+    assert TrainProfile.from_dict(state["profile"]) == get_profile("cpu")
     assert ConvMixerConfig(**state["model_config"]) == get_profile("cpu").model_config()
 
 
