@@ -1,5 +1,6 @@
 """Train the kernel-size x depth grid of notebook 07 under one fixed budget and store the results.
 
+    export OMP_WAIT_POLICY=PASSIVE   # on a shared machine: see checkpoints/README.md
     python scripts/kernel_depth_sweep.py --data ../shared/data/cifar10-jpeg.zip            # everything
     python scripts/kernel_depth_sweep.py --data ../shared/data/cifar10-jpeg.zip --resume   # the missing runs
     python scripts/kernel_depth_sweep.py --retime                                          # throughput only

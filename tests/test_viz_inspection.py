@@ -21,6 +21,7 @@ from convmixer.viz.inspection import (  # noqa: E402
     inspection_figure,
     kernel_comparison_figure,
     kernel_grid_figure,
+    kernel_smoothness,
     kernel_spread,
     mask_patches,
     overlay_gallery_figure,
@@ -105,6 +106,27 @@ def test_spread_rejects_non_square_kernels():
         kernel_spread(torch.zeros(3, 5))
     with pytest.raises(ValueError, match="square kernels"):
         kernel_spread(torch.zeros(5))
+
+
+def test_smoothness_tells_smooth_kernels_from_noise_and_checkerboards():
+    ramp = torch.arange(5.0)[None, :].expand(5, 5)  # neighbours along a row differ by 1
+    checkerboard = (-1.0) ** (torch.arange(5)[:, None] + torch.arange(5)[None, :])
+    flat, point = torch.full((5, 5), 2.0), torch.zeros(5, 5)
+    point[2, 2] = 1.0
+    values = kernel_smoothness(torch.stack([ramp, checkerboard, flat, point]))
+    # ramp: v = column - 2; horizontal pairs mean (-2*-1 + -1*0 + 0*1 + 1*2)/4 = 1, vertical = mean v^2 = 2
+    assert values[0].item() == pytest.approx((1.0 + 2.0) / 2 / 2.0)
+    checker_v = checkerboard - checkerboard.mean()
+    expected = ((checker_v[:, 1:] * checker_v[:, :-1]).mean() + (checker_v[1:] * checker_v[:-1]).mean()) / 2
+    assert values[1].item() == pytest.approx(float(expected / (checker_v**2).mean()))
+    assert values[1].item() < -0.9
+    assert values[2].item() == 0.0 and values[3].item() < 0
+    torch.manual_seed(0)
+    noise = kernel_smoothness(torch.randn(2000, 5, 5))
+    assert abs(noise.mean().item()) < 0.05
+    assert kernel_smoothness(torch.ones(3, 1, 1)).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="square kernels"):
+        kernel_smoothness(torch.zeros(2, 3))
 
 
 # --- activations and attributions ----------------------------------------------------------------
@@ -265,8 +287,9 @@ def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
     fig = kernel_comparison_figure(kernels, depthwise_kernels(tiny_model(5, seed=1)), [0, 1, 2, 3], title="T")
     assert images_on(fig) == 16
     assert "T" in [text.get_text() for sub in fig.subfigs for text in sub.texts]
-    spread_axes = [ax for ax in fig.axes if ax.lines]
-    assert len(spread_axes) == 1 and len(spread_axes[0].lines) == 2
+    statistic_axes = [ax for ax in fig.axes if ax.collections]  # the bands of the two statistics
+    assert [ax.get_ylabel() for ax in statistic_axes] == ["spread s (positions)", "smoothness c"]
+    assert all(len([line for line in ax.lines if line.get_marker() == "o"]) == 2 for ax in statistic_axes)
     with pytest.raises(ValueError, match=r"channels must lie in 0..7"):
         kernel_grid_figure(kernels, [8])
     with pytest.raises(ValueError, match="same depth, width and k"):
@@ -278,6 +301,7 @@ def test_activation_figures(images):
     result = inspect_image(model, as_input(images[:1])[0])
     fig = feature_maps_figure(result.feature_maps, channel=2)
     assert [ax.get_title() for ax in fig.axes] == ["stem", "block 1", "block 2"]
+    assert fig.axes[0].get_ylabel() == "channel 2"
     with pytest.raises(ValueError, match="channel must be in 0..7"):
         feature_maps_figure(result.feature_maps, channel=8)
     fig = patch_overlays_figure(images[0], {"norm": patch_norms(result.feature_maps[0]),

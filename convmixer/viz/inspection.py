@@ -78,6 +78,30 @@ def kernel_spread(kernels: torch.Tensor) -> torch.Tensor:
     return torch.where(total > 0, weighted / total.clamp_min(1e-30), torch.zeros_like(total)).sqrt()
 
 
+def kernel_smoothness(kernels: torch.Tensor) -> torch.Tensor:
+    """How smooth a kernel is: the correlation of neighbouring taps,
+
+    .. math::  c(w) = \\frac{\\mathrm{mean}_{(t, t') \\text{ adjacent}}\\; v_t v_{t'}}{\\mathrm{mean}_t\\; v_t^2},
+               \\qquad v = w - \\bar{w},
+
+    over all horizontally and vertically adjacent pairs of taps. ``(..., k, k) -> (...)``.
+    Independent random weights give ``c`` near 0, a smooth blob or ramp gives ``c`` well above
+    0, a checkerboard gives -1. Kernels without neighbours (``k = 1``) or with all taps equal
+    give 0.
+    """
+    if kernels.dim() < 2 or kernels.shape[-1] != kernels.shape[-2]:
+        raise ValueError(f"expected square kernels shaped (..., k, k), got {tuple(kernels.shape)}")
+    v = kernels.detach().float()
+    v = v - v.mean(dim=(-2, -1), keepdim=True)
+    energy = (v**2).mean(dim=(-2, -1))
+    if kernels.shape[-1] == 1:
+        return torch.zeros_like(energy)
+    horizontal = (v[..., :, 1:] * v[..., :, :-1]).mean(dim=(-2, -1))
+    vertical = (v[..., 1:, :] * v[..., :-1, :]).mean(dim=(-2, -1))
+    pairs = (horizontal + vertical) / 2
+    return torch.where(energy > 0, pairs / energy.clamp_min(1e-30), torch.zeros_like(energy))
+
+
 # --- activations and attributions ----------------------------------------------------------------
 
 
@@ -314,19 +338,22 @@ def kernel_grid_figure(
     return fig
 
 
-def draw_spread(ax: Axes, spreads: Mapping[str, Sequence[torch.Tensor]]) -> None:
-    """Spread (median and 25-75 % band over channels) against depth, one line per model."""
-    for label, per_layer in spreads.items():
+def draw_kernel_statistic(
+    ax: Axes, values: Mapping[str, Sequence[torch.Tensor]], ylabel: str, floor: float | None = 0.0,
+) -> None:
+    """A per-kernel statistic against depth: median and 25-75 % band over the channels of every
+    block, one line per model (``values[label][l]`` holds block ``l + 1``'s ``(h,)`` values)."""
+    for label, per_layer in values.items():
         layers = np.arange(1, len(per_layer) + 1)
-        stats = np.array([np.percentile(s.numpy(), [25, 50, 75]) for s in per_layer])
-        (line,) = ax.plot(layers, stats[:, 1], marker="o", label=label)
+        stats = np.array([np.percentile(v.numpy(), [25, 50, 75]) for v in per_layer])
+        (line,) = ax.plot(layers, stats[:, 1], marker="o", markersize=4, label=label)
         ax.fill_between(layers, stats[:, 0], stats[:, 2], color=line.get_color(), alpha=0.2)
-    ax.set_xlabel("block")
-    ax.set_ylabel("kernel spread s (grid positions)")
-    ax.set_xticks(np.arange(1, max(len(v) for v in spreads.values()) + 1))
-    ax.set_ylim(bottom=0)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.set_xticks(np.arange(1, max(len(v) for v in values.values()) + 1))
+    if floor is not None:
+        ax.set_ylim(bottom=floor)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
 
 
 def kernel_comparison_figure(
@@ -334,7 +361,8 @@ def kernel_comparison_figure(
     size: float = 0.5, title: str | None = None,
 ) -> Figure:
     """Trained vs untrained depth-wise kernels (same channels, one row per block), and the
-    spread of all kernels of every block for both models; ``title`` goes above all three."""
+    spread and smoothness of all kernels of every block for both models; ``title`` goes above
+    all three."""
     _check_kernels(trained, channels)
     _check_kernels(untrained, channels)
     if len(trained) != len(untrained) or trained[0].shape != untrained[0].shape:
@@ -351,13 +379,17 @@ def kernel_comparison_figure(
     for sub, kernels, name in ((left, trained, "trained"), (middle, untrained, "untrained (initial)")):
         sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
         _kernel_grid(sub, kernels, channels, name)
-    ax = right.subplots()
-    right.subplots_adjust(left=0.2, right=0.97, bottom=0.16, top=0.86)
-    draw_spread(ax, {
-        "trained": [kernel_spread(k) for k in trained],
-        "untrained": [kernel_spread(k) for k in untrained],
-    })
-    ax.set_title("how far kernels reach", fontsize=10)
+    reach, smooth = right.subplots(2, 1, sharex=True)
+    right.subplots_adjust(left=0.22, right=0.97, bottom=0.13, top=0.9, hspace=0.12)
+    models = {"trained": trained, "untrained": untrained}
+    draw_kernel_statistic(reach, {m: [kernel_spread(k) for k in ks] for m, ks in models.items()},
+                          "spread s (positions)")
+    draw_kernel_statistic(smooth, {m: [kernel_smoothness(k) for k in ks] for m, ks in models.items()},
+                          "smoothness c", floor=None)
+    smooth.axhline(0, color="black", lw=0.6)
+    smooth.set_xlabel("block")
+    smooth.get_legend().remove()
+    reach.set_title("every kernel of every block", fontsize=9)
     return fig
 
 
@@ -390,13 +422,15 @@ def feature_maps_figure(
     if not 0 <= channel < maps[0].shape[0]:
         raise ValueError(f"channel must be in 0..{maps[0].shape[0] - 1}, got {channel}")
     names = stage_names(len(maps) - 1) if names is None else names
-    fig = Figure(figsize=(size * len(maps), size + 0.35), dpi=100)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
-    for ax, feature_map, name in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps, names):
+    fig = Figure(figsize=(size * len(maps) + 0.25, size + 0.3), dpi=100)
+    fig.subplots_adjust(left=0.25 / (size * len(maps) + 0.25), right=0.99, bottom=0.02, top=0.84,
+                        wspace=0.06)
+    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    for ax, feature_map, name in zip(axes, maps, names):
         ax.imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=8)
         _off(ax)
-    fig.suptitle(f"channel {channel}", fontsize=9, y=0.99)
+    axes[0].set_ylabel(f"channel {channel}", fontsize=8)
     return fig
 
 
@@ -478,5 +512,5 @@ def overlay_gallery_figure(
         ax.axis("off")
         if i < len(images):
             draw_overlay(ax, images[i], maps[i], KERNEL_CMAP if signed else NORM_CMAP, signed)
-            ax.set_title(titles[i], fontsize=8)
+            ax.set_title(titles[i], fontsize=7)
     return fig
