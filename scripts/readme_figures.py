@@ -48,9 +48,8 @@ def sweep_results_figure(results: Path, out: Path) -> None:
     runs, meta = read_results(results)
     budget = meta["budget"]
     title = (
-        f"ConvMixer-64/d, p = 4, {meta['dataset']}: {budget['train_subset']:,} training images x "
-        f"{budget['epochs']} epochs for every model ({meta['machine']['cpu_count']}-core CPU, "
-        f"{meta['date'][:10]})"
+        f"ConvMixer-64/d, p = 4, {meta['dataset']}: the same {budget['train_subset']:,} training images, "
+        f"{budget['epochs']} epoch(s), for every model ({meta['machine']['cpu_count']}-core CPU, {meta['date'][:10]})"
     )
     sweep_figure(runs, "accuracy", title=title).savefig(out, dpi=DPI, bbox_inches="tight")
 

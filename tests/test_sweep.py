@@ -29,7 +29,7 @@ from convmixer.sweep import (  # noqa: E402
     sweep_profile,
     write_results,
 )
-from convmixer.viz.sweep import METRICS, seed_spread, select, sweep_figure  # noqa: E402
+from convmixer.viz.sweep import METRICS, metric_figure, seed_spread, select, sweep_figure  # noqa: E402
 from convmixer.widgets.sweep import kernel_extremes, sweep_explorer  # noqa: E402
 
 TINY = SWEEP_BUDGET.replace(
@@ -200,6 +200,14 @@ def test_sweep_figure_plots_every_metric(grid, metric):
     assert set(lines) == {"d = 2", "d = 4"}
     expected = [METRICS[metric].value(r) for r in grid if r.depth == 4 and r.seed == 0]
     assert list(lines["d = 4"].get_ydata()) == pytest.approx(expected)
+
+
+def test_metric_figure_is_one_panel_per_depth(grid):
+    fig = metric_figure(grid, "gflops_per_second", depths=[4])
+    assert len(fig.axes) == 1
+    (line,) = [line for line in fig.axes[0].lines if line.get_label() == "d = 4"]
+    expected = [3 * r.flops * r.train_images_per_second / 1e9 for r in grid if r.depth == 4 and r.seed == 0]
+    assert list(line.get_ydata()) == pytest.approx(expected)
 
 
 def test_sweep_figure_filters_depths_and_rejects_bad_metrics(grid):

@@ -153,6 +153,17 @@ def sweep_figure(
     return fig
 
 
+def metric_figure(runs: Sequence[SweepRun], metric: str, depths: Sequence[int] | None = None) -> Figure:
+    """One panel: ``metric`` against ``k``, one line per depth (the left panel of
+    :func:`sweep_figure` on its own)."""
+    chosen = select(runs, depths)
+    colors = {d: c for d, c in _depth_colors(runs).items() if d in {r.depth for r in chosen}}
+    fig = Figure(figsize=(4.6, 3.2), dpi=100)
+    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.95)
+    draw_metric_by_kernel(fig.subplots(), chosen, metric, colors)
+    return fig
+
+
 def seed_spread(runs: Sequence[SweepRun]) -> tuple[SweepRun, float] | None:
     """For the configuration trained with several seeds: its first-seed run and the range
     (max - min) of its test accuracy in points; ``None`` when no configuration was repeated."""
