@@ -6,10 +6,10 @@ way. None of them changes the function the network computes (up to floating-poin
 
 What each choice buys for ConvMixer-256/8 (k5, p2, 32x32, batch 128) on the 2-core AMD EPYC
 development machine is measured by ``benchmarks/speed.py`` and written up in
-``benchmarks/README.md``. In short, on that CPU: reusing freed host memory is the biggest win,
-then channels-last with ``torch.compile``, then a fused single-threaded optimizer step;
-bfloat16/float16 autocast is ~20x *slower* (the CPU has AVX2 but no AVX-512 BF16/FP16 or AMX, so
-oneDNN falls back to reference kernels), so CPU training stays in float32.
+``benchmarks/README.md``. In short, on that CPU: reusing freed host memory is the biggest win;
+channels-last, a fused single-threaded optimizer step and ``torch.compile`` add smaller gains
+(compile mostly for inference); bfloat16 and float16 autocast hold accuracy but are 17x and 78x
+*slower* (the CPU has AVX2 but no AVX-512 BF16/FP16 or AMX), so CPU training stays in float32.
 """
 
 from __future__ import annotations
