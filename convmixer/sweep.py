@@ -35,11 +35,10 @@ import torch
 
 from convmixer.acceleration import Acceleration
 from convmixer.analysis import count_parameters, forward_flops, receptive_field
-from convmixer.augment import AugmentConfig
 from convmixer.data import ImageDataset
 from convmixer.layers import check_positive_int
 from convmixer.model import ConvMixer, ConvMixerConfig
-from convmixer.train import TrainProfile, evaluate, fit, make_train_step
+from convmixer.train import CPU, TrainProfile, evaluate, fit, make_train_step
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
 DEPTHS: tuple[int, ...] = (2, 4, 8)
@@ -48,16 +47,11 @@ DEPTHS: tuple[int, ...] = (2, 4, 8)
 # CIFAR-10's 50,000 training images with the one-cycle schedule of the CPU profile. The grid
 # (12 models + 2 repeats) trains in about 6-7 minutes on an idle 2-core CPU (estimated from the
 # timed throughputs) and took 10 minutes on the shared 2-core machine of results/.
-SWEEP_BUDGET = TrainProfile(
+SWEEP_BUDGET = CPU.replace(
     name="sweep",
-    model="convmixer_128_4",
     model_overrides={"dim": 64, "patch_size": 4},
     epochs=1,
     batch_size=128,
-    lr=0.01,
-    weight_decay=0.01,
-    grad_clip=1.0,
-    augment=AugmentConfig(crop_padding=4, flip=True),
     train_subset=30_000,
     test_subset=500,  # fit's check after the epoch; the reported accuracy uses the full test split
 )

@@ -17,28 +17,22 @@ import ipywidgets as widgets
 import torch
 
 from convmixer.analysis import count_parameters
-from convmixer.augment import AugmentConfig
 from convmixer.data import ImageDataset
 from convmixer.layers import check_positive_int
 from convmixer.sample import cifar10_sample
-from convmixer.train import EpochRecord, FitResult, TrainProfile, fit
+from convmixer.train import CPU, EpochRecord, FitResult, TrainProfile, fit
 from convmixer.viz.convolution import render_figure
 from convmixer.viz.training import Curves, TrainingCurves
 
 FIGURE_DPI = 80
 
-# A short budget: ConvMixer-64/d with 4 x 4 patches (an 8 x 8 grid), 5,000 training images,
+# The CPU profile's recipe on a short budget: ConvMixer-64/d with 4 x 4 patches (an 8 x 8 grid), 5,000 training images,
 # 4 epochs, evaluated on 1,000 test images.
-QUICK = TrainProfile(
+QUICK = CPU.replace(
     name="quick",
-    model="convmixer_128_4",
     model_overrides={"dim": 64, "patch_size": 4},
     epochs=4,
     batch_size=100,
-    lr=0.01,
-    weight_decay=0.01,
-    grad_clip=1.0,
-    augment=AugmentConfig(crop_padding=4, flip=True),
     train_subset=5000,
     test_subset=1000,
 )
