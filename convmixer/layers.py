@@ -21,14 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convmixer._util import check_positive_int
+
 Activation = Callable[[], nn.Module]
-
-
-def check_positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an integer >= 1, else raise one clear ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
 
 
 def same_padding(kernel_size: int) -> tuple[int, int]:

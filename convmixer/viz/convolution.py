@@ -7,7 +7,6 @@ often as they like. A notebook displays one by making it the cell's value.
 
 from __future__ import annotations
 
-import io
 from typing import Sequence
 
 import numpy as np
@@ -19,17 +18,9 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from convmixer.analysis import convolution_costs
 from convmixer.layers import check_positive_int
-from convmixer.viz.images import to_display
+from convmixer.viz.images import render_figure, to_display
 
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 768, 1024, 1536, 2048)
-
-
-def render_figure(fig: Figure, image_format: str = "png", dpi: int = 100) -> bytes:
-    """The figure rendered to bytes in ``image_format``: ``"png"`` for plots, ``"jpeg"`` for
-    photographs (several times smaller than PNG, and faster to encode)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=image_format, dpi=dpi)
-    return buffer.getvalue()
 
 
 def _draw_kernel(ax: Axes, kernel: torch.Tensor, title: str) -> None:

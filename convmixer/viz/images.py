@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+
+
+def render_figure(fig: Figure, image_format: str = "png", dpi: int = 100) -> bytes:
+    """The figure rendered to bytes in ``image_format``: ``"png"`` for plots, ``"jpeg"`` for
+    photographs (several times smaller than PNG, and faster to encode)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=image_format, dpi=dpi)
+    return buffer.getvalue()
 
 
 def to_display(image: torch.Tensor) -> np.ndarray:

@@ -18,7 +18,7 @@ import torch
 
 from convmixer.analysis import receptive_field
 from convmixer.model import ConvMixer
-from convmixer.viz.convolution import render_figure
+from convmixer.viz.images import render_figure
 from convmixer.viz.inspection import Inspection, inspect_image, inspection_figure, patch_norms, stage_names
 
 FIGURE_DPI = 72

@@ -20,7 +20,7 @@ from convmixer.analysis import (
 )
 from convmixer.layers import check_positive_int
 from convmixer.model import ConvMixer, ConvMixerConfig
-from convmixer.viz.convolution import render_figure
+from convmixer.viz.images import render_figure
 from convmixer.viz.model import plot_feature_maps, receptive_box
 from convmixer.viz.patches import check_chw
 from convmixer.widgets.patches import standardize

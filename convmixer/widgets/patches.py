@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from convmixer.layers import PatchEmbedding, check_positive_int
 from convmixer.patches import embed_patches, num_tokens, patch_grid, tokens_to_grid
-from convmixer.viz.convolution import render_figure
+from convmixer.viz.images import render_figure
 from convmixer.viz.patches import check_chw, plot_patch_embedding
 
 FIGURE_HEIGHT = 2.4  # inches

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 
 from convmixer.sweep import SweepRun
-from convmixer.viz.convolution import render_figure
+from convmixer.viz.images import render_figure
 from convmixer.viz.sweep import METRICS, first_seed, seed_spread, select, sweep_figure
 
 FIGURE_DPI = 72

@@ -21,7 +21,7 @@ from convmixer.data import ImageDataset
 from convmixer.layers import check_positive_int
 from convmixer.sample import cifar10_sample
 from convmixer.train import CPU, EpochRecord, FitResult, TrainProfile, fit
-from convmixer.viz.convolution import render_figure
+from convmixer.viz.images import render_figure
 from convmixer.viz.training import Curves, TrainingCurves
 
 FIGURE_DPI = 80
