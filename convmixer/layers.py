@@ -25,6 +25,18 @@ from convmixer._util import check_positive_int
 
 Activation = Callable[[], nn.Module]
 
+# The non-linearity sigma, by name: the paper uses GELU; the released ConvMixer-768/32 uses ReLU.
+ACTIVATIONS: dict[str, Activation] = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
+def activation_layer(name: str) -> Activation:
+    """The activation called ``name`` (``"gelu"`` or ``"relu"``) as a module factory; any other
+    name is one clear ``ValueError``."""
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {name!r}") from None
+
 
 def same_padding(kernel_size: int) -> tuple[int, int]:
     """Padding ``(before, after)`` along one axis that keeps the size of a stride-1 convolution.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convmixer.layers import Activation, ClassifierHead, MixerBlock, PatchEmbedding, check_positive_int
+from convmixer.layers import ClassifierHead, MixerBlock, PatchEmbedding, activation_layer, check_positive_int
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class ConvMixerConfig:
 
     ``image_size`` is not part of the network (ConvMixer accepts any size divisible by ``p``);
     it records the input size the configuration was designed for, used by the analysis tools.
+    ``activation`` names the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
     """
 
     dim: int  # h
@@ -36,10 +37,13 @@ class ConvMixerConfig:
     num_classes: int = 10  # n
     in_channels: int = 3
     image_size: int = 32
+    activation: str = "gelu"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            check_positive_int(field.name, getattr(self, field.name))
+            if field.name != "activation":
+                check_positive_int(field.name, getattr(self, field.name))
+        activation_layer(self.activation)  # an unknown name fails here, with one sentence
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"image_size {self.image_size} is not divisible by patch_size {self.patch_size}"
@@ -56,7 +60,9 @@ class ConvMixer(nn.Module):
         patch_size: patch size ``p`` (kernel and stride of the stem).
         num_classes: number of classes ``n``.
         in_channels: channels of the input image (3 for RGB).
-        activation: the non-linearity ``sigma`` (GELU in the paper).
+        activation: the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
+        image_size: the input size the network is meant for (kept in :meth:`config`; the
+            network itself takes any size divisible by ``p``).
     """
 
     def __init__(
@@ -67,37 +73,31 @@ class ConvMixer(nn.Module):
         patch_size: int,
         num_classes: int = 10,
         in_channels: int = 3,
-        activation: Activation = nn.GELU,
+        activation: str = "gelu",
+        image_size: int = 32,
     ) -> None:
         super().__init__()
         check_positive_int("depth", depth)
-        self.stem = PatchEmbedding(in_channels, dim, patch_size, activation)
-        self.blocks = nn.Sequential(*(MixerBlock(dim, kernel_size, activation) for _ in range(depth)))
+        sigma = activation_layer(activation)
+        self.stem = PatchEmbedding(in_channels, dim, patch_size, sigma)
+        self.blocks = nn.Sequential(*(MixerBlock(dim, kernel_size, sigma) for _ in range(depth)))
         self.head = ClassifierHead(dim, num_classes)
+        # What the network was built from, for config() (checkpoints, analysis tools).
+        self._arguments = dict(
+            dim=dim, depth=depth, kernel_size=kernel_size, patch_size=patch_size,
+            num_classes=num_classes, in_channels=in_channels, image_size=image_size, activation=activation,
+        )
 
     @classmethod
     def from_config(cls, config: ConvMixerConfig) -> "ConvMixer":
-        return cls(
-            config.dim,
-            config.depth,
-            config.kernel_size,
-            config.patch_size,
-            config.num_classes,
-            config.in_channels,
-        )
+        """The network ``config`` describes; ``model.config()`` gives ``config`` back."""
+        return cls(**dataclasses.asdict(config))
 
-    def config(self, image_size: int = 32) -> ConvMixerConfig:
-        """The configuration that rebuilds this network (stored in checkpoints)."""
-        first_block = self.blocks[0].spatial.conv
-        return ConvMixerConfig(
-            dim=self.stem.conv.out_channels,
-            depth=len(self.blocks),
-            kernel_size=first_block.kernel_size[0],
-            patch_size=self.stem.patch_size,
-            num_classes=self.head.fc.out_features,
-            in_channels=self.stem.conv.in_channels,
-            image_size=image_size,
-        )
+    def config(self, image_size: int | None = None) -> ConvMixerConfig:
+        """The configuration this network was built from (stored in checkpoints), with
+        ``image_size`` replaced when given."""
+        arguments = self._arguments if image_size is None else {**self._arguments, "image_size": image_size}
+        return ConvMixerConfig(**arguments)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image ``(B, c_in, H, W)`` -> last feature map ``(B, h, H/p, W/p)``."""
@@ -117,9 +117,10 @@ class ConvMixer(nn.Module):
 
 
 CONFIGS: dict[str, ConvMixerConfig] = {
-    # ImageNet configurations from the paper (Table 1), 224x224 inputs, 1000 classes.
+    # ImageNet configurations from the paper (Table 1), 224x224 inputs, 1000 classes. The released
+    # ConvMixer-768/32 uses ReLU instead of GELU (official README; timm's convmixer_768_32 too).
     "convmixer_1536_20": ConvMixerConfig(1536, 20, 9, 7, num_classes=1000, image_size=224),
-    "convmixer_768_32": ConvMixerConfig(768, 32, 7, 7, num_classes=1000, image_size=224),
+    "convmixer_768_32": ConvMixerConfig(768, 32, 7, 7, num_classes=1000, image_size=224, activation="relu"),
     "convmixer_1024_20": ConvMixerConfig(1024, 20, 9, 14, num_classes=1000, image_size=224),
     # CIFAR-10 (32x32): the official CIFAR-10 script's model ...
     "convmixer_256_8": ConvMixerConfig(256, 8, 5, 2),
@@ -128,27 +129,32 @@ CONFIGS: dict[str, ConvMixerConfig] = {
 }
 
 
-def get_config(name: str) -> ConvMixerConfig:
-    """The registered configuration called ``name``; a clear ``ValueError`` lists the known ones."""
+def get_config(name: str, **overrides: int | str) -> ConvMixerConfig:
+    """The registered configuration called ``name``, with some fields changed if asked; a clear
+    ``ValueError`` lists the known configurations (or fields).
+
+    >>> get_config("convmixer_256_8", kernel_size=9).kernel_size
+    9
+    """
     try:
-        return CONFIGS[name]
+        config = CONFIGS[name]
     except KeyError:
         raise ValueError(
             f"unknown config {name!r}; known configs: {', '.join(sorted(CONFIGS))}"
         ) from None
-
-
-def create_model(name: str, **overrides: int) -> ConvMixer:
-    """Build the named configuration, optionally changing some of its fields.
-
-    >>> create_model("convmixer_256_8", kernel_size=9).blocks[0].spatial.conv.kernel_size
-    (9, 9)
-    """
-    config = get_config(name)
     known = {field.name for field in dataclasses.fields(ConvMixerConfig)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ValueError(
             f"unknown config field(s) {', '.join(unknown)}; valid fields: {', '.join(sorted(known))}"
         )
-    return ConvMixer.from_config(dataclasses.replace(config, **overrides))
+    return dataclasses.replace(config, **overrides)
+
+
+def create_model(name: str, **overrides: int | str) -> ConvMixer:
+    """Build the named configuration, optionally changing some of its fields.
+
+    >>> create_model("convmixer_256_8", kernel_size=9).blocks[0].spatial.conv.kernel_size
+    (9, 9)
+    """
+    return ConvMixer.from_config(get_config(name, **overrides))

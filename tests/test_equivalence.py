@@ -151,3 +151,23 @@ def test_key_mapping_is_the_documented_one():
 def test_unknown_keys_are_one_clear_error(convert, key):
     with pytest.raises(ValueError, match="is not part of a"):
         convert({key: torch.zeros(1)})
+
+
+def test_released_768_32_equals_timms_with_relu():
+    """timm's ``convmixer_768_32`` (ReLU, as released) and ours from ``CONFIGS`` compute the same
+    logits once the weights are copied; with GELU instead they would not."""
+    from timm.models.convmixer import convmixer_768_32
+
+    torch.manual_seed(0)
+    theirs = randomise_norms(convmixer_768_32(), seed=768).eval()
+    weights = from_timm_state_dict(theirs.state_dict())
+    ours = create_model("convmixer_768_32")
+    ours.load_state_dict(weights)
+    ours.eval()
+    x = images(56, batch=1)  # 8 x 8 patches of 7 x 7: the network is the same at any size
+    with torch.no_grad():
+        expected = theirs(x)
+        torch.testing.assert_close(ours(x), expected, rtol=1e-4, atol=1e-4)
+        with_gelu = create_model("convmixer_768_32", activation="gelu")
+        with_gelu.load_state_dict(weights)
+        assert not torch.allclose(with_gelu.eval()(x), expected, rtol=1e-2, atol=1e-2)

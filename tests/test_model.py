@@ -50,6 +50,37 @@ def test_create_model_applies_overrides_and_round_trips_config():
     assert rebuilt.state_dict().keys() == model.state_dict().keys()
 
 
+def test_model_keeps_the_config_it_was_built_from():
+    config = dataclasses.replace(get_config("convmixer_768_32"), dim=16, depth=2)
+    model = ConvMixer.from_config(config)
+    assert model.config() == config  # image size 224 and ReLU included
+    assert model.config(112) == dataclasses.replace(config, image_size=112)
+    assert ConvMixer(8, 1, 3, 4, image_size=64, activation="relu").config() == ConvMixerConfig(
+        8, 1, 3, 4, image_size=64, activation="relu"
+    )
+
+
+@pytest.mark.parametrize("activation, layer", [("gelu", torch.nn.GELU), ("relu", torch.nn.ReLU)])
+def test_activation_is_used_after_every_convolution(activation, layer):
+    model = create_model("convmixer_128_4", depth=2, activation=activation)
+    used = [type(m) for m in model.modules() if isinstance(m, (torch.nn.GELU, torch.nn.ReLU))]
+    assert used == [layer] * (1 + 2 * 2)  # stem, then depth-wise and point-wise of each block
+
+
+def test_released_768_32_uses_relu_and_the_paper_models_gelu():
+    assert get_config("convmixer_768_32").activation == "relu"
+    assert {name: c.activation for name, c in CONFIGS.items() if name != "convmixer_768_32"} == {
+        name: "gelu" for name in CONFIGS if name != "convmixer_768_32"
+    }
+
+
+def test_unknown_activation_is_one_sentence():
+    with pytest.raises(ValueError, match="^activation must be one of 'gelu', 'relu', got 'swish'$"):
+        ConvMixerConfig(8, 1, 3, 2, activation="swish")
+    with pytest.raises(ValueError, match="activation must be one of"):
+        ConvMixer(8, 1, 3, 2, activation="tanh")
+
+
 def test_state_dict_names_follow_the_paper_figure():
     keys = set(create_model("convmixer_128_4").state_dict())
     for key in [
