@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, check_positive_int, same_padding
+from convmixer._util import check_positive_int, eval_mode
+from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding
 from convmixer.model import ConvMixer, ConvMixerConfig
 
 
@@ -41,17 +42,14 @@ def convmixer_parameters(config: ConvMixerConfig) -> int:
 
 
 def forward_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
-    """FLOPs of one forward pass on a zero input of ``input_shape`` (``(B, C, H, W)``), counted by
-    ``torch.utils.flop_counter`` (a multiply-add counts as 2 FLOPs; grouped convolutions are
-    counted correctly in the forward direction). The model is run in eval mode and restored."""
-    was_training = model.training
-    model.eval()
-    try:
-        counter = FlopCounterMode(display=False)
-        with counter, torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        model.train(was_training)
+    """FLOPs of one forward pass on a zero input of ``input_shape`` (``(B, C, H, W)``) on the
+    model's device (``meta`` for :func:`meta_model`), counted by ``torch.utils.flop_counter`` (a
+    multiply-add counts as 2 FLOPs; grouped convolutions are counted correctly in the forward
+    direction). The model is run in eval mode and restored."""
+    device = next(model.parameters(), torch.empty(0)).device
+    counter = FlopCounterMode(display=False)
+    with eval_mode(model), counter:
+        model(torch.zeros(input_shape, device=device))
     return counter.get_total_flops()
 
 
@@ -85,13 +83,9 @@ def trace_stages(model: ConvMixer, image_size: int) -> list[Stage]:
     head."""
     config = model.config(image_size)
     x = torch.zeros(1, config.in_channels, image_size, image_size)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         maps = model.feature_maps(x)
         logits = model.head(maps[-1])
-    finally:
-        model.train(was_training)
     rf = [receptive_field(config.kernel_size, config.patch_size, i) for i in range(len(maps))]
     stages = [Stage("stem", tuple(maps[0].shape[1:]), rf[0])]
     stages += [
@@ -234,8 +228,4 @@ def meta_forward_flops(config: ConvMixerConfig, image_size: int | None = None) -
     :func:`meta_model` (``S`` defaults to ``config.image_size``): the measured counterpart of
     :func:`convmixer_flops`, affordable for ImageNet-size configurations."""
     size = config.image_size if image_size is None else check_positive_int("image_size", image_size)
-    model = meta_model(config).eval()
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(torch.zeros(1, config.in_channels, size, size, device="meta"))
-    return counter.get_total_flops()
+    return forward_flops(meta_model(config), (1, config.in_channels, size, size))

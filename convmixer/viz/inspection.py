@@ -34,6 +34,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from convmixer._util import eval_mode
 from convmixer.model import ConvMixer
 from convmixer.viz.images import to_display
 
@@ -123,13 +124,8 @@ def class_activation_map(model: ConvMixer, x: torch.Tensor, target: int | torch.
     """CAM of class ``target`` for a batch ``x`` ``(B, c_in, H, W)``: ``(B, H/p, W/p)`` with
     ``CAM(i, j) = w_target^T z_d[:, i, j]``; its mean over the grid plus the class bias is the
     logit. ``target`` is one class for all images or a ``(B,)`` tensor. Runs in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            features = model.forward_features(x)
-    finally:
-        model.train(was_training)
+    with eval_mode(model):
+        features = model.forward_features(x)
     return _cam(features, model.head.fc.weight, target)
 
 
@@ -171,19 +167,14 @@ def inspect_image(model: ConvMixer, x: torch.Tensor, target: int | None = None) 
     ``target`` (default: the predicted class) at every stage. Parameter gradients are untouched."""
     if x.dim() != 3:
         raise ValueError(f"expected one image shaped (C, H, W), got shape {tuple(x.shape)}")
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.enable_grad():
-            maps = [model.stem(x[None].to(model.stem.conv.weight.dtype))]
-            for block in model.blocks:
-                maps.append(block(maps[-1]))
-            logits = model.head(maps[-1])[0]
-            target = int(logits.argmax()) if target is None else target
-            _check_class(target, logits.shape[0])
-            grads = torch.autograd.grad(logits[target], maps)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.enable_grad():
+        maps = [model.stem(x[None].to(model.stem.conv.weight.dtype))]
+        for block in model.blocks:
+            maps.append(block(maps[-1]))
+        logits = model.head(maps[-1])[0]
+        target = int(logits.argmax()) if target is None else target
+        _check_class(target, logits.shape[0])
+        grads = torch.autograd.grad(logits[target], maps)
     return Inspection(
         logits=logits.detach(),
         probabilities=logits.detach().softmax(dim=0),
@@ -235,33 +226,28 @@ def patch_deletion(
     how much the probability of that class drops (averaged over the batch ``x``). Runs in eval
     mode; the random patches of a smaller count are among those of a larger one."""
     patch_size = model.stem.patch_size
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            features = model.forward_features(x)
-            probabilities = model.head(features).softmax(1)
-            predicted = probabilities.argmax(1)
-            cams = _cam(features, model.head.fc.weight, predicted)
-            grid = cams[0].numel()
-            generator = torch.Generator().manual_seed(seed)
-            shuffled = torch.stack([torch.randperm(grid, generator=generator) for _ in range(len(x))])
+    with eval_mode(model):
+        features = model.forward_features(x)
+        probabilities = model.head(features).softmax(1)
+        predicted = probabilities.argmax(1)
+        cams = _cam(features, model.head.fc.weight, predicted)
+        grid = cams[0].numel()
+        generator = torch.Generator().manual_seed(seed)
+        shuffled = torch.stack([torch.randperm(grid, generator=generator) for _ in range(len(x))])
 
-            def mean_probability(masked: torch.Tensor) -> float:
-                return float(model(masked).softmax(1).gather(1, predicted[:, None]).mean())
+        def mean_probability(masked: torch.Tensor) -> float:
+            return float(model(masked).softmax(1).gather(1, predicted[:, None]).mean())
 
-            original = float(probabilities.gather(1, predicted[:, None]).mean())
-            return [
-                DeletionResult(
-                    count=count,
-                    original=original,
-                    top_masked=mean_probability(mask_patches(x, patch_size, top_patches(cams, count))),
-                    random_masked=mean_probability(mask_patches(x, patch_size, shuffled[:, :count])),
-                )
-                for count in counts
-            ]
-    finally:
-        model.train(was_training)
+        original = float(probabilities.gather(1, predicted[:, None]).mean())
+        return [
+            DeletionResult(
+                count=count,
+                original=original,
+                top_masked=mean_probability(mask_patches(x, patch_size, top_patches(cams, count))),
+                random_masked=mean_probability(mask_patches(x, patch_size, shuffled[:, :count])),
+            )
+            for count in counts
+        ]
 
 
 # --- figures -------------------------------------------------------------------------------------
