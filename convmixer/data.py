@@ -32,6 +32,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from convmixer._util import atomic_write, atomic_write_text
+
 CIFAR10_CLASSES: tuple[str, ...] = (
     "airplane",
     "automobile",
@@ -353,17 +355,7 @@ def _write_cache(path: Path, arrays: tuple[torch.Tensor, torch.Tensor]) -> None:
     data = buffer.getvalue()
     meta = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, data)
-        _atomic_write(path.with_suffix(".json"), json.dumps(meta).encode())
+        atomic_write(path, lambda file: file.write(data))
+        atomic_write_text(path.with_suffix(".json"), json.dumps(meta))
     except OSError:
         pass
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
