@@ -1,9 +1,5 @@
-"""Figures for the convolution notebooks (01 depth-wise, 02 point-wise and separable).
-
-The figures are plain ``matplotlib.figure.Figure`` objects, not pyplot figures: they need no
-backend, hold no global state and never have to be closed, so widget callbacks can draw them as
-often as they like. A notebook displays one by making it the cell's value.
-"""
+"""Figures for the convolution notebooks (01 depth-wise, 02 point-wise and separable), in the
+style of :mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state)."""
 
 from __future__ import annotations
 
@@ -16,27 +12,37 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
+from convmixer._util import check_positive_int
 from convmixer.analysis import convolution_costs
-from convmixer.layers import check_positive_int
-from convmixer.viz.images import render_figure, to_display
+from convmixer.viz.images import draw_kernel, to_display
+from convmixer.viz.images import render_figure  # noqa: F401  (notebooks import it from here)
+from convmixer.viz.style import new_figure
 
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 768, 1024, 1536, 2048)
 
 
-def _draw_kernel(ax: Axes, kernel: torch.Tensor, title: str) -> None:
-    """A ``(k, k)`` kernel as a heat map: red > 0, blue < 0, white 0 (colour scale per kernel)."""
+def _write_values(ax: Axes, kernel: torch.Tensor, cell_inches: float) -> None:
+    """Print every weight of a ``(k, k)`` kernel on its square (two significant digits), white
+    on the strongest colours, in a font that fits the square."""
     values = kernel.detach().cpu().float().numpy()
     limit = float(np.abs(values).max()) or 1.0
-    ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_title(title, fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    labels = [[f"{v:.2g}" for v in row] for row in values]
+    longest = max(len(label) for row in labels for label in row)
+    fontsize = min(8.0, 72 * cell_inches / (0.62 * longest + 0.8))
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, labels[i][j], ha="center", va="center", fontsize=fontsize,
+                color="white" if abs(value) > 0.6 * limit else "black")
 
 
 def kernel_figure(
-    kernels: Sequence[torch.Tensor], titles: Sequence[str], size: float = 1.5
+    kernels: Sequence[torch.Tensor],
+    titles: Sequence[str],
+    size: float = 1.5,
+    values: bool | None = None,
 ) -> Figure:
-    """Draw ``(k, k)`` kernels side by side as heat maps (red > 0, blue < 0)."""
+    """Draw ``(k, k)`` kernels side by side as heat maps (red > 0, blue < 0, white 0), each with
+    its own colour bar (the scale is set per kernel) and, when ``values`` (default: for
+    ``k <= 7``), every weight printed on its square."""
     if len(kernels) == 0:
         raise ValueError("kernel_figure needs at least one kernel")
     if len(titles) != len(kernels):
@@ -44,9 +50,13 @@ def kernel_figure(
     for kernel in kernels:
         if kernel.dim() != 2:
             raise ValueError(f"expected (k, k) kernels, got shape {tuple(kernel.shape)}")
-    fig = Figure(figsize=(size * len(kernels), size + 0.3), dpi=100, layout="constrained")
+    fig = new_figure(size * len(kernels), size + 0.3, layout="constrained")
     for ax, kernel, title in zip(fig.subplots(1, len(kernels), squeeze=False)[0], kernels, titles):
-        _draw_kernel(ax, kernel, title)
+        draw_kernel(ax, kernel, title)
+        colorbar = fig.colorbar(ax.images[0], ax=ax, fraction=0.08, pad=0.03)
+        colorbar.ax.tick_params(labelsize=6, length=2)
+        if values if values is not None else kernel.shape[0] <= 7:
+            _write_values(ax, kernel, 0.75 * size / kernel.shape[0])
     return fig
 
 
@@ -88,7 +98,7 @@ def filter_figure(
     names = "RGB" if kernels.shape[0] == 3 else [f"channel {c}" for c in range(shown)]
     height, image_width = image.shape[1:]
     panel_height = (width / 2.4) * height / image_width
-    fig = Figure(figsize=(width, panel_height + 0.4), dpi=100)
+    fig = new_figure(width, panel_height + 0.4)
     # Fixed margins (no layout engine): a widget redraws this figure on every change.
     grid = fig.add_gridspec(
         shown, 3, width_ratios=[1, 0.4, 1], left=0.01, right=0.99, bottom=0.02, top=0.9,
@@ -101,7 +111,7 @@ def filter_figure(
         ax.axis("off")
     k = kernels.shape[-1]
     for c in range(shown):
-        _draw_kernel(fig.add_subplot(grid[c, 1]), kernels[c], f"{names[c]} kernel {k}x{k}")
+        draw_kernel(fig.add_subplot(grid[c, 1]), kernels[c], f"{names[c]} kernel {k}x{k}")
     return fig
 
 
@@ -122,7 +132,7 @@ def support_figure(
     picture = picture.astype(np.float32) / 255 if picture.dtype == np.uint8 else picture
     if picture.ndim == 2:
         picture = np.stack([picture] * 3, axis=-1)
-    fig = Figure(figsize=(size * len(supports), size + 0.3), dpi=100, layout="constrained")
+    fig = new_figure(size * len(supports), size + 0.3, layout="constrained")
     for ax, mask, title in zip(fig.subplots(1, len(supports), squeeze=False)[0], supports, titles):
         if tuple(mask.shape) != picture.shape[:2]:
             raise ValueError(
@@ -166,7 +176,7 @@ def cost_ratio_figure(
     kernel_sizes = np.arange(1, max(max_kernel_size, kernel_size) + 1)
     all_widths = np.array(sorted(set(widths) | {width}))
     current = ratio(width, kernel_size)
-    fig = Figure(figsize=size, dpi=100)
+    fig = new_figure(*size)
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
     by_k, by_h = fig.subplots(1, 2)
 

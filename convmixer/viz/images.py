@@ -1,14 +1,18 @@
-"""Turning image tensors into pictures."""
+"""Turning tensors into pictures, and figures into image bytes."""
 
 from __future__ import annotations
 
 import io
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
+
+KERNEL_CMAP = "RdBu_r"  # kernels and signed maps: red > 0, blue < 0, white 0
 
 
 def render_figure(fig: Figure, image_format: str = "png", dpi: int = 100) -> bytes:
@@ -41,19 +45,27 @@ def show_images(
     size: float = 1.4,
     cmap: str = "gray",
 ) -> Figure:
-    """Draw ``(C, H, W)`` images in a grid, ``ncols`` per row, with optional titles."""
+    """``(C, H, W)`` images in a grid, ``ncols`` per row, with optional titles, as a figure (make
+    it a cell's value to show it)."""
     if len(images) == 0:
         raise ValueError("show_images needs at least one image")
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
-    ncols = min(ncols, len(images))
-    nrows = -(-len(images) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for i, (ax, image) in enumerate(zip(axes.flat, images)):
+    nrows, ncols = grid_shape(len(images), ncols)
+    fig = new_figure(size * ncols, size * nrows, layout="constrained")
+    for i, (ax, image) in enumerate(zip(grid_axes(fig, nrows, ncols), images)):
         ax.imshow(to_display(image), cmap=cmap)
         if titles is not None:
             ax.set_title(titles[i], fontsize=8)
-    fig.tight_layout()
     return fig
+
+
+def draw_kernel(ax: Axes, kernel: torch.Tensor, title: str | None = None) -> None:
+    """A ``(k, k)`` kernel as a heat map on ``ax``: red > 0, blue < 0, white 0, the colour scale
+    symmetric around 0 and set per kernel; one square per weight."""
+    values = kernel.detach().cpu().float().numpy()
+    limit = float(np.abs(values).max()) or 1.0
+    ax.imshow(values, cmap=KERNEL_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
+    hide_ticks(ax)
+    if title is not None:
+        ax.set_title(title, fontsize=8)

@@ -21,7 +21,7 @@ For an earlier map ``z_l`` we use *gradient x activation*,
 ``A_l(i, j) = sum_ch (dy_c / dz_l[ch, i, j]) z_l[ch, i, j]``, a first-order estimate of each
 patch's share of ``y_c``; at ``l = d`` it equals ``CAM_c / N`` (the tests check this).
 
-Figures are plain ``matplotlib.figure.Figure`` objects (no pyplot state, nothing to close).
+Figures follow :mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state).
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ from matplotlib.figure import Figure
 
 from convmixer._util import eval_mode
 from convmixer.model import ConvMixer
-from convmixer.viz.images import to_display
+from convmixer.viz.images import KERNEL_CMAP, draw_kernel, to_display
+from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
-KERNEL_CMAP = "RdBu_r"  # red > 0, blue < 0, white 0
 NORM_CMAP = "inferno"
 OVERLAY_ALPHA = 0.6
 
@@ -253,19 +253,6 @@ def patch_deletion(
 # --- figures -------------------------------------------------------------------------------------
 
 
-def _off(ax: Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
-def _draw_kernel(ax: Axes, kernel: torch.Tensor) -> None:
-    """One ``(k, k)`` kernel, colour scale symmetric around 0 and set per kernel."""
-    values = kernel.float().numpy()
-    limit = float(np.abs(values).max()) or 1.0
-    ax.imshow(values, cmap=KERNEL_CMAP, vmin=-limit, vmax=limit, interpolation="nearest")
-    _off(ax)
-
-
 def filter_grid_figure(
     filters: torch.Tensor, ncols: int = 16, size: float = 0.42, title: str | None = None,
 ) -> Figure:
@@ -273,18 +260,14 @@ def filter_grid_figure(
     its own 0..1 range (grey = 0 only if the filter is symmetric around 0)."""
     if filters.dim() != 4:
         raise ValueError(f"expected filters shaped (h, c_in, p, p), got {tuple(filters.shape)}")
-    count = filters.shape[0]
-    ncols = min(ncols, count)
-    nrows = -(-count // ncols)
+    nrows, ncols = grid_shape(filters.shape[0], ncols)
     title_height = 0.3 if title else 0.0
     height = size * nrows + 0.1 + title_height
-    fig = Figure(figsize=(size * ncols, height), dpi=100)
+    fig = new_figure(size * ncols, height)
     fig.subplots_adjust(left=0.005, right=0.995, bottom=0.005, top=1 - (0.05 + title_height) / height,
                         wspace=0.08, hspace=0.08)
-    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
-        ax.axis("off")
-        if i < count:
-            ax.imshow(to_display(filters[i]), cmap="gray", interpolation="nearest")
+    for ax, colour_filter in zip(grid_axes(fig, nrows, ncols), filters):
+        ax.imshow(to_display(colour_filter), cmap="gray", interpolation="nearest")
     if title:
         fig.suptitle(title, fontsize=9, y=1 - 0.04 / height)
     return fig
@@ -295,7 +278,7 @@ def _kernel_grid(fig: Figure, kernels: Sequence[torch.Tensor], channels: Sequenc
     axes = fig.subplots(len(kernels), len(channels), squeeze=False)
     for row, layer_kernels in enumerate(kernels):
         for col, channel in enumerate(channels):
-            _draw_kernel(axes[row, col], layer_kernels[channel])
+            draw_kernel(axes[row, col], layer_kernels[channel])
         axes[row, 0].set_ylabel(f"block {row + 1}", fontsize=8, rotation=0, ha="right", va="center")
     for col, channel in enumerate(channels):
         axes[0, col].set_title(f"ch {channel}", fontsize=7)
@@ -318,7 +301,7 @@ def kernel_grid_figure(
 ) -> Figure:
     """Depth-wise kernels ``[(h, k, k)] * d``: one row per block, one column per channel."""
     _check_kernels(kernels, channels)
-    fig = Figure(figsize=(size * len(channels) + 0.6, size * len(kernels) + 0.5), dpi=100)
+    fig = new_figure(size * len(channels) + 0.6, size * len(kernels) + 0.5)
     fig.subplots_adjust(left=0.1, right=0.99, bottom=0.01, top=0.86, wspace=0.06, hspace=0.06)
     _kernel_grid(fig, kernels, channels, title)
     return fig
@@ -356,7 +339,7 @@ def kernel_comparison_figure(
     grid_width = size * len(channels) + 0.6
     height = max(size * len(trained) + 0.7, 2.8)
     title_height = 0.35 if title else 0.0
-    fig = Figure(figsize=(2 * grid_width + 3.6, height + title_height), dpi=100)
+    fig = new_figure(2 * grid_width + 3.6, height + title_height)
     body = fig
     if title:
         heading, body = fig.subfigures(2, 1, height_ratios=[title_height, height])
@@ -395,7 +378,7 @@ def draw_overlay(
     ax.imshow(to_display(image), extent=(0, width, height, 0), cmap="gray")
     ax.imshow(values, extent=(0, width, height, 0), cmap=cmap, vmin=low, vmax=high,
               alpha=alpha, interpolation="nearest")
-    _off(ax)
+    hide_ticks(ax)
 
 
 def feature_maps_figure(
@@ -408,14 +391,14 @@ def feature_maps_figure(
     if not 0 <= channel < maps[0].shape[0]:
         raise ValueError(f"channel must be in 0..{maps[0].shape[0] - 1}, got {channel}")
     names = stage_names(len(maps) - 1) if names is None else names
-    fig = Figure(figsize=(size * len(maps) + 0.25, size + 0.3), dpi=100)
+    fig = new_figure(size * len(maps) + 0.25, size + 0.3)
     fig.subplots_adjust(left=0.25 / (size * len(maps) + 0.25), right=0.99, bottom=0.02, top=0.84,
                         wspace=0.06)
     axes = fig.subplots(1, len(maps), squeeze=False)[0]
     for ax, feature_map, name in zip(axes, maps, names):
         ax.imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=8)
-        _off(ax)
+        hide_ticks(ax)
     axes[0].set_ylabel(f"channel {channel}", fontsize=8)
     return fig
 
@@ -427,7 +410,7 @@ def patch_overlays_figure(
     ``signed`` get a colour scale centred on 0 (red = for, blue = against)."""
     if not maps:
         raise ValueError("need at least one per-patch map")
-    fig = Figure(figsize=(size * len(maps), size + 0.4), dpi=100)
+    fig = new_figure(size * len(maps), size + 0.4)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
     for ax, (title, patch_map) in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps.items()):
         is_signed = title in signed
@@ -451,7 +434,7 @@ def inspection_figure(
     if not 0 <= channel < feature_map.shape[0]:
         raise ValueError(f"channel must be in 0..{feature_map.shape[0] - 1}, got {channel}")
     name = stage_names(depth)[layer]
-    fig = Figure(figsize=(10.5, 2.5), dpi=100)
+    fig = new_figure(10.5, 2.5)
     fig.subplots_adjust(left=0.005, right=0.995, bottom=0.03, top=0.8, wspace=0.12)
     axes = fig.subplots(1, 5)
     axes[0].imshow(to_display(image))
@@ -459,10 +442,10 @@ def inspection_figure(
         f"predicted: {classes[inspection.prediction]}\n"
         f"p = {float(inspection.probabilities[inspection.prediction]):.2f}", fontsize=9,
     )
-    _off(axes[0])
+    hide_ticks(axes[0])
     axes[1].imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
     axes[1].set_title(f"{name}, channel {channel}\n{tuple(feature_map.shape)}", fontsize=9)
-    _off(axes[1])
+    hide_ticks(axes[1])
     draw_overlay(axes[2], image, patch_norms(feature_map))
     axes[2].set_title(f"{name}: patch norm\n‖z[:, i, j]‖ over all channels", fontsize=9)
     draw_overlay(axes[3], image, inspection.attributions[layer], KERNEL_CMAP, symmetric=True)
@@ -471,11 +454,11 @@ def inspection_figure(
     )
     if layer == 0:
         axes[4].imshow(to_display(patch_embedding_filters(model)[channel]), interpolation="nearest")
-        _off(axes[4])
+        hide_ticks(axes[4])
         axes[4].set_title(f"stem filter, channel {channel}\n(colour, p × p)", fontsize=9)
     else:
         kernel = model.blocks[layer - 1].spatial.conv.weight.detach()[channel, 0]
-        _draw_kernel(axes[4], kernel)
+        draw_kernel(axes[4], kernel)
         axes[4].set_title(f"block {layer} depth-wise kernel\nchannel {channel} (red > 0)", fontsize=9)
     return fig
 
@@ -490,13 +473,10 @@ def overlay_gallery_figure(
         raise ValueError(
             f"need as many maps and titles as images (>= 1), got {len(images)}, {len(maps)}, {len(titles)}"
         )
-    ncols = min(ncols, len(images))
-    nrows = -(-len(images) // ncols)
-    fig = Figure(figsize=(size * ncols, (size + 0.35) * nrows), dpi=100)
+    nrows, ncols = grid_shape(len(images), ncols)
+    fig = new_figure(size * ncols, (size + 0.35) * nrows)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.06, hspace=0.3)
-    for i, ax in enumerate(fig.subplots(nrows, ncols, squeeze=False).flat):
-        ax.axis("off")
-        if i < len(images):
-            draw_overlay(ax, images[i], maps[i], KERNEL_CMAP if signed else NORM_CMAP, signed)
-            ax.set_title(titles[i], fontsize=7)
+    for ax, image, patch_map, title in zip(grid_axes(fig, nrows, ncols), images, maps, titles):
+        draw_overlay(ax, image, patch_map, KERNEL_CMAP if signed else NORM_CMAP, signed)
+        ax.set_title(title, fontsize=7)
     return fig

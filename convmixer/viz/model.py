@@ -1,16 +1,18 @@
 """Pictures and tables of a whole ConvMixer: feature maps after every block, the stages of a
-forward pass, and the named configurations with their sizes and costs."""
+forward pass, and the named configurations with their sizes and costs. Figures follow
+:mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state)."""
 
 from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from convmixer._util import check_positive_int
 from convmixer.analysis import (
     Stage,
     convmixer_flops,
@@ -19,9 +21,10 @@ from convmixer.analysis import (
     meta_forward_flops,
     meta_model,
 )
-from convmixer.layers import check_positive_int, same_padding
+from convmixer.layers import same_padding
 from convmixer.model import ConvMixerConfig
 from convmixer.viz.images import to_display
+from convmixer.viz.style import new_figure
 
 RF_COLOR = "#ffd21f"
 
@@ -95,9 +98,9 @@ def plot_feature_maps(
     :func:`receptive_box`), is outlined on the image."""
     maps = check_maps(maps, channels)
     mosaic = feature_map_mosaic(maps, channels)
-    cmap = plt.get_cmap("magma").with_extremes(bad="white")
-    ratios = {"width_ratios": [1, 4]}
-    fig, (ax_image, ax_maps) = plt.subplots(1, 2, figsize=size, gridspec_kw=ratios)
+    cmap = matplotlib.colormaps["magma"].with_extremes(bad="white")
+    fig = new_figure(*size)
+    ax_image, ax_maps = fig.subplots(1, 2, width_ratios=[1, 4])
     image_h, image_w = image.shape[1:]
     ax_image.imshow(to_display(image), extent=(0, image_w, image_h, 0))
     ax_image.set_title(f"input {image_h}x{image_w}", fontsize=9)

@@ -1,20 +1,21 @@
 """Figures for patch embeddings: the ``p x p`` grid over an image, the patches pulled apart, and
-the patch matrix ``(N, c_in p^2)`` that the embedding multiplies by ``W^T``."""
+the patch matrix ``(N, c_in p^2)`` that the embedding multiplies by ``W^T``. Figures follow
+:mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state)."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convmixer.layers import check_positive_int
+from convmixer._util import check_positive_int
 from convmixer.patches import patch_grid, patchify
 from convmixer.viz.images import to_display
+from convmixer.viz.style import new_figure
 
 GRID_COLOR = "#ffd21f"
 LEFTOVER_COLOR = "#e4002b"
@@ -68,7 +69,8 @@ def plot_patch_grid(
         )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
-    fig, axes = plt.subplots(1, len(images), figsize=(size * len(images), size), squeeze=False)
+    fig = new_figure(size * len(images), size)
+    axes = fig.subplots(1, len(images), squeeze=False)
     for i, (ax, image, p) in enumerate(zip(axes[0], images, patch_sizes)):
         draw_patch_grid(ax, image, p)
         height, width = check_chw(image)
@@ -107,9 +109,8 @@ def plot_patches(image: torch.Tensor, patch_size: int, size: float = 2.8) -> Fig
     rows, cols = patch_grid(height, width, patch_size)
     pixels = image.float() / 255 if image.dtype == torch.uint8 else image.float()
     matrix = patchify(pixels[None], patch_size)[0]
-    fig, axes = plt.subplots(
-        1, 3, figsize=(3 * size, size), gridspec_kw={"width_ratios": [1, 1, 0.9]}
-    )
+    fig = new_figure(3 * size, size)
+    axes = fig.subplots(1, 3, width_ratios=[1, 1, 0.9])
     draw_patch_grid(axes[0], image, patch_size)
     axes[0].set_title(f"{height}x{width} image, p = {patch_size}", fontsize=9)
     axes[1].imshow(exploded_patches(image, patch_size), interpolation="nearest")
@@ -139,10 +140,8 @@ def plot_patch_embedding(
         raise ValueError(
             f"expected one feature map shaped (h, H/p, W/p), got {tuple(feature_map.shape)}"
         )
-    fig, axes = plt.subplots(
-        1, 1 + len(channels), figsize=(size * (1 + 0.8 * len(channels)), size),
-        gridspec_kw={"width_ratios": [1.25] + [1] * len(channels)},
-    )
+    fig = new_figure(size * (1 + 0.8 * len(channels)), size)
+    axes = fig.subplots(1, 1 + len(channels), width_ratios=[1.25] + [1] * len(channels))
     draw_patch_grid(axes[0], image, patch_size)
     axes[0].set_title(f"p = {patch_size}", fontsize=9)
     for ax in axes[1:]:

@@ -1,8 +1,7 @@
 """Figures for notebook 05 (training on CIFAR-10): the data, the augmentation, the learning curves
 and the evaluation (confusion matrix, per-class accuracy, the most confident mistakes).
 
-Like the other ``convmixer.viz`` modules these build plain ``matplotlib.figure.Figure`` objects
-(no pyplot state, nothing to close). :class:`TrainingCurves` keeps its figure and moves its lines
+Figures follow :mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state). :class:`TrainingCurves` keeps its figure and moves its lines
 in place, so a notebook can redraw it after every epoch (``display(..., display_id=True)`` and
 ``handle.update(curves.figure)``) and a widget can re-render it without building a new figure.
 """
@@ -14,13 +13,13 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from convmixer._util import check_positive_int
 from convmixer.augment import CIFAR10_MEAN, CIFAR10_STD
-from convmixer.layers import check_positive_int
 from convmixer.viz.images import to_display
+from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
 TRAIN_COLOR = "#1f77b4"
 TEST_COLOR = "#d62728"
@@ -33,19 +32,8 @@ def _check_images(images: torch.Tensor, name: str = "images") -> None:
         raise ValueError(f"{name} must be a batch shaped (N, C, H, W), got shape {tuple(images.shape)}")
 
 
-def _hide_ticks(ax: Axes) -> None:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-
-
 def class_grid(
-    images: torch.Tensor,
-    labels: torch.Tensor,
-    classes: Sequence[str],
-    per_class: int = 8,
-    size: float = 0.8,
+    images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], per_class: int = 8, size: float = 0.8,
 ) -> Figure:
     """One row per class holding its first ``per_class`` images (in dataset order), the class
     name on the left. ``images`` is ``(N, 3, H, W)`` (uint8 or float), ``labels`` ``(N,)``."""
@@ -59,13 +47,13 @@ def class_grid(
         if len(index) == 0:
             raise ValueError(f"no image of class {label} ({name!r}) to show")
         rows.append(index)
-    fig = Figure(figsize=(size * per_class + 0.9, size * len(classes)), dpi=100)
+    fig = new_figure(size * per_class + 0.9, size * len(classes))
     axes = fig.subplots(len(classes), per_class, squeeze=False)
     fig.subplots_adjust(left=0.9 / (size * per_class + 0.9), right=0.99, top=0.99, bottom=0.01,
                         wspace=0.05, hspace=0.05)
     for row, (name, index) in enumerate(zip(classes, rows)):
         for col, ax in enumerate(axes[row]):
-            _hide_ticks(ax)
+            hide_ticks(ax, frame=False)
             if col < len(index):
                 ax.imshow(to_display(images[index[col]]), interpolation="nearest")
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
@@ -106,7 +94,7 @@ def augmentation_figure(
                 "float views must lie in [0, 1]; undo the normalisation with unnormalize() first"
             )
     rows, cols = len(originals), 1 + len(views)
-    fig = Figure(figsize=(size * cols, size * rows + 0.25), dpi=100, layout="constrained")
+    fig = new_figure(size * cols, size * rows + 0.25, layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False)
     for i in range(rows):
         for j, batch in enumerate([originals, *views]):
@@ -114,7 +102,7 @@ def augmentation_figure(
             if image.is_floating_point():
                 image = (image * 255).round().to(torch.uint8)
             axes[i, j].imshow(to_display(image), interpolation="nearest")
-            _hide_ticks(axes[i, j])
+            hide_ticks(axes[i, j], frame=False)
     axes[0, 0].set_title("original", fontsize=9)
     for j in range(1, cols):
         axes[0, j].set_title(f"view {j}", fontsize=9)
@@ -157,7 +145,7 @@ class TrainingCurves:
     """
 
     def __init__(self, max_epochs: int | None = None, width: float = 9.0, height: float = 3.2) -> None:
-        self.figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+        self.figure = new_figure(width, height, layout="constrained")
         self.loss_ax, self.accuracy_ax = self.figure.subplots(1, 2)
         self.loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
         self.accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
@@ -234,7 +222,7 @@ def confusion_matrix_figure(
     counts = matrix.double()
     rows = counts.sum(dim=1, keepdim=True).clamp_min(1)
     percent = (100 * counts / rows).numpy()
-    fig = Figure(figsize=(size, size), dpi=100, layout="constrained")
+    fig = new_figure(size, size, layout="constrained")
     ax = fig.subplots()
     ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
     for i in range(n):
@@ -257,7 +245,7 @@ def per_class_accuracy_figure(
     values = np.asarray([float(a) for a in accuracy]) * 100
     if len(values) != len(classes):
         raise ValueError(f"got {len(values)} accuracies for {len(classes)} classes")
-    fig = Figure(figsize=(width, 0.28 * len(classes) + 0.8), dpi=100, layout="constrained")
+    fig = new_figure(width, 0.28 * len(classes) + 0.8, layout="constrained")
     ax = fig.subplots()
     positions = np.arange(len(classes))
     ax.barh(positions, values, color=TRAIN_COLOR)
@@ -307,14 +295,10 @@ def mistakes_figure(
         )
     if len(images) == 0:
         raise ValueError("mistakes_figure needs at least one image")
-    ncols = min(check_positive_int("ncols", ncols), len(images))
-    nrows = -(-len(images) // ncols)
-    fig = Figure(figsize=(size * ncols, (size + 0.3) * nrows), dpi=100, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    nrows, ncols = grid_shape(len(images), ncols)
+    fig = new_figure(size * ncols, (size + 0.3) * nrows, layout="constrained")
     confidence, predicted = probabilities.max(dim=1)
-    for ax in axes.flat:
-        _hide_ticks(ax)
-    for ax, image, label, guess, p in zip(axes.flat, images, labels, predicted, confidence):
+    for ax, image, label, guess, p in zip(grid_axes(fig, nrows, ncols), images, labels, predicted, confidence):
         ax.imshow(to_display(image), interpolation="nearest")
         ax.set_title(
             f"{classes[int(label)]}\n→ {classes[int(guess)]} {100 * float(p):.0f}%", fontsize=8
