@@ -24,6 +24,8 @@ from typing import Any, ContextManager
 import torch
 from torch import nn
 
+from convmixer._util import torch_threads
+
 AMP_DTYPES = (torch.bfloat16, torch.float16)
 
 # glibc mallopt() parameters (malloc.h) and the values we set.
@@ -72,15 +74,19 @@ class Acceleration:
     - ``compile``: wrap the model in ``torch.compile`` (inductor; on CPU it needs a C++
       compiler, and the first step of a run pays about a minute of compilation on 2 cores).
     - ``reuse_host_memory``: for a model on the CPU, :func:`reuse_freed_host_memory` (glibc).
-    - ``single_thread_optimizer``: on the CPU, run the optimizer step on one thread. Its ~70
-      small per-parameter kernels are too small to share, and on a busy machine waking the
-      other OpenMP thread for each of them cost ~0.6 s per step here (one thread: ~1 ms).
+    - ``fused_optimizer``: AdamW as one fused kernel per parameter where PyTorch has one
+      (:meth:`optimizer_options`).
+    - ``single_thread_optimizer``: on the CPU, run the optimizer step and gradient clipping on one
+      thread. Their ~70 small per-parameter kernels are too small to share, and on a busy machine
+      waking the other OpenMP thread for each of them cost ~0.6 s per step here (one thread:
+      ~1 ms); on a quiet machine the two are about equal.
     """
 
     channels_last: bool = True
     amp_dtype: torch.dtype | None = None
     compile: bool = False
     reuse_host_memory: bool = True
+    fused_optimizer: bool = True
     single_thread_optimizer: bool = True
 
     def __post_init__(self) -> None:
@@ -128,15 +134,22 @@ class Acceleration:
             return contextlib.nullcontext()
         return torch.autocast(device_type=torch.device(device).type, dtype=self.amp_dtype)
 
-    @staticmethod
-    def optimizer_options(device: torch.device | str) -> dict[str, Any]:
+    def optimizer_options(self, device: torch.device | str) -> dict[str, Any]:
         """Keyword arguments that make ``torch.optim.AdamW`` fast on ``device``.
 
-        ``{"fused": True}`` where a fused AdamW kernel exists: one kernel per parameter instead
-        of a dozen element-wise operations, same update rule. Use as
-        ``torch.optim.AdamW(params, lr=..., **Acceleration.optimizer_options(device))``.
+        ``{"fused": True}`` if ``fused_optimizer`` is set and a fused AdamW kernel exists for
+        ``device``: one kernel per parameter instead of a dozen element-wise operations, same
+        update rule. :func:`convmixer.train.build_optimizer` is the one place that uses it.
         """
-        return {"fused": True} if torch.device(device).type in _FUSED_ADAMW_DEVICES else {}
+        fused = self.fused_optimizer and torch.device(device).type in _FUSED_ADAMW_DEVICES
+        return {"fused": True} if fused else {}
+
+    def optimizer_threads(self, device: torch.device | str) -> ContextManager:
+        """The thread context for the small per-parameter kernels around the optimizer step
+        (gradient clipping): one thread on the CPU if ``single_thread_optimizer``, else a no-op."""
+        if self.single_thread_optimizer and torch.device(device).type == "cpu":
+            return torch_threads(1)
+        return contextlib.nullcontext()
 
     def prepare_optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         """Return ``optimizer``, set to step on one CPU thread if ``single_thread_optimizer``.

@@ -1,16 +1,25 @@
-"""Training checkpoints: everything needed to continue a run exactly, in one file.
+"""Checkpoints: a training run's state, to continue it exactly, or a trained model, to use it.
 
 A checkpoint is a plain dictionary saved with ``torch.save`` and read back with
 ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts only (no pickled
-classes), so loading one never runs code from the file. Keys:
+classes), so loading one never runs code from the file. Every file has
 
 - ``format`` / ``version``: identify the file as a convmixer checkpoint;
-- ``model_config``: the :class:`~convmixer.model.ConvMixerConfig` as a dict (rebuilds the model);
+- ``model_config``: the :class:`~convmixer.model.ConvMixerConfig` as a dict (rebuilds the model;
+  files written before ``activation`` existed load as GELU);
+- ``model``: the weights (``state_dict()``).
+
+A *training* checkpoint (what :func:`convmixer.train.fit` writes after every epoch) also has the
+state a run resumes from (:data:`TRAINING_KEYS`):
+
 - ``profile``: the training profile as a dict (a run only resumes from its own profile);
-- ``model``, ``optimizer``, ``scheduler``, ``scaler``: their ``state_dict()``;
+- ``optimizer``, ``scheduler``, ``scaler``: their ``state_dict()``;
 - ``rng``: random-number-generator states as uint8 tensors;
 - ``epoch``, ``step``: where training stands (``step`` batches done within ``epoch``);
 - ``metrics``: the per-epoch history so far and the running sums of the current epoch.
+
+An *exported* model (:func:`export_model`) keeps only the float32 weights, the config, the profile
+and the results, at a third of the size: :func:`load_model` reads it, resuming refuses it.
 
 Files are written atomically (a temporary file in the same folder, then ``os.replace``): a run
 killed while saving leaves the previous checkpoint intact.
@@ -19,21 +28,28 @@ killed while saving leaves the previous checkpoint intact.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 from torch import nn
 
+from convmixer._util import atomic_write, atomic_write_text
+from convmixer.analysis import count_parameters
+from convmixer.distributed import state_digest
+from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer, ConvMixerConfig
+
+if TYPE_CHECKING:  # convmixer.train imports this module
+    from convmixer.train import EpochRecord, Evaluation, TrainProfile
 
 FORMAT = "convmixer-checkpoint"
 VERSION = 1
-REQUIRED_KEYS = (
-    "model_config", "profile", "model", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "metrics",
-)
+MODEL_KEYS = ("model_config", "model")
+TRAINING_KEYS = ("profile", "optimizer", "scheduler", "scaler", "rng", "epoch", "step", "metrics")
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
@@ -43,26 +59,20 @@ class CheckpointError(ValueError):
 
 def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     """Write ``state`` (plus the format tag) to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save({"format": FORMAT, "version": VERSION, **state}, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+    atomic_write(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **state}, file))
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint`.
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu", *, resumable: bool = False
+) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (a file or a run's output folder).
+
+    With ``resumable``, the file must also hold the training state a run resumes from
+    (:data:`TRAINING_KEYS`); an exported model does not.
 
     Raises:
-        CheckpointError: the file is missing, truncated or corrupt, or is not a convmixer
-            checkpoint of this version.
+        CheckpointError: the file is missing, truncated or corrupt, is not a convmixer
+            checkpoint of this version, or lacks what was asked for.
     """
     path = checkpoint_path(path)
     if not path.is_file():
@@ -84,7 +94,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(
             f"checkpoint {path} has format version {state.get('version')!r}; this code reads version {VERSION}"
         )
-    missing = [key for key in REQUIRED_KEYS if key not in state]
+    missing = [key for key in MODEL_KEYS if key not in state]
+    if resumable and not missing and not state.get("optimizer"):
+        raise CheckpointError(
+            f"checkpoint {path} holds a trained model without its training state (optimizer, schedule, "
+            "random generators), so the run cannot be resumed from it; start a fresh run in another folder"
+        )
+    missing += [key for key in TRAINING_KEYS if resumable and key not in state]
     if missing:
         raise CheckpointError(f"checkpoint {path} is incomplete: it lacks {', '.join(missing)}")
     return state
@@ -116,13 +132,79 @@ def model_from_checkpoint(state: dict[str, Any], path: str | os.PathLike = "chec
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> ConvMixer:
-    """The trained ConvMixer stored in a checkpoint (file or run folder), in eval mode on ``device``.
+    """The trained ConvMixer stored in a checkpoint (a training checkpoint, its run folder, or an
+    exported model), in eval mode on ``device``.
 
     >>> model = load_model("runs/cpu")            # doctest: +SKIP
     >>> model(images).argmax(1)                    # doctest: +SKIP
     """
     state = load_checkpoint(path)
     return model_from_checkpoint(state, checkpoint_path(path)).to(device).eval()
+
+
+def export_model(
+    model: ConvMixer,
+    path: str | os.PathLike,
+    *,
+    profile: "TrainProfile",
+    history: Sequence["EpochRecord"],
+    evaluation: "Evaluation",
+    dataset: str,
+    command: str,
+    wall_seconds: float,
+    notes: dict[str, Any] | None = None,
+) -> tuple[Path, Path]:
+    """Ship a finished run: the model alone as ``path`` (``.pt``) and its record beside it (``.json``).
+
+    The ``.pt`` file is a checkpoint without training state: float32 weights (contiguous, on the
+    CPU), the model config, the profile and ``metrics`` (per-epoch history, dataset, test accuracy
+    and image count); :func:`load_model` reads it and resuming refuses it. The ``.json`` record
+    says what it is and where it came from: test accuracy, loss and per-class accuracy on
+    ``dataset`` (a label such as ``"CIFAR-10 (JPEG copy)"``), config, parameter count, profile,
+    history, ``wall_seconds`` of training (``fit``) and the training seconds inside it,
+    :func:`~convmixer.machine.machine_info`, date, the ``command`` that made it, the weights'
+    digest (:func:`~convmixer.distributed.state_digest`), the file's SHA-256 and any ``notes``.
+    Returns the two paths.
+    """
+    path = Path(path)
+    records = [dataclasses.asdict(record) for record in history]
+    summary = {
+        "dataset": dataset,
+        "test_accuracy": round(evaluation.accuracy, 6),
+        "test_images": int(evaluation.confusion.sum()),
+    }
+    weights = {
+        name: (tensor.detach().float() if tensor.is_floating_point() else tensor.detach()).cpu().contiguous()
+        for name, tensor in model.state_dict().items()
+    }
+    config = dataclasses.asdict(model.config())
+    save_checkpoint(
+        path,
+        {"model_config": config, "model": weights, "profile": profile.to_dict(),
+         "metrics": {"history": records, **summary}},
+    )
+    per_class = [round(accuracy, 4) for accuracy in evaluation.per_class_accuracy.tolist()]
+    record = {
+        "name": path.stem,
+        **summary,
+        "test_loss": round(evaluation.loss, 6),
+        "per_class_accuracy": dict(zip(evaluation.classes, per_class)),
+        "model_config": config,
+        "parameters": count_parameters(model),
+        "profile": profile.to_dict(),
+        "epochs": len(records),
+        "fit_wall_seconds": round(wall_seconds, 1),
+        "train_seconds": round(sum(record["seconds"] for record in records), 1),
+        "history": records,
+        "machine": machine_info(),
+        "date": utc_timestamp(),
+        "command": command,
+        "weights_digest": state_digest(model),
+        "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "notes": notes or {},
+    }
+    record_path = atomic_write_text(path.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
+    return path, record_path
 
 
 def training_state(

@@ -66,13 +66,14 @@ def test_autocast_is_a_no_op_for_float32_and_casts_otherwise():
 
 
 def test_fused_adamw_options_give_the_same_update():
-    assert Acceleration.optimizer_options("cpu") == {"fused": True}
-    assert Acceleration.optimizer_options("meta") == {}
+    assert Acceleration().optimizer_options("cpu") == {"fused": True}
+    assert Acceleration().optimizer_options("meta") == {}
+    assert Acceleration(fused_optimizer=False).optimizer_options("cpu") == {}
     x, y = batch()
     models = [tiny_model(), tiny_model()]
     optimizers = [
         torch.optim.AdamW(models[0].parameters(), lr=0.01, weight_decay=0.01),
-        torch.optim.AdamW(models[1].parameters(), lr=0.01, weight_decay=0.01, **Acceleration.optimizer_options("cpu")),
+        torch.optim.AdamW(models[1].parameters(), lr=0.01, weight_decay=0.01, **Acceleration().optimizer_options("cpu")),
     ]
     for _ in range(3):
         for model, optimizer in zip(models, optimizers):
@@ -101,6 +102,20 @@ def test_prepare_optimizer_steps_on_one_thread_and_restores_the_count():
         untouched = torch.optim.SGD(model.parameters(), lr=0.1)
         Acceleration(single_thread_optimizer=False).prepare_optimizer(untouched)
         assert not untouched._optimizer_step_pre_hooks
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_optimizer_threads_is_one_cpu_thread_unless_turned_off():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with Acceleration().optimizer_threads("cpu"):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        for acceleration, device in [(Acceleration(single_thread_optimizer=False), "cpu"), (Acceleration(), "cuda")]:
+            with acceleration.optimizer_threads(device):
+                assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(threads)
 

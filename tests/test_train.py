@@ -25,12 +25,12 @@ from convmixer.train import (
     evaluate,
     fit,
     get_profile,
-    main,
     make_train_step,
     one_cycle_schedule,
     per_class_accuracy,
     predict,
 )
+from convmixer.train.__main__ import main
 
 @pytest.fixture(scope="module")
 def train_set() -> ImageDataset:
@@ -159,7 +159,7 @@ def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
 def test_fit_errors_are_one_sentence(train_set, test_set):
     with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(500\)"):
         fit(TINY.replace(batch_size=500), train=train_set, test=test_set, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, cpu, smoke"):
+    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, cpu, quick, smoke, short, study$"):
         fit("laptop", train=train_set, test=test_set)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         fit(TINY, train=train_set, test=test_set, device="cpu", checkpoint_every=-1)
@@ -173,7 +173,7 @@ def test_fit_errors_are_one_sentence(train_set, test_set):
         ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\)"),
         ({"train_subset": 0}, "train_subset must be None or an integer >= 1"),
         ({"model": "convmixer_9"}, "unknown config 'convmixer_9'"),
-        ({"model_overrides": {"width": 3}}, "unknown model field"),
+        ({"model_overrides": {"width": 3}}, "unknown config field"),
     ],
 )
 def test_bad_profile_is_one_sentence(changes, message):

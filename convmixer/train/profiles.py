@@ -1,0 +1,167 @@
+"""Training profiles: everything that decides what a run computes, and the registry of them all.
+
+Every profile and budget the project trains with lives in :data:`PROFILES`, each derived from the
+official recipe (:data:`GPU`) by stating only what differs:
+
+=========  ==========================================================================================
+``gpu``    the official CIFAR-10 recipe: ConvMixer-256/8 (k5, p2), 25 epochs, batch 512, RandAugment
+``cpu``    a 2-core CPU: ConvMixer-128/8 with k5 and p4, 15 epochs, batch 256, crop + flip
+``quick``  a reader's first run of the training notebook: ``cpu`` for fewer epochs
+``smoke``  seconds, for tests: ConvMixer-32/2 p4 on 2,000 training images
+``short``  the training panel of notebook 05: ConvMixer-64/d p4, 5,000 images x 4 epochs
+``study``  the kernel-size x depth study (notebook 07): ConvMixer-64/d p4, one pass over 30,000
+=========  ==========================================================================================
+
+:func:`with_kernel_depth` turns a budget into one run of a kernel-size/depth comparison.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from convmixer._util import check_positive_int
+from convmixer.augment import AugmentConfig
+from convmixer.model import ConvMixerConfig, get_config
+
+
+@dataclass(frozen=True)
+class TrainProfile:
+    """Everything that decides what a training run computes.
+
+    ``model`` names a registered config (:data:`convmixer.model.CONFIGS`) and
+    ``model_overrides`` changes some of its fields. ``lr`` is the peak of the one-cycle
+    schedule; ``grad_clip`` the maximum global gradient norm (0: no clipping). ``batch_size``
+    is the global batch (split evenly over distributed ranks). ``train_subset`` /
+    ``test_subset`` train and evaluate on a fixed random subset (``None``: everything).
+    """
+
+    name: str
+    model: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    label_smoothing: float = 0.0
+    grad_clip: float = 1.0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    model_overrides: dict[str, int | str] = field(default_factory=dict)
+    train_subset: int | None = None
+    test_subset: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_positive_int("epochs", self.epochs)
+        check_positive_int("batch_size", self.batch_size)
+        for name in ("train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be None or an integer >= 1, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0 or self.grad_clip < 0:
+            raise ValueError("weight_decay and grad_clip must be >= 0")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        self.model_config()  # unknown model names or fields fail here, with one sentence
+
+    def model_config(self) -> ConvMixerConfig:
+        """The model this profile trains."""
+        return get_config(self.model, **self.model_overrides)
+
+    def replace(self, **changes: Any) -> "TrainProfile":
+        """A copy with some fields changed (e.g. ``profile.replace(epochs=5)``)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (numbers, strings, nested dicts), as stored in checkpoints."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainProfile":
+        """Inverse of :meth:`to_dict`."""
+        values = dict(values)
+        values["augment"] = AugmentConfig(**values["augment"])
+        return cls(**values)
+
+
+def with_kernel_depth(profile: TrainProfile, kernel_size: int, depth: int, seed: int | None = None) -> TrainProfile:
+    """``profile`` with the model's kernel size ``k`` and depth ``d`` (and optionally the seed)
+    replaced, named e.g. ``study-k5-d4``: one run of a kernel-size/depth comparison."""
+    check_positive_int("kernel_size", kernel_size)
+    check_positive_int("depth", depth)
+    return profile.replace(
+        name=f"{profile.name}-k{kernel_size}-d{depth}",
+        model_overrides={**profile.model_overrides, "kernel_size": kernel_size, "depth": depth},
+        seed=profile.seed if seed is None else seed,
+    )
+
+
+# The official CIFAR-10 recipe (locuslab/convmixer-cifar10, train.py defaults with --clip-norm):
+# ConvMixer-256/8, k=5, p=2, 25 epochs, batch 512, AdamW lr 0.01 wd 0.01, plain cross-entropy,
+# RandomResizedCrop(scale 0.75), flip, RandAugment(N=1, M=8), ColorJitter(0.1), RandomErasing(0.25).
+GPU = TrainProfile(
+    name="gpu",
+    model="convmixer_256_8",
+    epochs=25,
+    batch_size=512,
+    lr=0.01,
+    weight_decay=0.01,
+    label_smoothing=0.0,
+    grad_clip=1.0,
+    augment=AugmentConfig(
+        crop_padding=0, scale=0.75, flip=True, randaugment_ops=1, randaugment_magnitude=8,
+        jitter=0.1, erase_prob=0.25,
+    ),
+)
+# A 2-core CPU: ConvMixer-128/8 with k=5 and 4x4 patches (an 8x8 grid). Chosen by measurement
+# (2-core AMD EPYC container, shared): per CPU-second its train step is 2.3x faster than
+# ConvMixer-256/8 p4 and 5.7x faster than ConvMixer-128/8 p2, and with equal compute it learned
+# fastest of the candidates. Crop + flip suit such a short schedule. Recorded run (notebook 05,
+# checkpoints/convmixer_cpu.json): 81.51 % on CIFAR-10 (JPEG copy) in 37.9 minutes of fit on that
+# machine while other jobs ran.
+CPU = GPU.replace(
+    name="cpu",
+    model="convmixer_128_4",
+    model_overrides={"depth": 8, "patch_size": 4},
+    epochs=15,
+    batch_size=256,
+    augment=AugmentConfig(crop_padding=4, flip=True),
+)
+# A reader's default run of the training notebook. A placeholder until it is tuned and timed.
+QUICK = CPU.replace(name="quick", epochs=3)
+# Seconds, for tests: a tiny model on 2,000 training images.
+SMOKE = CPU.replace(
+    name="smoke",
+    model_overrides={"dim": 32, "depth": 2, "patch_size": 4},
+    epochs=4,
+    batch_size=100,
+    train_subset=2000,
+    test_subset=500,
+)
+# The training panel of notebook 05 (convmixer.widgets.training): ConvMixer-64/d with 4x4 patches,
+# 5,000 training images x 4 epochs, tested on 1,000; the panel sets k and d.
+SHORT = CPU.replace(
+    name="short",
+    model_overrides={"dim": 64, "patch_size": 4},
+    epochs=4,
+    batch_size=100,
+    train_subset=5000,
+    test_subset=1000,
+)
+# The kernel-size x depth study (convmixer.sweep, notebook 07): the panel's model for one pass over a
+# fixed 30,000 training images. The stored grid (12 models + 2 repeats) took 604 s on the shared
+# 2-core machine (results/kernel_depth_sweep.json). test_subset is fit's check after the epoch; the
+# study reports accuracy on the full test split.
+STUDY = SHORT.replace(name="study", epochs=1, batch_size=128, train_subset=30_000, test_subset=500)
+
+PROFILES: dict[str, TrainProfile] = {p.name: p for p in (GPU, CPU, QUICK, SMOKE, SHORT, STUDY)}
+
+
+def get_profile(name: str) -> TrainProfile:
+    """The profile called ``name``; a clear ``ValueError`` lists the known ones."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r}; known profiles: {', '.join(PROFILES)}") from None

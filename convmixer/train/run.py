@@ -1,0 +1,140 @@
+"""Where a training run stands, and the folder that keeps it: ``checkpoint.pt`` (everything needed
+to resume exactly) and ``history.json`` (the per-epoch records, for people and plots)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from convmixer import distributed
+from convmixer._util import atomic_write_text
+from convmixer.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint, training_state
+from convmixer.train.profiles import TrainProfile
+
+if TYPE_CHECKING:  # the engine imports this module
+    from convmixer.train.engine import Training
+
+HISTORY_NAME = "history.json"
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """What one epoch did: mean training loss, test loss and accuracy, learning rate at its end,
+    and its wall-clock time (of this process; a resumed epoch counts only the resumed part)."""
+
+    epoch: int
+    train_loss: float
+    test_loss: float
+    test_accuracy: float
+    lr: float
+    seconds: float
+    images_per_second: float
+
+
+@dataclass
+class RunState:
+    """Where a run stands: ``step`` batches done in ``epoch`` (0-based), the records of the
+    finished epochs, and the current epoch's running training-loss sum and image count (float64
+    tensors on the device: on rank 0 they include what was done before a resume)."""
+
+    epoch: int
+    step: int
+    history: list[EpochRecord]
+    loss_sum: torch.Tensor
+    seen: torch.Tensor
+
+    def add(self, loss: torch.Tensor, images: int) -> None:
+        """Count one finished step whose mean loss over ``images`` images was ``loss``."""
+        self.loss_sum += loss.double() * images
+        self.seen += images
+        self.step += 1
+
+    def global_sums(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The running loss sum and image count over all ranks (copies; a collective call)."""
+        return distributed.all_reduce_sum(self.loss_sum.clone()), distributed.all_reduce_sum(self.seen.clone())
+
+    def end_epoch(self, record: EpochRecord) -> None:
+        """Append ``record`` and move to the start of the next epoch."""
+        self.history.append(record)
+        self.epoch, self.step = self.epoch + 1, 0
+        self.loss_sum.zero_()
+        self.seen.zero_()
+
+
+class RunFolder:
+    """The output folder of :func:`convmixer.train.fit` (or none, when ``out`` is ``None``).
+
+    Opening it checks, before anything is written: an existing checkpoint is resumed only when
+    ``resume`` is set (a fresh run never overwrites one), and only by the profile that wrote it.
+    :attr:`checkpoint` is the loaded checkpoint (``None`` for a fresh run).
+
+    Raises:
+        ValueError: a checkpoint exists and ``resume`` is not set.
+        CheckpointError: the checkpoint cannot be read, holds no training state, or was written
+            by another profile.
+    """
+
+    def __init__(self, out: str | os.PathLike | None, profile: TrainProfile, resume: bool) -> None:
+        self.path = Path(out) / CHECKPOINT_NAME if out is not None else None
+        self.profile = profile
+        self.checkpoint: dict[str, Any] | None = None
+        if self.path is not None and self.path.exists():
+            if not resume:
+                raise ValueError(
+                    f"{self.path} already exists; resume it (resume=True, CLI --resume) or choose another output folder"
+                )
+            self.checkpoint = load_checkpoint(self.path, resumable=True)
+            _check_profile(self.checkpoint["profile"], profile, self.path)
+
+    def run_state(self, device: torch.device) -> RunState:
+        """Where the run starts: the checkpoint's epoch, step, history and running sums, or the
+        very beginning."""
+        zero = torch.zeros((), dtype=torch.float64, device=device)
+        state = RunState(0, 0, [], zero, zero.clone())
+        if self.checkpoint is not None:
+            metrics = self.checkpoint["metrics"]
+            state.epoch, state.step = self.checkpoint["epoch"], self.checkpoint["step"]
+            state.history = [EpochRecord(**record) for record in metrics["history"]]
+            if distributed.rank() == 0:  # the stored sums are global: add them once
+                state.loss_sum += metrics["loss_sum"]
+                state.seen += metrics["seen"]
+        return state
+
+    def save(self, training: "Training", state: RunState) -> None:
+        """Write ``checkpoint.pt`` and ``history.json`` (rank 0 only) for ``state``. Every rank
+        must call it: the running sums are gathered from all of them."""
+        loss_sum, seen = state.global_sums()
+        if self.path is not None and distributed.rank() == 0:
+            history = [dataclasses.asdict(record) for record in state.history]
+            metrics = {"history": history, "loss_sum": loss_sum.cpu(), "seen": seen.cpu()}
+            save_checkpoint(
+                self.path,
+                training_state(
+                    config=training.model.config(), profile=self.profile.to_dict(), model=training.model,
+                    optimizer=training.optimizer, scheduler=training.scheduler, scaler=training.scaler,
+                    epoch=state.epoch, step=state.step, metrics=metrics,
+                ),
+            )
+            atomic_write_text(self.path.with_name(HISTORY_NAME), json.dumps(history, indent=1))
+        distributed.barrier()
+
+
+def _check_profile(stored: dict[str, Any], profile: TrainProfile, path: Path) -> None:
+    current = profile.to_dict()
+    if stored == current:
+        return
+    changes = [
+        f"{key}: {stored.get(key)!r} in the file, {current.get(key)!r} now"
+        for key in sorted(set(stored) | set(current))
+        if stored.get(key) != current.get(key)
+    ]
+    raise CheckpointError(
+        f"checkpoint {path} was written by a different training configuration ({'; '.join(changes)}); "
+        "resume with the same settings or choose another output folder"
+    )
