@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from convmixer._util import eval_mode
 from convmixer.model import ConvMixer
@@ -118,6 +119,15 @@ def patch_norms(feature_map: torch.Tensor) -> torch.Tensor:
             f"expected a feature map shaped (h, H', W') or (B, h, H', W'), got {tuple(feature_map.shape)}"
         )
     return feature_map.detach().float().norm(dim=-3)
+
+
+def most_varied_channel(feature_map: torch.Tensor) -> int:
+    """The channel of one feature map ``(h, H', W')`` whose values vary most over the grid
+    (largest standard deviation): the one that shows the most structure of this image. Chosen per
+    map: channel ``c`` of ``z_l`` and of ``z_{l+1}`` are unrelated features."""
+    if feature_map.dim() != 3:
+        raise ValueError(f"expected one feature map shaped (h, H', W'), got {tuple(feature_map.shape)}")
+    return int(feature_map.detach().float().flatten(1).std(dim=1).argmax())
 
 
 def class_activation_map(model: ConvMixer, x: torch.Tensor, target: int | torch.Tensor) -> torch.Tensor:
@@ -210,12 +220,16 @@ def mask_patches(x: torch.Tensor, patch_size: int, patches: torch.Tensor) -> tor
 @dataclass(frozen=True)
 class DeletionResult:
     """Mean probability of each image's originally predicted class: as is, with the ``count``
-    patches of largest CAM masked, and with ``count`` random patches masked."""
+    patches of largest CAM masked, and with ``count`` random patches masked; each with the
+    standard error of that mean over the images (``*_error``: std / sqrt(B))."""
 
     count: int
     original: float
     top_masked: float
     random_masked: float
+    original_error: float
+    top_masked_error: float
+    random_masked_error: float
 
 
 def patch_deletion(
@@ -235,19 +249,20 @@ def patch_deletion(
         generator = torch.Generator().manual_seed(seed)
         shuffled = torch.stack([torch.randperm(grid, generator=generator) for _ in range(len(x))])
 
-        def mean_probability(masked: torch.Tensor) -> float:
-            return float(model(masked).softmax(1).gather(1, predicted[:, None]).mean())
+        def mean_and_error(probability: torch.Tensor) -> tuple[float, float]:
+            error = probability.std() / len(probability) ** 0.5 if len(probability) > 1 else 0.0
+            return float(probability.mean()), float(error)
 
-        original = float(probabilities.gather(1, predicted[:, None]).mean())
-        return [
-            DeletionResult(
-                count=count,
-                original=original,
-                top_masked=mean_probability(mask_patches(x, patch_size, top_patches(cams, count))),
-                random_masked=mean_probability(mask_patches(x, patch_size, shuffled[:, :count])),
-            )
-            for count in counts
-        ]
+        def masked_probability(masked: torch.Tensor) -> tuple[float, float]:
+            return mean_and_error(model(masked).softmax(1).gather(1, predicted[:, None])[:, 0])
+
+        original, original_error = mean_and_error(probabilities.gather(1, predicted[:, None])[:, 0])
+        results = []
+        for count in counts:
+            top, top_error = masked_probability(mask_patches(x, patch_size, top_patches(cams, count)))
+            random, random_error = masked_probability(mask_patches(x, patch_size, shuffled[:, :count]))
+            results.append(DeletionResult(count, original, top, random, original_error, top_error, random_error))
+        return results
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -311,12 +326,14 @@ def draw_kernel_statistic(
     ax: Axes, values: Mapping[str, Sequence[torch.Tensor]], ylabel: str, floor: float | None = 0.0,
 ) -> None:
     """A per-kernel statistic against depth: median and 25-75 % band over the channels of every
-    block, one line per model (``values[label][l]`` holds block ``l + 1``'s ``(h,)`` values)."""
+    block, one line per model (``values[label][l]`` holds block ``l + 1``'s ``(h,)`` values).
+    The legend names both: "label: median" and "label: middle 50 % of kernels"."""
     for label, per_layer in values.items():
         layers = np.arange(1, len(per_layer) + 1)
         stats = np.array([np.percentile(v.numpy(), [25, 50, 75]) for v in per_layer])
-        (line,) = ax.plot(layers, stats[:, 1], marker="o", markersize=4, label=label)
-        ax.fill_between(layers, stats[:, 0], stats[:, 2], color=line.get_color(), alpha=0.2)
+        (line,) = ax.plot(layers, stats[:, 1], marker="o", markersize=4, label=f"{label}: median")
+        ax.fill_between(layers, stats[:, 0], stats[:, 2], color=line.get_color(), alpha=0.2,
+                        label=f"{label}: middle 50 % of kernels")
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_xticks(np.arange(1, max(len(v) for v in values.values()) + 1))
     if floor is not None:
@@ -364,58 +381,97 @@ def kernel_comparison_figure(
 
 def draw_overlay(
     ax: Axes, image: torch.Tensor, patch_map: torch.Tensor, cmap: str = NORM_CMAP,
-    symmetric: bool = False, alpha: float = OVERLAY_ALPHA,
-) -> None:
+    symmetric: bool = False, alpha: float = OVERLAY_ALPHA, limit: float | None = None,
+) -> AxesImage:
     """``image`` ``(C, H, W)`` with a per-patch map ``(H/p, W/p)`` laid over it, one coloured
-    square per patch. ``symmetric``: colour scale centred on 0 (for signed attributions)."""
+    square per patch; returns the overlay (for a colour bar). ``symmetric``: colour scale
+    centred on 0 (for signed attributions), from ``-limit`` to ``limit`` (default: the map's
+    own largest magnitude)."""
     height, width = image.shape[1:]
     values = patch_map.detach().float().numpy()
     if symmetric:
-        limit = float(np.abs(values).max()) or 1.0
+        limit = (float(np.abs(values).max()) if limit is None else limit) or 1.0
         low, high = -limit, limit
     else:
         low, high = float(values.min()), float(values.max())
     ax.imshow(to_display(image), extent=(0, width, height, 0), cmap="gray")
-    ax.imshow(values, extent=(0, width, height, 0), cmap=cmap, vmin=low, vmax=high,
-              alpha=alpha, interpolation="nearest")
+    overlay = ax.imshow(values, extent=(0, width, height, 0), cmap=cmap, vmin=low, vmax=high,
+                        alpha=alpha, interpolation="nearest")
     hide_ticks(ax)
+    return overlay
+
+
+def shared_limit(maps: Sequence[torch.Tensor]) -> float:
+    """One symmetric colour limit for several signed maps: their largest magnitude."""
+    return max((float(m.detach().abs().max()) for m in maps), default=0.0) or 1.0
+
+
+def add_colour_bar(fig: Figure, overlay: AxesImage, label: str, width: float) -> None:
+    """One colour bar for ``overlay``'s scale at the right edge of ``fig`` (``width`` inches
+    wide figure), at full opacity."""
+    bar = fig.add_axes((1 - 0.55 / width, 0.1, 0.12 / width, 0.68))
+    colour_bar = fig.colorbar(overlay, cax=bar)
+    colour_bar.solids.set_alpha(1.0)
+    colour_bar.set_label(label, fontsize=7)
+    bar.tick_params(labelsize=7)
 
 
 def feature_maps_figure(
-    maps: Sequence[torch.Tensor], channel: int, names: Sequence[str] | None = None, size: float = 1.3,
+    maps: Sequence[torch.Tensor], channel: int | Sequence[int], names: Sequence[str] | None = None,
+    size: float = 1.3,
 ) -> Figure:
-    """Channel ``channel`` of every feature map ``(h, H', W')``, side by side, each with its own
-    colour scale (viridis: dark = low)."""
+    """One channel of every feature map ``(h, H', W')``, side by side, each with its own colour
+    scale (viridis: dark = low): the same ``channel`` everywhere, or one channel per map (a
+    sequence; each title then names its channel)."""
     if len(maps) == 0:
         raise ValueError("need at least one feature map")
-    if not 0 <= channel < maps[0].shape[0]:
+    per_map = not isinstance(channel, int)
+    channels = list(channel) if per_map else [channel] * len(maps)
+    if len(channels) != len(maps):
+        raise ValueError(f"need one channel per feature map: {len(maps)} maps, {len(channels)} channels")
+    if any(not 0 <= c < maps[0].shape[0] for c in channels):
         raise ValueError(f"channel must be in 0..{maps[0].shape[0] - 1}, got {channel}")
     names = stage_names(len(maps) - 1) if names is None else names
+    if per_map:
+        names = [f"{name}: ch {c}" for name, c in zip(names, channels)]
     fig = new_figure(size * len(maps) + 0.25, size + 0.3)
     fig.subplots_adjust(left=0.25 / (size * len(maps) + 0.25), right=0.99, bottom=0.02, top=0.84,
                         wspace=0.06)
     axes = fig.subplots(1, len(maps), squeeze=False)[0]
-    for ax, feature_map, name in zip(axes, maps, names):
-        ax.imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
+    for ax, feature_map, name, c in zip(axes, maps, names, channels):
+        ax.imshow(feature_map[c].float().numpy(), cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=8)
         hide_ticks(ax)
-    axes[0].set_ylabel(f"channel {channel}", fontsize=8)
+    if not per_map:
+        axes[0].set_ylabel(f"channel {channel}", fontsize=8)
     return fig
 
 
 def patch_overlays_figure(
     image: torch.Tensor, maps: Mapping[str, torch.Tensor], signed: Sequence[str] = (), size: float = 1.9,
+    scale_label: str | None = None,
 ) -> Figure:
     """The image once per ``{title: (H/p, W/p) map}``, the map laid over it; titles listed in
-    ``signed`` get a colour scale centred on 0 (red = for, blue = against)."""
+    ``signed`` get a colour scale centred on 0 (red = for, blue = against). With a
+    ``scale_label``, the signed maps share one colour scale and one colour bar so that they
+    compare directly; without one, each map has its own scale."""
     if not maps:
         raise ValueError("need at least one per-patch map")
-    fig = new_figure(size * len(maps), size + 0.4)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.84, wspace=0.06)
+    shared = scale_label is not None and any(title in signed for title in maps)
+    limit = shared_limit([m for title, m in maps.items() if title in signed]) if shared else None
+    width = size * len(maps) + (0.7 if shared else 0.0)
+    fig = new_figure(width, size + 0.4)
+    fig.subplots_adjust(left=0.01, right=1 - (0.75 if shared else 0.01 * width) / width, bottom=0.02,
+                        top=0.84, wspace=0.06)
     for ax, (title, patch_map) in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps.items()):
         is_signed = title in signed
-        draw_overlay(ax, image, patch_map, KERNEL_CMAP if is_signed else NORM_CMAP, is_signed)
+        overlay = draw_overlay(ax, image, patch_map, KERNEL_CMAP if is_signed else NORM_CMAP, is_signed,
+                               limit=limit if is_signed else None)
         ax.set_title(title, fontsize=8)
+        if is_signed:
+            signed_overlay = overlay
+    if shared:
+        add_colour_bar(fig, signed_overlay, scale_label, width)
     return fig
 
 
@@ -465,18 +521,51 @@ def inspection_figure(
 
 def overlay_gallery_figure(
     images: Sequence[torch.Tensor], maps: Sequence[torch.Tensor], titles: Sequence[str],
-    signed: bool = True, ncols: int = 6, size: float = 1.7,
+    signed: bool = True, ncols: int = 6, size: float = 1.7, scale_label: str | None = None,
 ) -> Figure:
     """Several images, each with its own per-patch map laid over it (e.g. the CAM of its
-    predicted class), ``ncols`` per row."""
+    predicted class), ``ncols`` per row. With a ``scale_label``, signed maps share one colour
+    scale and one colour bar; without one, each map has its own scale."""
     if not len(images) == len(maps) == len(titles) or len(images) == 0:
         raise ValueError(
             f"need as many maps and titles as images (>= 1), got {len(images)}, {len(maps)}, {len(titles)}"
         )
+    shared = signed and scale_label is not None
+    limit = shared_limit(maps) if shared else None
     nrows, ncols = grid_shape(len(images), ncols)
-    fig = new_figure(size * ncols, (size + 0.35) * nrows)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.93, wspace=0.06, hspace=0.3)
+    width = size * ncols + (0.7 if shared else 0.0)
+    fig = new_figure(width, (size + 0.35) * nrows)
+    fig.subplots_adjust(left=0.01, right=1 - (0.75 if shared else 0.01 * width) / width, bottom=0.01,
+                        top=0.93, wspace=0.06, hspace=0.3)
     for ax, image, patch_map, title in zip(grid_axes(fig, nrows, ncols), images, maps, titles):
-        draw_overlay(ax, image, patch_map, KERNEL_CMAP if signed else NORM_CMAP, signed)
+        overlay = draw_overlay(ax, image, patch_map, KERNEL_CMAP if signed else NORM_CMAP, signed, limit=limit)
         ax.set_title(title, fontsize=7)
+    if shared:
+        add_colour_bar(fig, overlay, scale_label, width)
+    return fig
+
+
+def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (4.2, 2.6)) -> Figure:
+    """The patch-deletion check as a plot: mean probability of the predicted class against the
+    number of masked patches (of ``grid``), top-CAM against random patches, with error bars of
+    two standard errors over the images (about a 95 % interval for each mean)."""
+    if not results:
+        raise ValueError("need at least one deletion result")
+    first = results[0]
+    unmasked = [] if any(r.count == 0 for r in results) else [(0, first.original, first.original_error)]
+    fig = new_figure(*size, layout="constrained")
+    ax = fig.subplots()
+    for name, points in (
+        ("top-CAM patches masked", [(r.count, r.top_masked, r.top_masked_error) for r in results]),
+        ("random patches masked", [(r.count, r.random_masked, r.random_masked_error) for r in results]),
+    ):
+        counts, means, errors = zip(*sorted(unmasked + points))
+        ax.errorbar(counts, means, yerr=[2 * e for e in errors], marker="o", markersize=4, capsize=3,
+                    label=name)
+    ax.set_xlabel(f"patches masked (of {grid})", fontsize=8)
+    ax.set_ylabel("p(predicted class)", fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, title="error bars: ±2 standard errors", title_fontsize=7)
+    ax.tick_params(labelsize=7)
     return fig

@@ -19,7 +19,9 @@ import torch
 from convmixer.analysis import receptive_field
 from convmixer.model import ConvMixer
 from convmixer.viz.images import render_figure
-from convmixer.viz.inspection import Inspection, inspect_image, inspection_figure, patch_norms, stage_names
+from convmixer.viz.inspection import (
+    Inspection, inspect_image, inspection_figure, most_varied_channel, patch_norms, stage_names,
+)
 
 FIGURE_DPI = 72
 FIGURE_WIDTH = "760px"
@@ -131,7 +133,8 @@ def readout_html(
     kernel_size: int, patch_size: int,
 ) -> str:
     """The readout: true and predicted class with its probability, the stage's name, shape and
-    receptive field, the channel's statistics, and the patch with the largest norm."""
+    receptive field, the channel's statistics, the patch with the largest norm, and this layer's
+    most varied channel (channel numbers name unrelated features in different layers)."""
     feature_map = result.feature_maps[layer]
     name = stage_names(len(result.feature_maps) - 1)[layer]
     values = feature_map[channel]
@@ -148,7 +151,9 @@ def readout_html(
         f"receptive field {rf}&times;{rf} px<br>"
         f"channel {channel}: mean {float(values.mean()):.2f}, min {float(values.min()):.2f}, "
         f"max {float(values.max()):.2f} &middot; largest patch norm {float(norms.max()):.2f} "
-        f"at patch (row {row}, col {col})"
+        f"at patch (row {row}, col {col})<br>"
+        f"most varied channel of this layer: {most_varied_channel(feature_map)} "
+        f"(a channel number names a different feature in every layer)"
     )
 
 
