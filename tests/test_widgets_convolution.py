@@ -77,7 +77,7 @@ def test_filter_explorer_filter_choice_changes_output(image):
 def test_filter_explorer_rejects_bad_input(image):
     with pytest.raises(ValueError, match=r"expected an image shaped \(C, H, W\)"):
         depthwise_filter_explorer(image[0])
-    with pytest.raises(ValueError, match="kernel_size must be between 1 and 15"):
+    with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 15"):
         depthwise_filter_explorer(image, kernel_size=16)
     with pytest.raises(ValueError, match="unknown filter 'sharpen'"):
         depthwise_filter_explorer(image, filter_name="sharpen")
@@ -131,5 +131,5 @@ def test_cost_explorer_rejects_bad_input():
         separable_cost_explorer(width=100)
     with pytest.raises(ValueError, match="map_size must be an integer >= 1"):
         separable_cost_explorer(map_size=0)
-    with pytest.raises(ValueError, match="kernel_size must be between 1 and 15"):
+    with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 15"):
         separable_cost_explorer(kernel_size=16)

@@ -1,10 +1,6 @@
-"""Panels for notebooks 01 (depth-wise convolution) and 02 (point-wise and separable convolution).
-
-Each panel is a small object holding its controls, its ``cm-readout`` HTML and an ``Image`` widget
-(class ``cm-figure``) with the current figure (JPEG for photographs, PNG for plots). Redrawing
-replaces the image bytes in place, so the picture does not flicker and keeps its size, and no
-pyplot figure is ever opened (nothing to close, nothing leaks into later cells). Display a
-panel by making it a cell's value (or ``display(panel)``).
+"""Panels for notebooks 01 (depth-wise convolution) and 02 (point-wise and separable convolution),
+built on :class:`convmixer.widgets.panel.Panel` (JPEG figures for photographs, PNG for plots).
+Display a panel by making it a cell's value (or ``display(panel)``).
 """
 
 from __future__ import annotations
@@ -15,46 +11,20 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import torch
 
+from convmixer._util import check_positive_int
 from convmixer.analysis import CONV_KINDS, convolution_costs, count_parameters
 from convmixer.filters import FILTER_NAMES, apply_filter, depthwise_filter, make_filters
-from convmixer.layers import check_positive_int, same_padding
-from convmixer.viz.convolution import (
-    DEFAULT_WIDTHS,
-    cost_ratio_figure,
-    filter_figure,
-    render_figure,
-)
-
-FIGURE_DPI = 72  # 9-inch figures -> 648 px wide images
+from convmixer.layers import same_padding
+from convmixer.viz.convolution import DEFAULT_WIDTHS, cost_ratio_figure, filter_figure
+from convmixer.widgets.panel import Panel, dropdown, int_slider, selection_slider
 
 
 def _kernel_size_slider(value: int, max_kernel_size: int) -> widgets.IntSlider:
-    """The ``cm-kernel-size`` slider, 1..max; checks ``value`` first."""
-    check_positive_int("max_kernel_size", max_kernel_size)
-    if not 1 <= check_positive_int("kernel_size", value) <= max_kernel_size:
-        raise ValueError(f"kernel_size must be between 1 and {max_kernel_size}, got {value}")
-    return widgets.IntSlider(
-        value=value, min=1, max=max_kernel_size, description="Kernel size k",
-        continuous_update=False, style={"description_width": "initial"},
-    ).add_class("cm-kernel-size")
+    """The ``cm-kernel-size`` slider, ``1..max_kernel_size``."""
+    return int_slider("kernel-size", "Kernel size k", value, 1, check_positive_int("max_kernel_size", max_kernel_size))
 
 
-def _figure_widget(image_format: str) -> widgets.Image:
-    """The ``cm-figure`` image: drawn at its own pixel size, shrunk only to fit the page."""
-    layout = widgets.Layout(max_width="100%")
-    return widgets.Image(format=image_format, layout=layout).add_class("cm-figure")
-
-
-class _Panel:
-    """Shared plumbing: ``panel`` is the widget tree; displaying the object displays it."""
-
-    panel: widgets.VBox
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.panel._repr_mimebundle_(**kwargs)
-
-
-class DepthwiseFilterExplorer(_Panel):
+class DepthwiseFilterExplorer(Panel):
     """Kernel size ``k`` and a named filter, applied per channel to ``image`` by a
     ``DepthwiseConv2d``; shows the input, the kernels and the output, and states ``k``, the
     padding, the shapes and the parameter count (depth-wise vs a full convolution)."""
@@ -72,17 +42,10 @@ class DepthwiseFilterExplorer(_Panel):
         self.image = image
         self.seed = seed
         self.kernel_size = _kernel_size_slider(kernel_size, max_kernel_size)
-        self.filter = widgets.Dropdown(
-            options=list(FILTER_NAMES), value=filter_name, description="Filter",
-        ).add_class("cm-filter")
-        self.readout = widgets.HTML().add_class("cm-readout")
-        self.figure = _figure_widget("jpeg")
-        self.panel = widgets.VBox(
-            [widgets.HBox([self.kernel_size, self.filter]), self.readout, self.figure]
-        )
+        self.filter = dropdown("filter", "Filter", list(FILTER_NAMES), filter_name)
+        self.layout([[self.kernel_size, self.filter]], image_format="jpeg")
         self.filtered = torch.empty(0)
-        self.kernel_size.observe(self.update, names="value")
-        self.filter.observe(self.update, names="value")
+        self.redraw_on(self.kernel_size, self.filter)
         self.update()
 
     def update(self, change: object = None) -> None:
@@ -100,8 +63,7 @@ class DepthwiseFilterExplorer(_Panel):
             f"depth-wise parameters: {parameters:,} = {channels} &times; {k}&sup2; "
             f"(a full {channels} &rarr; {channels} convolution: {channels * channels * k * k:,})"
         )
-        fig = filter_figure(self.image, kernels, self.filtered, title=f"{name} k={k}")
-        self.figure.value = render_figure(fig, "jpeg", FIGURE_DPI)
+        self.show(filter_figure(self.image, kernels, self.filtered, title=f"{name} k={k}"))
 
 
 def depthwise_filter_explorer(image: torch.Tensor, **kwargs: Any) -> DepthwiseFilterExplorer:
@@ -110,7 +72,7 @@ def depthwise_filter_explorer(image: torch.Tensor, **kwargs: Any) -> DepthwiseFi
     return DepthwiseFilterExplorer(image, **kwargs)
 
 
-class SeparableCostExplorer(_Panel):
+class SeparableCostExplorer(Panel):
     """Width ``h`` and kernel size ``k`` -> parameters and FLOPs of a full ``k x k`` convolution,
     a depth-wise one, a point-wise one and the separable pair on an ``H x W`` map, and a plot of
     the ratio full / separable against ``k`` and against ``h``."""
@@ -120,21 +82,11 @@ class SeparableCostExplorer(_Panel):
         widths: Sequence[int] = DEFAULT_WIDTHS, max_kernel_size: int = 15,
     ) -> None:
         self.map_size = check_positive_int("map_size", map_size)
-        if width not in widths:
-            raise ValueError(f"width must be one of {tuple(widths)}, got {width!r}")
-        self.width = widgets.SelectionSlider(
-            options=list(widths), value=width, description="Width h",
-            continuous_update=False,
-        ).add_class("cm-width")
+        self.width = selection_slider("width", "Width h", widths, width)
         self.kernel_size = _kernel_size_slider(kernel_size, max_kernel_size)
-        self.readout = widgets.HTML().add_class("cm-readout")
-        self.figure = _figure_widget("png")
-        self.panel = widgets.VBox(
-            [widgets.HBox([self.width, self.kernel_size]), self.readout, self.figure]
-        )
+        self.layout([[self.width, self.kernel_size]])
         self.costs = convolution_costs(width, kernel_size, map_size)
-        self.width.observe(self.update, names="value")
-        self.kernel_size.observe(self.update, names="value")
+        self.redraw_on(self.width, self.kernel_size)
         self.update()
 
     def update(self, change: object = None) -> None:
@@ -161,8 +113,7 @@ class SeparableCostExplorer(_Panel):
             f"{number}<b>{full.parameters / separable.parameters:.1f}&times;</b></td>"
             f"{number}<b>{full.flops / separable.flops:.1f}&times;</b></td></tr></table>"
         )
-        fig = cost_ratio_figure(h, k, self.kernel_size.max)
-        self.figure.value = render_figure(fig, "png", FIGURE_DPI)
+        self.show(cost_ratio_figure(h, k, self.kernel_size.max))
 
 
 def separable_cost_explorer(**kwargs: Any) -> SeparableCostExplorer:
