@@ -3,13 +3,15 @@
     python benchmarks/profile_step.py           # phase times, before vs after (~4 minutes)
     python benchmarks/profile_step.py --ops     # also the top operators of one step of each
 
-The step is the training engine's (:func:`convmixer.train.make_train_step`) cut into phases and
-timed by hand (with the page faults and kernel CPU time of the step), for ConvMixer-256/8 (k5, p2, batch 128) with the ConvMixer-256/8 recipe's
-augmentation (:func:`convmixer.augment.augment_batch` on a uint8 batch, as
-:func:`convmixer.train.fit` does):
+The step is the training engine's own (:func:`convmixer.train.build_training`, as
+:func:`convmixer.train.fit` builds it, with the ``gpu`` profile's hyper-parameters and
+augmentation), for ConvMixer-256/8 (k5, p2, batch 128), cut into phases by its ``on_phase`` hook
+and timed, with the page faults and kernel CPU time of the step:
 
-1. ``data``: augment and normalise the batch, lay it out for the model;
-2. ``forward``: zero the gradients, forward under autocast, cross-entropy;
+1. ``data``: one batch from the engine's :class:`~convmixer.train.BatchLoader` (augment and
+   normalise a uint8 batch on the device);
+2. ``forward``: lay the batch out for the model, zero the gradients, forward under autocast,
+   cross-entropy;
 3. ``backward``: ``loss.backward()``;
 4. ``optimizer``: gradient clipping, AdamW step, learning-rate schedule.
 
@@ -34,58 +36,43 @@ import time
 from typing import Callable
 
 import torch
-from torch import nn
 
 from convmixer.acceleration import Acceleration
-from convmixer.augment import augment_batch
-from convmixer.model import ConvMixer, get_config
-from convmixer.train import GPU as RECIPE, one_cycle_schedule
+from convmixer.data import CIFAR10_CLASSES, ImageDataset
+from convmixer.train import GPU as RECIPE, BatchLoader, build_training
 
-CONFIG = get_config("convmixer_256_8")
+CONFIG = RECIPE.model_config()
+BATCH = 128
 PHASES = ("data", "forward", "backward", "optimizer")
 KERNEL = ("page_faults", "system_s")
 SETUPS = {
-    "before": (Acceleration(channels_last=False, reuse_host_memory=False, single_thread_optimizer=False), False),
-    "after": (dataclasses.replace(Acceleration.for_device("cpu"), compile=True), True),
+    "before": Acceleration(
+        channels_last=False, reuse_host_memory=False, fused_optimizer=False, single_thread_optimizer=False
+    ),
+    "after": dataclasses.replace(Acceleration.for_device("cpu"), compile=True),
 }
 
 
-def make_phased_step(acceleration: Acceleration, fast_optimizer: bool) -> Callable[[], dict[str, float]]:
+def make_phased_step(acceleration: Acceleration) -> Callable[[], dict[str, float]]:
     """A training step that returns the seconds each phase took, and its page faults and
-    kernel (system) CPU seconds."""
+    kernel (system) CPU seconds. Every step trains on the same augmented batch."""
     device = torch.device("cpu")
-    torch.manual_seed(0)
-    model = ConvMixer.from_config(CONFIG)
-    runner = acceleration.prepare_model(model)
-    options = Acceleration.optimizer_options(device) if fast_optimizer else {}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=RECIPE.lr, weight_decay=RECIPE.weight_decay, **options)
-    if fast_optimizer:
-        acceleration.prepare_optimizer(optimizer)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, one_cycle_schedule(RECIPE.epochs, 10_000))
-    parameters = list(model.parameters())
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=RECIPE.label_smoothing)
     source = torch.Generator().manual_seed(1)
-    images = torch.randint(0, 256, (128, 3, CONFIG.image_size, CONFIG.image_size), dtype=torch.uint8, generator=source)
-    labels = torch.randint(0, CONFIG.num_classes, (128,), generator=source)
-    generator = torch.Generator(device=device)
+    size = CONFIG.image_size
+    images = torch.randint(0, 256, (BATCH, 3, size, size), dtype=torch.uint8, generator=source)
+    labels = torch.randint(0, CONFIG.num_classes, (BATCH,), generator=source)
+    loader = BatchLoader(ImageDataset(images, labels, CIFAR10_CLASSES, "random"), BATCH, RECIPE.augment, 0, device)
+    marks: list[float] = []
+    training = build_training(
+        RECIPE, device, acceleration, steps_per_epoch=10_000, on_phase=lambda phase: marks.append(time.perf_counter())
+    )
 
     def step() -> dict[str, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        marks = [time.perf_counter()]
-        generator.manual_seed(0)
-        x = acceleration.prepare_input(augment_batch(images, RECIPE.augment, generator))
+        marks[:] = [time.perf_counter()]
+        batch = next(loader.batches(epoch=0))
         marks.append(time.perf_counter())
-        optimizer.zero_grad(set_to_none=True)
-        with acceleration.autocast(device):
-            loss = loss_fn(runner(x), labels)
-        marks.append(time.perf_counter())
-        loss.backward()
-        marks.append(time.perf_counter())
-        if RECIPE.grad_clip > 0:
-            nn.utils.clip_grad_norm_(parameters, RECIPE.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        marks.append(time.perf_counter())
+        training.step(*batch)
         after = resource.getrusage(resource.RUSAGE_SELF)
         times = {phase: marks[i + 1] - marks[i] for i, phase in enumerate(PHASES)}
         kernel = {"page_faults": after.ru_minflt - usage.ru_minflt, "system_s": after.ru_stime - usage.ru_stime}
@@ -97,7 +84,7 @@ def make_phased_step(acceleration: Acceleration, fast_optimizer: bool) -> Callab
 def serve(setup: str) -> int:
     """Worker: build the set-up, then for each line on stdin run one step (or profile one)."""
     replies, sys.stdout = sys.stdout, sys.stderr
-    step = make_phased_step(*SETUPS[setup])
+    step = make_phased_step(SETUPS[setup])
     for line in sys.stdin:
         if line.strip() == "ops":
             with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:

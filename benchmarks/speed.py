@@ -10,11 +10,12 @@ the same weights (copied across with :mod:`convmixer.interop`) and training on t
 
 - ``timm``: ``timm.models.convmixer.ConvMixer`` in a plain float32 loop (NCHW, AdamW);
 - ``labml``: labml-nn's ``ConvMixer`` built from its parts, the same loop;
-- ``ours``: our ``ConvMixer`` the way the training engine runs it: :class:`Acceleration`
-  (channels-last, compiled, host-memory reuse; bfloat16 autocast on a GPU), AdamW with
-  :meth:`Acceleration.optimizer_options` and :meth:`Acceleration.prepare_optimizer`, and the
-  engine's own step (:func:`convmixer.train.make_train_step`: cross-entropy, gradient clipping,
-  one-cycle schedule) with the ConvMixer-256/8 recipe's hyper-parameters;
+- ``ours``: our ``ConvMixer`` exactly as :func:`convmixer.train.fit` trains it: the engine's
+  :func:`convmixer.train.build_training` (the optimizer of :func:`~convmixer.train.build_optimizer`:
+  fused AdamW stepping on one thread; the one-cycle schedule; the step of
+  :func:`~convmixer.train.make_train_step`: cross-entropy, gradient clipping) with the ``gpu``
+  profile's (the official recipe's) hyper-parameters, and :class:`Acceleration` (channels-last,
+  compiled, host-memory reuse; bfloat16 autocast on a GPU);
 - ``timm-reuse``: timm's plain loop in a process that reuses freed host memory like ours, to show
   how much of the gap is that one process setting.
 
@@ -39,10 +40,8 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import datetime as dt
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -58,11 +57,12 @@ from torch import nn
 
 from convmixer.acceleration import Acceleration, reuse_freed_host_memory
 from convmixer.interop import from_timm_state_dict, to_labml_state_dict, to_timm_state_dict
-from convmixer.model import ConvMixer, get_config
-from convmixer.train import GPU as RECIPE, make_train_step, one_cycle_schedule
+from convmixer.machine import machine_info, utc_timestamp
+from convmixer.model import ConvMixer
+from convmixer.train import GPU as RECIPE, build_model, build_training
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CONFIG = get_config("convmixer_256_8")
+CONFIG = RECIPE.model_config()  # ConvMixer-256/8, k5, p2
 MAIN = ["timm", "labml", "ours", "timm-reuse"]
 ABLATION = ["ours-plain", "ours-eager", "ours-no-reuse", "ours-plain-optimizer"]
 
@@ -138,32 +138,26 @@ def plain_loop(name: str, description: str, model: nn.Module, batch: Batch) -> C
     return Contender(name, description, model, train_step, infer)
 
 
-def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration, fast_optimizer: bool = True) -> Contender:
-    """Our model through the training engine's step, set up as :func:`convmixer.train.fit` should."""
+def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration) -> Contender:
+    """Our model trained by the engine's own parts, as :func:`convmixer.train.fit` trains it."""
     device = batch.images.device
-    runner = acceleration.prepare_model(model)
-    options = Acceleration.optimizer_options(device) if fast_optimizer else {}
-    optimizer = torch.optim.AdamW(model.parameters(), lr=RECIPE.lr, weight_decay=RECIPE.weight_decay, **options)
-    if fast_optimizer:
-        optimizer = acceleration.prepare_optimizer(optimizer)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, one_cycle_schedule(RECIPE.epochs, 10_000))
-    scaler = torch.amp.GradScaler(device.type, enabled=acceleration.amp_dtype == torch.float16)
-    step = make_train_step(
-        runner, optimizer, scheduler, acceleration, device, RECIPE.label_smoothing, RECIPE.grad_clip, scaler
-    )
+    training = build_training(RECIPE, device, acceleration, steps_per_epoch=10_000, model=model)
 
     def train_step() -> None:
-        step(batch.images, batch.labels)
+        training.step(batch.images, batch.labels)
 
     def infer() -> torch.Tensor:
         with torch.inference_mode(), acceleration.autocast(device):
-            return runner(acceleration.prepare_input(batch.images))
+            return training.runner(acceleration.prepare_input(batch.images))
 
     settings = ["channels-last" if acceleration.channels_last else "NCHW"]
     settings.append(f"{str(acceleration.amp_dtype).replace('torch.', '')} autocast" if acceleration.amp_dtype else "fp32")
     settings.append("compiled" if acceleration.compile else "eager")
     settings.append("host-memory reuse" if acceleration.reuse_host_memory else "default malloc")
-    settings.append("fused 1-thread AdamW" if fast_optimizer else "for-loop AdamW")
+    settings.append(
+        ("fused" if acceleration.fused_optimizer else "for-loop")
+        + (" 1-thread AdamW" if acceleration.single_thread_optimizer else " AdamW")
+    )
     return Contender(name, f"ours, training engine ({', '.join(settings)})", model, train_step, infer)
 
 
@@ -174,9 +168,9 @@ def build_contender(name: str, batch: Batch, compile: bool) -> Contender:
     fast = dataclasses.replace(Acceleration.for_device(device), compile=compile)
 
     def ours() -> ConvMixer:
-        model = ConvMixer.from_config(CONFIG)
+        model = build_model(RECIPE, device)
         model.load_state_dict(weights)
-        return model.to(device)
+        return model
 
     def theirs(model: nn.Module, convert: Callable) -> nn.Module:
         model.load_state_dict(convert(weights))
@@ -201,7 +195,7 @@ def build_contender(name: str, batch: Batch, compile: bool) -> Contender:
     if name == "ours-no-reuse":
         return engine(name, ours(), batch, dataclasses.replace(fast, reuse_host_memory=False))
     if name == "ours-plain-optimizer":
-        return engine(name, ours(), batch, fast, fast_optimizer=False)
+        return engine(name, ours(), batch, dataclasses.replace(fast, fused_optimizer=False, single_thread_optimizer=False))
     raise ValueError(f"unknown contender {name!r}; known: {', '.join(MAIN + ABLATION)}")
 
 
@@ -358,32 +352,13 @@ def summarise(timings: dict[str, dict], batch_size: int) -> dict[str, dict[str, 
     return summary
 
 
-def machine_info(device: torch.device) -> dict[str, object]:
-    """What the numbers depend on: CPU, cores, threads, library versions, load, date."""
+def run_info(device: torch.device) -> dict[str, object]:
+    """What the numbers depend on: :func:`~convmixer.machine.machine_info`, the date, the device
+    and the versions of the other contenders' libraries."""
     import importlib.metadata as metadata
 
-    cpu_model, flags = platform.processor() or "unknown", ""
-    if Path("/proc/cpuinfo").exists():
-        text = Path("/proc/cpuinfo").read_text()
-        found = re.search(r"^model name\s*:\s*(.+)$", text, re.M)
-        cpu_model = found.group(1).strip() if found else cpu_model
-        found = re.search(r"^flags\s*:\s*(.+)$", text, re.M)
-        flags = found.group(1) if found else ""
-    interesting = {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"}
-    info: dict[str, object] = {
-        "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "cpu_model": cpu_model,
-        "cpu_count": os.cpu_count(),
-        "cpu_flags_of_interest": sorted(set(flags.split()) & interesting),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "libc": " ".join(platform.libc_ver()),
-        "torch": torch.__version__,
-        "device": str(device),
-        "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
-    }
+    info: dict[str, object] = {"date_utc": utc_timestamp(), **machine_info(), "device": str(device)}
+    info["gpu"] = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     for package in ("timm", "labml-nn"):
         try:
             info[package] = metadata.version(package)
@@ -435,7 +410,7 @@ def write_results(args: argparse.Namespace, profile: str, info: dict, settings: 
     raw = {phase: {n: s["wall_s"] for n, s in results[phase].items()} for phase in ("train", "infer")}
     document = {"machine": info, "settings": settings, "rows": rows, "wall_seconds_per_repeat": raw}
     (args.out / f"{profile}.json").write_text(json.dumps(document, indent=1) + "\n")
-    extra = {"date_utc": info["date_utc"], "cpu_model": info["cpu_model"], "torch_threads": info["torch_threads"]}
+    extra = {"date_utc": info["date_utc"], "cpu": info["cpu"], "torch_threads": info["torch_threads"]}
     with open(args.out / f"{profile}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) + list(extra))
         writer.writeheader()
@@ -483,11 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     profile += "".join(f"-{name}" for name in args.only or [])
     profile += ("-same-process" if args.same_process else "") + ("-quick" if args.quick else "")
     names = args.only or (["timm", "ours"] + ABLATION if args.ablation else MAIN)
-    info = machine_info(device)
+    info = run_info(device)
     info["load_average_before"] = os.getloadavg()
     print(
         f"ConvMixer-{CONFIG.dim}/{CONFIG.depth} k{CONFIG.kernel_size} p{CONFIG.patch_size}, batch {args.batch}, "
-        f"{info['cpu_model']} ({info['cpu_count']} cores, {info['torch_threads']} threads), {device}, "
+        f"{info['cpu']} ({info['cpu_count']} cores, {info['torch_threads']} threads), {device}, "
         f"{'one process' if args.same_process else 'one worker process per contender'}",
         flush=True,
     )

@@ -1,9 +1,10 @@
 """Kernel size ``k`` x depth ``d``: train small ConvMixers under one fixed budget and record what
 each costs and reaches (notebook 07, ``scripts/kernel_depth_sweep.py``).
 
-The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`SWEEP_BUDGET`): the same
-training images, epochs, batch size, learning-rate schedule, augmentation and seed for every
-model; only ``k`` and ``d`` change. Every model therefore takes the same number of optimizer
+The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`SWEEP_BUDGET`, the ``study``
+profile of :data:`convmixer.train.PROFILES`): the same training images, epochs, batch size,
+learning-rate schedule, augmentation and seed for every model; only ``k`` and ``d`` change
+(:func:`convmixer.train.with_kernel_depth`). Every model therefore takes the same number of optimizer
 steps on the same batches -- a fixed *data* budget, not a fixed compute budget: a bigger model
 spends more seconds on it, and the results record how many.
 
@@ -13,7 +14,8 @@ field, its training throughput and the wall time. :func:`write_results` stores t
 and the budget, machine and date as JSON beside it; :func:`read_results` reads both back.
 
 Speed is measured apart from training: :func:`measure_throughput` times a few training steps of
-the model on a fixed batch (the trainer's own step, :func:`convmixer.train.make_train_step`).
+the model on a fixed batch (the model, optimizer and step of :func:`convmixer.train.fit`, from
+:func:`convmixer.train.build_training`).
 Accuracy does not depend on how busy the machine was, throughput does; :func:`retime` measures
 it again for stored runs when the machine is quiet, without retraining.
 """
@@ -22,10 +24,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import json
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,28 +33,19 @@ from typing import Any, Iterable, Sequence
 
 import torch
 
+from convmixer._util import check_positive_int
 from convmixer.acceleration import Acceleration
 from convmixer.analysis import count_parameters, forward_flops, receptive_field
 from convmixer.data import ImageDataset
-from convmixer.layers import check_positive_int
-from convmixer.model import ConvMixer, ConvMixerConfig
-from convmixer.train import CPU, TrainProfile, evaluate, fit, make_train_step
+from convmixer.machine import machine_info, utc_timestamp
+from convmixer.train import STUDY, TrainProfile, build_training, evaluate, fit, with_kernel_depth
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
 DEPTHS: tuple[int, ...] = (2, 4, 8)
 
 # ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images), one pass over a fixed 30,000 of
-# CIFAR-10's 50,000 training images with the one-cycle schedule of the CPU profile. The grid
-# (12 models + 2 repeats) trains in about 6-7 minutes on an idle 2-core CPU (estimated from the
-# timed throughputs) and took 10 minutes on the shared 2-core machine of results/.
-SWEEP_BUDGET = CPU.replace(
-    name="sweep",
-    model_overrides={"dim": 64, "patch_size": 4},
-    epochs=1,
-    batch_size=128,
-    train_subset=30_000,
-    test_subset=500,  # fit's check after the epoch; the reported accuracy uses the full test split
-)
+# CIFAR-10's 50,000 training images with the one-cycle schedule of the CPU profile.
+SWEEP_BUDGET = STUDY
 
 
 @dataclass(frozen=True)
@@ -85,44 +76,24 @@ class SweepRun:
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SweepRun))
 
 
-def sweep_profile(budget: TrainProfile, kernel_size: int, depth: int, seed: int | None = None) -> TrainProfile:
-    """``budget`` with the model's ``k`` and ``d`` (and optionally the seed) replaced."""
-    check_positive_int("kernel_size", kernel_size)
-    check_positive_int("depth", depth)
-    overrides = {**budget.model_overrides, "kernel_size": kernel_size, "depth": depth}
-    return budget.replace(
-        name=f"{budget.name}-k{kernel_size}-d{depth}",
-        model_overrides=overrides,
-        seed=budget.seed if seed is None else seed,
-    )
-
-
-def measure_throughput(
-    config: ConvMixerConfig, batch_size: int, steps: int = 5, acceleration: Acceleration | None = None,
-    seed: int = 0,
-) -> float:
-    """Training images per second of a fresh ``config`` model on this CPU: the median time of
-    ``steps`` optimisation steps (after one warm-up step) on a fixed random batch of
-    ``batch_size`` normalised images, with the trainer's step (AdamW, gradient clipping)."""
+def measure_throughput(profile: TrainProfile, steps: int = 5, acceleration: Acceleration | None = None) -> float:
+    """Training images per second of a fresh model of ``profile`` on this CPU: the median time
+    of ``steps`` optimisation steps (after one warm-up step) on a fixed random batch of the
+    profile's batch size, with the model, optimizer and step :func:`convmixer.train.fit` uses."""
     check_positive_int("steps", steps)
-    check_positive_int("batch_size", batch_size)
     acceleration = acceleration or Acceleration.for_device("cpu")
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    model = ConvMixer.from_config(config)
-    runner = acceleration.prepare_model(model)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    step = make_train_step(runner, optimizer, None, acceleration, "cpu", grad_clip=1.0)
+    training = build_training(profile, "cpu", acceleration, steps_per_epoch=steps + 1)
+    config, generator = profile.model_config(), torch.Generator().manual_seed(profile.seed)
     size = config.image_size
-    images = torch.randn(batch_size, config.in_channels, size, size, generator=generator)
-    labels = torch.randint(0, config.num_classes, (batch_size,), generator=generator)
-    step(images, labels)
+    images = torch.randn(profile.batch_size, config.in_channels, size, size, generator=generator)
+    labels = torch.randint(0, config.num_classes, (profile.batch_size,), generator=generator)
+    training.step(images, labels)
     times = []
     for _ in range(steps):
         started = time.perf_counter()
-        step(images, labels)
+        training.step(images, labels)
         times.append(time.perf_counter() - started)
-    return batch_size / sorted(times)[len(times) // 2]
+    return profile.batch_size / sorted(times)[len(times) // 2]
 
 
 def run_one(
@@ -157,9 +128,7 @@ def run_one(
         test_loss=final.loss,
         test_images=len(test),
         train_loss=result.history[-1].train_loss,
-        train_images_per_second=measure_throughput(
-            config, profile.batch_size, timing_steps, acceleration, profile.seed
-        ),
+        train_images_per_second=measure_throughput(profile, timing_steps, acceleration),
         train_seconds=sum(r.seconds for r in result.history),
         wall_seconds=wall,
     )
@@ -171,8 +140,7 @@ def retime(
     """The runs with ``train_images_per_second`` measured again (same models, no training)."""
     timed = []
     for run in runs:
-        config = sweep_profile(budget, run.kernel_size, run.depth, run.seed).model_config()
-        speed = measure_throughput(config, budget.batch_size, steps, acceleration, run.seed)
+        speed = measure_throughput(with_kernel_depth(budget, run.kernel_size, run.depth, run.seed), steps, acceleration)
         timed.append(dataclasses.replace(run, train_images_per_second=speed))
     return timed
 
@@ -194,28 +162,6 @@ def plan(
     return runs
 
 
-def machine_info() -> dict[str, Any]:
-    """CPU model, core count, torch's thread count and versions: where the numbers come from."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-
-
 def write_results(
     runs: Iterable[SweepRun], path: str | os.PathLike, budget: TrainProfile, notes: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
@@ -230,7 +176,7 @@ def write_results(
         for run in runs:
             writer.writerow(dataclasses.asdict(run))
     meta = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": utc_timestamp(),
         "machine": machine_info(),
         "budget": budget.to_dict(),
         "runs": len(runs),

@@ -6,7 +6,7 @@
     python scripts/kernel_depth_sweep.py --retime                                          # throughput only
 
 writes ``results/kernel_depth_sweep.csv`` (one row per run) and ``.json`` (budget, machine, date,
-load average around every run). The budget is ``convmixer.sweep.SWEEP_BUDGET``; ``--epochs`` and
+load average around every run). The budget is the ``study`` profile (``convmixer.sweep.SWEEP_BUDGET``); ``--epochs`` and
 ``--train-subset`` change it (for a quick try, not for the stored results). Results are rewritten
 after every run, so an interrupted sweep keeps what it finished and ``--resume`` continues it.
 Throughput is timed apart from training and is only meaningful on a quiet machine: ``--retime``
@@ -23,9 +23,8 @@ import time
 from pathlib import Path
 
 from convmixer.data import load_cifar10
-from convmixer.sweep import (
-    DEPTHS, KERNEL_SIZES, SWEEP_BUDGET, plan, read_results, retime, run_one, sweep_profile, write_results,
-)
+from convmixer.sweep import DEPTHS, KERNEL_SIZES, SWEEP_BUDGET, plan, read_results, retime, run_one, write_results
+from convmixer.train import with_kernel_depth
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "kernel_depth_sweep"
 
@@ -99,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = notes["sweep_wall_seconds"]
     for number, (k, d, seed) in enumerate(todo, start=1):
         before = load_average()
-        run = run_one(sweep_profile(budget, k, d, seed), train, test, timing_steps=args.timing_steps)
+        run = run_one(with_kernel_depth(budget, k, d, seed), train, test, timing_steps=args.timing_steps)
         done.append(run)
         notes["load_average"].append({"run": f"{run.label} seed {seed}", "before": before, "after": load_average()})
         notes["sweep_wall_seconds"] = round(previous + time.perf_counter() - started, 1)

@@ -26,9 +26,9 @@ from convmixer.sweep import (  # noqa: E402
     read_results,
     retime,
     run_one,
-    sweep_profile,
     write_results,
 )
+from convmixer.train import build_training, with_kernel_depth  # noqa: E402
 from convmixer.viz.sweep import METRICS, metric_figure, seed_spread, select, sweep_figure  # noqa: E402
 from convmixer.widgets.sweep import kernel_extremes, sweep_explorer  # noqa: E402
 
@@ -66,17 +66,17 @@ def grid() -> list[SweepRun]:
 # --- profiles and the plan -----------------------------------------------------------------------
 
 
-def test_sweep_profile_changes_only_kernel_depth_and_seed():
-    profile = sweep_profile(SWEEP_BUDGET, kernel_size=7, depth=8, seed=3)
+def test_with_kernel_depth_changes_only_kernel_depth_and_seed():
+    profile = with_kernel_depth(SWEEP_BUDGET, kernel_size=7, depth=8, seed=3)
     config = profile.model_config()
     assert (config.kernel_size, config.depth, config.dim, config.patch_size) == (7, 8, 64, 4)
-    assert profile.seed == 3 and profile.name == "sweep-k7-d8"
+    assert profile.seed == 3 and profile.name == "study-k7-d8"
     same = {"epochs", "batch_size", "lr", "weight_decay", "augment", "train_subset", "test_subset", "grad_clip"}
     for name in same:
         assert getattr(profile, name) == getattr(SWEEP_BUDGET, name)
-    assert sweep_profile(SWEEP_BUDGET, 3, 2).seed == SWEEP_BUDGET.seed
+    assert with_kernel_depth(SWEEP_BUDGET, 3, 2).seed == SWEEP_BUDGET.seed
     with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
-        sweep_profile(SWEEP_BUDGET, 0, 2)
+        with_kernel_depth(SWEEP_BUDGET, 0, 2)
 
 
 def test_plan_runs_every_pair_once_then_repeats_one():
@@ -92,7 +92,7 @@ def test_plan_runs_every_pair_once_then_repeats_one():
 
 def test_run_one_trains_and_measures_the_model():
     train, test = fake_cifar(96, seed=0), fake_cifar(40, seed=1)
-    profile = sweep_profile(TINY, kernel_size=4, depth=2)  # even kernel on purpose
+    profile = with_kernel_depth(TINY, kernel_size=4, depth=2)  # even kernel on purpose
     run = run_one(profile, train, test)
     model = ConvMixer(dim=8, depth=2, kernel_size=4, patch_size=8)
     assert (run.kernel_size, run.depth, run.dim, run.patch_size, run.seed) == (4, 2, 8, 8, 0)
@@ -107,12 +107,21 @@ def test_run_one_trains_and_measures_the_model():
     assert (again.test_accuracy, again.train_loss) == (run.test_accuracy, run.train_loss)  # seeded
 
 
-def test_measure_throughput_times_real_training_steps():
-    config = sweep_profile(TINY, kernel_size=3, depth=1).model_config()
-    speed = measure_throughput(config, batch_size=16, steps=2)
-    assert speed > 0
+def test_measure_throughput_times_fits_own_training_steps(monkeypatch):
+    import convmixer.sweep
+
+    built = []
+
+    def spy(profile, *args, **kwargs):
+        built.append(profile)
+        return build_training(profile, *args, **kwargs)
+
+    monkeypatch.setattr(convmixer.sweep, "build_training", spy)
+    profile = with_kernel_depth(TINY, kernel_size=3, depth=1).replace(batch_size=16)
+    assert measure_throughput(profile, steps=2) > 0
+    assert built == [profile]  # the engine's model, optimizer and step for this very profile
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
-        measure_throughput(config, batch_size=16, steps=0)
+        measure_throughput(profile, steps=0)
 
 
 def test_retime_changes_only_the_throughput():
