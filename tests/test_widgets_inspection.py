@@ -132,9 +132,9 @@ def test_panel_rejects_bad_arguments(sample):
         activation_explorer(model, images, labels[:5], classes, preprocess)
     with pytest.raises(ValueError, match="9 class names for a model with 10 classes"):
         activation_explorer(model, images, labels, classes[:9], preprocess)
-    with pytest.raises(ValueError, match=r"layer must be an integer in 0..3, got 4"):
+    with pytest.raises(ValueError, match=r"layer must be an integer between 0 and 3, got 4"):
         activation_explorer(model, images, labels, classes, preprocess, layer=4)
-    with pytest.raises(ValueError, match=r"channel must be an integer in 0..11, got 12"):
+    with pytest.raises(ValueError, match=r"channel must be an integer between 0 and 11, got 12"):
         activation_explorer(model, images, labels, classes, preprocess, channel=12)
-    with pytest.raises(ValueError, match=r"image must be an integer in 0..5, got 6"):
+    with pytest.raises(ValueError, match=r"image must be an integer between 0 and 5, got 6"):
         activation_explorer(model, images, labels, classes, preprocess, image=6)

@@ -3,9 +3,9 @@ that channel's feature map, the patch norms, which patches drive the predicted c
 filter that made the channel.
 
 Controls ``cm-image`` (menu), ``cm-layer`` (slider, 0 = stem, ``l`` = block ``l``) and
-``cm-channel`` (slider); one ``cm-readout``; the figure is an ``Image`` widget (``cm-figure``)
-whose bytes are replaced on every change (no flicker, no pyplot figure left open). Moving the
-layer or channel only redraws: the forward and backward pass runs once per image (cached).
+``cm-channel`` (slider) over the readout and the figure of a
+:class:`convmixer.widgets.panel.Panel`. Moving the layer or channel only redraws: the forward
+and backward pass runs once per image (cached).
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from __future__ import annotations
 import html
 from typing import Any, Callable, Sequence
 
-import ipywidgets as widgets
 import torch
 
+from convmixer._util import check_int_in_range
 from convmixer.analysis import receptive_field
 from convmixer.model import ConvMixer
-from convmixer.viz.images import render_figure
 from convmixer.viz.inspection import (
     Inspection, inspect_image, inspection_figure, most_varied_channel, patch_norms, stage_names,
 )
+from convmixer.widgets.panel import Panel, dropdown, int_slider
 
-FIGURE_DPI = 72
 FIGURE_WIDTH = "760px"
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> float model input
@@ -34,7 +33,7 @@ def image_options(labels: torch.Tensor, classes: Sequence[str]) -> list[tuple[st
     return [(f"{i}: {classes[int(label)]}", i) for i, label in enumerate(labels)]
 
 
-class ActivationExplorer:
+class ActivationExplorer(Panel):
     """Image menu, layer and channel sliders over a readout and the :func:`inspection_figure`.
 
     Args:
@@ -70,37 +69,17 @@ class ActivationExplorer:
         config = model.config(images.shape[-1])
         depth, width = config.depth, config.dim
         layer = depth if layer is None else layer
-        _check_range("image", image, len(images) - 1)
-        _check_range("layer", layer, depth)
-        _check_range("channel", channel, width - 1)
+        check_int_in_range("image", image, 0, len(images) - 1)
         self.model, self.images, self.labels = model, images, labels
         self.classes, self.preprocess, self.config = tuple(classes), preprocess, config
         self._cache: dict[int, Inspection] = {}
 
-        self.image = widgets.Dropdown(
-            options=image_options(labels, self.classes), value=image, description="Image",
-        ).add_class("cm-image")
-        self.layer = widgets.IntSlider(
-            value=layer, min=0, max=depth, description="Layer (0 = stem)",
-            continuous_update=False, style={"description_width": "initial"},
-        ).add_class("cm-layer")
-        self.channel = widgets.IntSlider(
-            value=channel, min=0, max=width - 1, description="Channel",
-            continuous_update=False, style={"description_width": "initial"},
-        ).add_class("cm-channel")
-        self.readout = widgets.HTML().add_class("cm-readout")
-        self.figure = widgets.Image(
-            format="png", layout=widgets.Layout(width=FIGURE_WIDTH)
-        ).add_class("cm-figure")
-        self.panel = widgets.VBox(
-            [widgets.HBox([self.image, self.layer, self.channel]), self.readout, self.figure]
-        )
-        for control in (self.image, self.layer, self.channel):
-            control.observe(self.update, names="value")
+        self.image = dropdown("image", "Image", image_options(labels, self.classes), image)
+        self.layer = int_slider("layer", "Layer (0 = stem)", layer, 0, depth)
+        self.channel = int_slider("channel", "Channel", channel, 0, width - 1)
+        self.layout([[self.image, self.layer, self.channel]], width=FIGURE_WIDTH)
+        self.redraw_on(self.image, self.layer, self.channel)
         self.update()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.panel._repr_mimebundle_(**kwargs)
 
     def inspection(self, index: int) -> Inspection:
         """Feature maps, probabilities and attributions of image ``index`` (computed once)."""
@@ -117,15 +96,7 @@ class ActivationExplorer:
             result, layer, channel, self.classes, int(self.labels[index]), self.config.kernel_size,
             self.config.patch_size,
         )
-        fig = inspection_figure(
-            self.images[index], result, self.model, layer, channel, self.classes
-        )
-        self.figure.value = render_figure(fig, "png", FIGURE_DPI)
-
-
-def _check_range(name: str, value: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-        raise ValueError(f"{name} must be an integer in 0..{high}, got {value!r}")
+        self.show(inspection_figure(self.images[index], result, self.model, layer, channel, self.classes))
 
 
 def readout_html(
