@@ -20,22 +20,15 @@ from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
 from convmixer.layers import check_positive_int
 from convmixer.sample import cifar10_sample
-from convmixer.train import CPU, EpochRecord, FitResult, TrainProfile, fit
+from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.images import render_figure
 from convmixer.viz.training import Curves, TrainingCurves
 
 FIGURE_DPI = 80
 
-# The CPU profile's recipe on a short budget: ConvMixer-64/d with 4 x 4 patches (an 8 x 8 grid), 5,000 training images,
-# 4 epochs, evaluated on 1,000 test images.
-QUICK = CPU.replace(
-    name="quick",
-    model_overrides={"dim": 64, "patch_size": 4},
-    epochs=4,
-    batch_size=100,
-    train_subset=5000,
-    test_subset=1000,
-)
+# The panel's budget: the "short" profile of convmixer.train.PROFILES (ConvMixer-64/d, p = 4,
+# 5,000 training images x 4 epochs, tested on 1,000).
+QUICK = SHORT
 
 Trainer = Callable[..., FitResult]
 
@@ -143,10 +136,7 @@ class KernelDepthTrainer:
         readout at the end. Returns the finished :class:`Run`."""
         k, d = self.kernel_size.value, self.depth.value
         label = f"k={k} d={d}"
-        profile = self.profile.replace(
-            name=f"{self.profile.name} {label}",
-            model_overrides={**self.profile.model_overrides, "kernel_size": k, "depth": d},
-        )
+        profile = with_kernel_depth(self.profile, k, d)
         records: list[EpochRecord] = []
 
         def on_epoch(record: EpochRecord) -> None:
