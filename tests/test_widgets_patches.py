@@ -26,7 +26,7 @@ def readout_text(panel):
 
 
 def channel_arrays(panel):
-    return [ax.images[0].get_array() for ax in panel.figure.axes[1:] if ax.images]
+    return [ax.images[0].get_array() for ax in panel.drawn.axes[1:] if ax.images]
 
 
 def test_controls_follow_the_conventions(images):
@@ -45,10 +45,10 @@ def test_patch_size_changes_readout_and_drawing(images):
     assert "ViT sequence (1, 64, 12) · ConvMixer grid (1, 12, 8, 8)" in readout_text(panel)
     assert "3·4² = 48 numbers" in readout_text(panel)
     assert [a.shape for a in channel_arrays(panel)] == [(8, 8), (8, 8)]
-    shown = panel.png
+    shown = bytes(panel.figure.value)
     assert shown.startswith(b"\x89PNG")
     panel.patch_size.value = 2
-    assert panel.png != shown
+    assert bytes(panel.figure.value) != shown
     assert f"N = {num_tokens(32, 32, 2)} tokens" in readout_text(panel)
     assert "ConvMixer grid (1, 12, 16, 16)" in readout_text(panel)
     assert [a.shape for a in channel_arrays(panel)] == [(16, 16), (16, 16)]
@@ -72,7 +72,7 @@ def test_patch_size_that_does_not_tile_is_explained(images):
     assert "p = 7 does not divide the 32×32 image: 4 row(s) and 4 column(s)" in text
     assert "ValueError" in text
     assert channel_arrays(panel) == []
-    assert "does not tile" in panel.figure.texts[0].get_text()
+    assert "does not tile" in panel.drawn.texts[0].get_text()
 
 
 def test_image_menu_switches_the_image(images):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
-from IPython.display import Image, display
-from matplotlib.figure import Figure
 
-from convmixer.layers import PatchEmbedding, check_positive_int
+from convmixer._util import check_positive_int
+from convmixer.layers import PatchEmbedding
 from convmixer.patches import embed_patches, num_tokens, patch_grid, tokens_to_grid
-from convmixer.viz.images import render_figure
 from convmixer.viz.patches import check_chw, plot_patch_embedding
+from convmixer.widgets.panel import Panel, dropdown, int_slider
 
 FIGURE_HEIGHT = 2.4  # inches
 
@@ -49,7 +46,7 @@ def patch_summary(height: int, width: int, in_channels: int, dim: int, patch_siz
     )
 
 
-class PatchSizeExplorer(widgets.VBox):
+class PatchSizeExplorer(Panel):
     """A patch-size slider (and an image menu when given several images) over one readout and
     one figure: the patch grid on the image and a few channels of a seeded, untrained ``h``-dim
     patch embedding (the stem's convolution, ``W vec(P_n) + b``, laid out on the grid)."""
@@ -72,27 +69,11 @@ class PatchSizeExplorer(widgets.VBox):
         if any(not 0 <= c < dim for c in channels):
             raise ValueError(f"channels {channels} must lie in 0..{dim - 1} (dim = {dim})")
         largest = min(max_patch_size, *(min(size) for size in sizes))
-        check_positive_int("patch_size", patch_size)
-        if patch_size > largest:
-            raise ValueError(f"patch_size must be between 1 and {largest}, got {patch_size}")
         self.dim, self.channels, self.seed = dim, tuple(channels), seed
-        self.figure: Figure | None = None  # the last figure drawn (closed after rendering)
-        self.png = b""  # ... and its PNG, as shown in the output
-
-        self.patch_size = widgets.IntSlider(
-            value=patch_size, min=1, max=largest, description="patch size p",
-            continuous_update=False, style={"description_width": "initial"},
-        ).add_class("cm-patch-size")
-        self.image = widgets.Dropdown(
-            options=list(self.images), description="image",
-        ).add_class("cm-image")
-        self.readout = widgets.HTML().add_class("cm-readout")
-        pixels = int(FIGURE_HEIGHT * plt.rcParams["figure.dpi"]) + 10  # fixed: redraws do not jump
-        self.output = widgets.Output(layout=widgets.Layout(height=f"{pixels}px"))
-        controls = [self.patch_size] + ([self.image] if len(self.images) > 1 else [])
-        super().__init__([widgets.HBox(controls), self.readout, self.output])
-        self.patch_size.observe(self.update, names="value")
-        self.image.observe(self.update, names="value")
+        self.patch_size = int_slider("patch-size", "patch size p", patch_size, 1, largest)
+        self.image = dropdown("image", "image", list(self.images))
+        self.layout([[self.patch_size] + ([self.image] if len(self.images) > 1 else [])])
+        self.redraw_on(self.patch_size, self.image)
         self.update()
 
     def embedding(self, image: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -111,24 +92,13 @@ class PatchSizeExplorer(widgets.VBox):
         self.readout.value = patch_summary(height, width, channels, self.dim, p)
         tiles = not (height % p or width % p)
         feature_map = self.embedding(image, p) if tiles else None
-        self.figure = plot_patch_embedding(image, p, feature_map, self.channels, FIGURE_HEIGHT)
-        self.png = render_figure(self.figure, "png", dpi=plt.rcParams["figure.dpi"])
-        plt.close(self.figure)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(Image(data=self.png, format="png"))
+        self.show(plot_patch_embedding(image, p, feature_map, self.channels, FIGURE_HEIGHT))
 
 
-def patch_size_explorer(
-    images: torch.Tensor | Mapping[str, torch.Tensor],
-    patch_size: int = 4,
-    dim: int = 16,
-    channels: tuple[int, ...] = (0, 1, 2, 3),
-    max_patch_size: int = 32,
-    seed: int = 0,
-) -> PatchSizeExplorer:
+def patch_size_explorer(images: torch.Tensor | Mapping[str, torch.Tensor], **kwargs: Any) -> PatchSizeExplorer:
     """Build the patch-size panel for one ``(C, H, W)`` image or a ``{name: image}`` mapping:
-    slider ``p`` in ``1..max_patch_size`` (and no larger than the smallest image side), an image
-    menu when there are several images, the readout and the figure; ``dim`` is ``h`` of the
-    seeded embedding whose ``channels`` are drawn."""
-    return PatchSizeExplorer(images, patch_size, dim, channels, max_patch_size, seed)
+    slider ``p`` (``cm-patch-size``) in ``1..max_patch_size`` (and no larger than the smallest
+    image side), an image menu (``cm-image``) when there are several images, the readout and the
+    figure; ``dim`` is ``h`` of the seeded embedding whose ``channels`` are drawn (the keyword
+    arguments of :class:`PatchSizeExplorer`)."""
+    return PatchSizeExplorer(images, **kwargs)
