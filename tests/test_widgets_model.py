@@ -10,13 +10,14 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from convmixer import ConvMixer, ConvMixerConfig  # noqa: E402
+from convmixer._util import torch_threads  # noqa: E402
 from convmixer.analysis import (  # noqa: E402
     convmixer_parameters,
     forward_flops,
     receptive_field,
 )
 from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.widgets.model import image_coverage, model_explorer, one_thread  # noqa: E402
+from convmixer.widgets.model import image_coverage, model_explorer  # noqa: E402
 from convmixer.widgets.patches import standardize  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def assert_readout_states_the_numbers(panel):
 
 
 def mosaic(panel):
-    return panel.figure.axes[1].images[0].get_array()
+    return panel.drawn.axes[1].images[0].get_array()
 
 
 def test_controls_follow_the_conventions(image):
@@ -76,10 +77,11 @@ def test_controls_follow_the_conventions(image):
 def test_each_control_changes_readout_and_drawing(image, control, value, tiles):
     panel = model_explorer(image, depth=4, kernel_size=5, dim=64, patch_size=2)
     assert_readout_states_the_numbers(panel)
-    before_text, before_maps, before_png = panel.readout.value, mosaic(panel).copy(), panel.png
+    before_text, before_maps, before_png = panel.readout.value, mosaic(panel).copy(), bytes(panel.figure.value)
     getattr(panel, control).value = value
     assert panel.readout.value != before_text
-    assert panel.png.startswith(b"\x89PNG") and panel.png != before_png
+    png = bytes(panel.figure.value)
+    assert png.startswith(b"\x89PNG") and png != before_png
     assert_readout_states_the_numbers(panel)
     grid, stages = tiles  # grid side of each tile, number of stage columns
     assert mosaic(panel).shape == (3 * (grid + 1) - 1, stages * (grid + 1) - 1)
@@ -99,7 +101,7 @@ def test_drawn_maps_are_the_seeded_models_feature_maps(image):
 
 def test_receptive_field_box_is_drawn_for_the_centre_position(image):
     panel = model_explorer(image, depth=1, kernel_size=3, dim=16, patch_size=4)
-    box = panel.figure.axes[0].patches[0]
+    box = panel.drawn.axes[0].patches[0]
     # centre position 4 of the 8x8 grid sees grid positions 3..5, i.e. pixels 12..23
     assert (box.get_y(), box.get_x(), box.get_width()) == (12, 12, 12)
 
@@ -119,11 +121,11 @@ def test_bad_arguments_raise_clear_errors(image):
         model_explorer(image[:, :16, :])
     with pytest.raises(ValueError, match=r"shaped \(C, H, W\)"):
         model_explorer(image[None])
-    with pytest.raises(ValueError, match="depth must be between 1 and 12, got 13"):
+    with pytest.raises(ValueError, match="depth must be an integer between 1 and 12, got 13"):
         model_explorer(image, depth=13)
-    with pytest.raises(ValueError, match="kernel_size must be between 1 and 9, got 10"):
+    with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 10"):
         model_explorer(image, kernel_size=10)
-    with pytest.raises(ValueError, match="kernel_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 0"):
         model_explorer(image, kernel_size=0)
     with pytest.raises(ValueError, match=r"dim must be one of the widths \(16, 32, 64, 128, 256\)"):
         model_explorer(image, dim=100)
@@ -131,11 +133,19 @@ def test_bad_arguments_raise_clear_errors(image):
         model_explorer(image, patch_size=3)
 
 
-def test_one_thread_restores_the_thread_count():
+def test_forward_passes_run_on_one_thread_and_restore_the_count(image, monkeypatch):
+    seen = []
+    real = ConvMixer.feature_maps
+
+    def spy(model, x):
+        seen.append(torch.get_num_threads())
+        return real(model, x)
+
+    monkeypatch.setattr(ConvMixer, "feature_maps", spy)
     threads = torch.get_num_threads()
-    with one_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == threads
-    with pytest.raises(RuntimeError), one_thread():
-        raise RuntimeError("boom")
+    with torch_threads(2):
+        panel = model_explorer(image, depth=2, kernel_size=3, dim=16, patch_size=4)
+        panel.depth.value = 3
+        assert torch.get_num_threads() == 2
+    assert seen == [1, 1]
     assert torch.get_num_threads() == threads

@@ -61,8 +61,8 @@ def test_matching_settings_show_the_trained_model(pictures):
         torch.testing.assert_close(got, want)
     erf = effective_receptive_field(trained, prepare_images(pictures))
     torch.testing.assert_close(panel.erfs["trained"], erf)
-    assert panel.erf_png.startswith(b"\x89PNG")
-    assert "trained: feature maps" in panel.figure.axes[1].get_title()
+    assert bytes(panel.erf_view.value).startswith(b"\x89PNG")
+    assert "trained: feature maps" in panel.drawn.axes[1].get_title()
     side, share = effective_side(erf, 4, (4, 4)), own_patch_share(erf, 4, (4, 4))
     assert f"trained: half within {side} px square, {share:.0%} on its own patch" in text(panel)
 
@@ -86,7 +86,7 @@ def test_other_settings_say_untrained_and_show_a_seeded_model(pictures, control,
     assert not panel.shows_trained and panel.erfs["trained"] is None
     assert ("weights: untrained (random, seed 7) — the stand-in is ConvMixer-16/3 with k = 3, p = 4: "
             "set h, k and p to those (d ≤ 3) to see it trained") in text(panel)
-    assert "untrained: feature maps" in panel.figure.axes[1].get_title()
+    assert "untrained: feature maps" in panel.drawn.axes[1].get_title()
     torch.manual_seed(7)
     untrained = ConvMixer.from_config(config)
     erf = effective_receptive_field(untrained, prepare_images(pictures), blocks=config.depth)

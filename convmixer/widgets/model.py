@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
-import ipywidgets as widgets
-import matplotlib.pyplot as plt
 import torch
-from IPython.display import Image, display
 from matplotlib.figure import Figure
 
+from convmixer._util import check_positive_int, eval_mode, torch_threads
 from convmixer.analysis import (
     convmixer_flops,
     convmixer_parameters,
@@ -22,8 +19,6 @@ from convmixer.analysis import (
     receptive_field,
 )
 from convmixer.augment import prepare_images
-from convmixer._util import eval_mode
-from convmixer.layers import check_positive_int
 from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.receptive_field import (
     centre_position,
@@ -31,33 +26,17 @@ from convmixer.receptive_field import (
     effective_side,
     own_patch_share,
 )
-from convmixer.viz.images import render_figure
 from convmixer.viz.model import plot_feature_maps, receptive_box
-from convmixer.viz.receptive_field import erf_figure
 from convmixer.viz.patches import check_chw
+from convmixer.viz.receptive_field import erf_figure
+from convmixer.widgets.panel import Panel, figure_image, int_slider, selection_slider, show_figure
 from convmixer.widgets.patches import standardize
 
 WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256)
-FIGURE_SIZE = (9.0, 2.6)  # inches; the Output keeps this height so redraws do not jump
+FIGURE_SIZE = (9.0, 2.6)  # inches
 ERF_SIZE = 1.8  # inches per effective-receptive-field panel, below the feature maps
 ERF_FLOP_BUDGET = 1.5e9  # the ERF averages over as many images as fit: forward FLOPs per redraw
 Preprocess = Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> float model input
-
-
-@contextmanager
-def one_thread() -> Iterator[None]:
-    """Run the enclosed PyTorch work on one intra-op thread, then restore the setting.
-
-    The panel's forward passes are small (at most ~2 GFLOPs, mostly far less) and on a 2-core
-    machine shared with other work, waking a second thread for every small operation cost 3-10x
-    more time than it saved (measured: ConvMixer-64/12 on a 32x32 image, 0.35 s with two threads
-    against 0.02 s with one, under load)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def image_coverage(config: ConvMixerConfig) -> str:
@@ -142,7 +121,7 @@ def erf_summary(
     )
 
 
-class ModelExplorer(widgets.VBox):
+class ModelExplorer(Panel):
     """Sliders for depth ``d``, kernel size ``k``, width ``h`` and patch size ``p`` over one readout
     and two figures for ``ConvMixer-h/d`` on ``image``.
 
@@ -192,11 +171,8 @@ class ModelExplorer(widgets.VBox):
             max_depth = max(max_depth, trained_config.depth)
             max_kernel_size = max(max_kernel_size, trained_config.kernel_size)
             widths = tuple(sorted(set(widths) | {trained_config.dim}))
-        for name, value, largest in (
-            ("depth", depth, max_depth), ("kernel_size", kernel_size, max_kernel_size)
-        ):
-            if not 1 <= check_positive_int(name, value) <= largest:
-                raise ValueError(f"{name} must be between 1 and {largest}, got {value}")
+        self.depth = int_slider("depth", "depth d", depth, 1, max_depth)
+        self.kernel_size = int_slider("kernel-size", "kernel size k", kernel_size, 1, max_kernel_size)
         widths = tuple(check_positive_int("width", w) for w in widths)
         if dim not in widths:
             raise ValueError(f"dim must be one of the widths {widths}, got {dim}")
@@ -226,33 +202,15 @@ class ModelExplorer(widgets.VBox):
         self.erfs: dict[str, torch.Tensor | None] = {}  # "untrained" (and "trained") -> ERF map
         self.erf_image_count = 0  # how many of erf_images the last ERF averaged over
         self._erf_cache: dict[tuple[str, ConvMixerConfig], tuple[torch.Tensor, int]] = {}
-        self.figure: Figure | None = None  # the last feature-map figure drawn (closed after rendering)
-        self.erf_figure: Figure | None = None  # ... the last ERF figure
-        self.png = b""  # ... the feature-map figure's PNG, as shown in the output
-        self.erf_png = b""  # ... and the ERF figure's
-
-        def slider(cls, name, label, **kwargs):  # every control: description + cm-<name> class
-            control = cls(description=label, continuous_update=False,
-                          style={"description_width": "initial"}, **kwargs)
-            return control.add_class(f"cm-{name}")
-
-        self.depth = slider(widgets.IntSlider, "depth", "depth d", value=depth, min=1,
-                            max=max_depth)
-        self.kernel_size = slider(widgets.IntSlider, "kernel-size", "kernel size k",
-                                  value=kernel_size, min=1, max=max_kernel_size)
-        self.width = slider(widgets.SelectionSlider, "width", "width h", options=widths,
-                            value=dim)
-        self.patch_size = slider(widgets.SelectionSlider, "patch-size", "patch size p",
-                                 options=patch_sizes, value=patch_size)
-        self.readout = widgets.HTML().add_class("cm-readout")
-        pixels = int((FIGURE_SIZE[1] + ERF_SIZE + 0.45) * plt.rcParams["figure.dpi"]) + 20
-        self.output = widgets.Output(layout=widgets.Layout(height=f"{pixels}px"))
-        controls = [self.depth, self.kernel_size, self.width, self.patch_size]
-        super().__init__([
-            widgets.HBox(controls[:2]), widgets.HBox(controls[2:]), self.readout, self.output
-        ])
-        for control in controls:
-            control.observe(self.update, names="value")
+        self.width = selection_slider("width", "width h", widths, dim)
+        self.patch_size = selection_slider("patch-size", "patch size p", patch_sizes, patch_size)
+        # the feature maps are self.figure / self.drawn; the ERF figure goes below them
+        self.erf_view = figure_image()
+        self.erf_figure: Figure | None = None
+        self.layout(
+            [[self.depth, self.kernel_size], [self.width, self.patch_size]], extra=[self.erf_view]
+        )
+        self.redraw_on(self.depth, self.kernel_size, self.width, self.patch_size)
         self.update()
 
     @property
@@ -286,7 +244,11 @@ class ModelExplorer(widgets.VBox):
         config = self.config
         trained = self.shows_trained
         torch.manual_seed(self.seed)
-        with one_thread():
+        # One thread: the forward passes are small (mostly far below 2 GFLOPs), and on a 2-core
+        # machine shared with other work, waking a second thread for every small operation cost
+        # 3-10x more than it saved (measured: ConvMixer-64/12 on a 32x32 image, 0.35 s with two
+        # threads against 0.02 s with one, under load).
+        with torch_threads(1):
             self.model = ConvMixer.from_config(config)
             # the ERF first: eval mode, with the freshly initialised BatchNorm statistics
             untrained_erf, self.erf_image_count = self.effective_field("untrained", self.model, config)
@@ -308,22 +270,17 @@ class ModelExplorer(widgets.VBox):
         ])
         centre = centre_position(config.image_size, config.image_size, config.patch_size)
         box = receptive_box(config.kernel_size, config.patch_size, config.depth, *centre)
-        self.figure = plot_feature_maps(self.image, self.maps, self.channels, box, FIGURE_SIZE)
-        self.figure.axes[1].set_title(
-            f"{'trained' if trained else 'untrained'}: " + self.figure.axes[1].get_title(), fontsize=9
+        maps_figure = plot_feature_maps(self.image, self.maps, self.channels, box, FIGURE_SIZE)
+        maps_figure.axes[1].set_title(
+            f"{'trained' if trained else 'untrained'}: " + maps_figure.axes[1].get_title(), fontsize=9
         )
-        self.png = render_figure(self.figure, "png", dpi=plt.rcParams["figure.dpi"])
-        plt.close(self.figure)
+        self.show(maps_figure)
         own_patch = receptive_box(config.kernel_size, config.patch_size, 0, *centre)
-        self.erf_figure = erf_figure(
+        self.erf_figure = show_figure(self.erf_view, erf_figure(
             {f"ERF, {name}": erf for name, erf in self.erfs.items()}, own_patch,
             {f"ERF, {name}": box for name in self.erfs}, size=ERF_SIZE,
             missing="no trained model\nwith these settings",
-        )
-        self.erf_png = render_figure(self.erf_figure, "png", dpi=plt.rcParams["figure.dpi"])
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(Image(data=self.png, format="png"), Image(data=self.erf_png, format="png"))
+        ), self.dpi)
 
 
 def first_blocks_feature_maps(model: ConvMixer, x: torch.Tensor, depth: int) -> list[torch.Tensor]:
@@ -336,24 +293,12 @@ def first_blocks_feature_maps(model: ConvMixer, x: torch.Tensor, depth: int) -> 
     return maps
 
 
-def model_explorer(
-    image: torch.Tensor,
-    depth: int = 4,
-    kernel_size: int = 5,
-    dim: int = 64,
-    patch_size: int = 2,
-    seed: int = 0,
-    trained: ConvMixer | None = None,
-    trained_label: str = "the trained model",
-    erf_images: torch.Tensor | None = None,
-) -> ModelExplorer:
+def model_explorer(image: torch.Tensor, **kwargs: Any) -> ModelExplorer:
     """Build the model panel for a square uint8 ``(C, S, S)`` image: sliders ``d`` (1..12), ``k``
     (1..9, odd and even), ``h`` (16..256) and ``p`` (divisors of ``S`` up to ``min(8, S/2)``),
     widened to include ``trained``'s settings; the readout states parameters, FLOPs, receptive
     field, whose weights are shown and the effective receptive field; the figures show the
     feature maps of the image after every block and the effective receptive field of the centre
-    position (averaged over ``erf_images``), trained where the settings match ``trained``."""
-    return ModelExplorer(
-        image, depth, kernel_size, dim, patch_size, seed=seed, trained=trained,
-        trained_label=trained_label, erf_images=erf_images,
-    )
+    position (averaged over ``erf_images``), trained where the settings match ``trained`` (the
+    keyword arguments of :class:`ModelExplorer`)."""
+    return ModelExplorer(image, **kwargs)
