@@ -1,4 +1,5 @@
-"""The kernel-size x depth sweep: profiles, one real (tiny) run, the result files, figures, panel."""
+"""The kernel-size x depth sweep: profiles, one real (tiny) run, the result files (figures and panels:
+test_viz_sweep.py, test_widgets_sweep.py)."""
 
 import matplotlib
 
@@ -29,8 +30,6 @@ from convmixer.sweep import (  # noqa: E402
     write_results,
 )
 from convmixer.train import build_training, with_kernel_depth  # noqa: E402
-from convmixer.viz.sweep import METRICS, metric_figure, seed_spread, select, sweep_figure  # noqa: E402
-from convmixer.widgets.sweep import kernel_extremes, sweep_explorer  # noqa: E402
 
 TINY = SWEEP_BUDGET.replace(
     model_overrides={"dim": 8, "patch_size": 8}, epochs=1, batch_size=32, train_subset=64, test_subset=32,
@@ -183,76 +182,3 @@ def test_reading_missing_or_broken_results_says_what_is_wrong(tmp_path, grid):
     csv_path.write_text(text)
     with pytest.raises(ValueError, match="lacks the column"):
         read_results(tmp_path / "sweep")
-
-
-# --- figures and the panel -----------------------------------------------------------------------
-
-
-def test_select_and_seed_spread(grid):
-    assert {r.depth for r in select(grid, [4])} == {4}
-    with pytest.raises(ValueError, match=r"depths must be chosen from \[2, 4\]"):
-        select(grid, [8])
-    with pytest.raises(ValueError, match="no sweep runs"):
-        select([])
-    run, points = seed_spread(grid)
-    assert run.label == "k5 d4" and run.seed == 0
-    assert points == pytest.approx(100 * (0.53 - 0.505))
-    assert seed_spread([r for r in grid if r.seed == 0]) is None
-
-
-@pytest.mark.parametrize("metric", list(METRICS))
-def test_sweep_figure_plots_every_metric(grid, metric):
-    fig = sweep_figure(grid, metric)
-    by_kernel = fig.axes[0]
-    assert by_kernel.get_ylabel() == METRICS[metric].label
-    lines = {line.get_label(): line for line in by_kernel.lines}
-    assert set(lines) == {"d = 2", "d = 4"}
-    expected = [METRICS[metric].value(r) for r in grid if r.depth == 4 and r.seed == 0]
-    assert list(lines["d = 4"].get_ydata()) == pytest.approx(expected)
-
-
-def test_metric_figure_is_one_panel_per_depth(grid):
-    fig = metric_figure(grid, "gflops_per_second", depths=[4])
-    assert len(fig.axes) == 1
-    (line,) = [line for line in fig.axes[0].lines if line.get_label() == "d = 4"]
-    expected = [3 * r.flops * r.train_images_per_second / 1e9 for r in grid if r.depth == 4 and r.seed == 0]
-    assert list(line.get_ydata()) == pytest.approx(expected)
-
-
-def test_sweep_figure_filters_depths_and_rejects_bad_metrics(grid):
-    fig = sweep_figure(grid, "accuracy", depths=[2])
-    assert [line.get_label() for line in fig.axes[0].lines] == ["d = 2"]
-    with pytest.raises(ValueError, match="unknown metric 'speed'"):
-        sweep_figure(grid, "speed")
-
-
-def test_panel_conventions_and_readout(grid):
-    panel = sweep_explorer(grid)
-    box = panel.panel.children[0]
-    found = {cls: w for w in box.children for cls in w._dom_classes}
-    assert set(found) == {"cm-metric", "cm-depth"} and all(w.description for w in found.values())
-    assert "cm-readout" in panel.readout._dom_classes and "cm-figure" in panel.figure._dom_classes
-    text = panel.readout.value
-    assert "k3 d2: 47.0" in text and "k9 d4: 57.0" in text
-    small, large = kernel_extremes(grid, 2)
-    assert (small.kernel_size, large.kernel_size) == (3, 9)
-    assert "d = 2: k = 9 vs k = 3: accuracy 53.0% vs 47.0% (+6.0 points)" in text
-    assert f"parameters &times;{large.parameters / small.parameters:.2f}" in text
-    assert "throughput &times;0.33" in text
-    assert "seed-to-seed range of k5 d4 over 3 seeds: 2.5 accuracy points" in text
-
-
-def test_panel_controls_change_readout_and_figure(grid):
-    panel = sweep_explorer(grid)
-    picture = panel.figure.value
-    panel.metric.value = "parameters"
-    assert panel.readout.value.startswith("<b>parameters</b>")
-    assert f"k9 d4: {grid[5].parameters:,}" in panel.readout.value
-    assert panel.figure.value != picture
-    picture = panel.figure.value
-    panel.depth.value = "4"
-    assert "d = 2:" not in panel.readout.value and "d = 4: k = 9 vs k = 3" in panel.readout.value
-    assert "k3 d2" not in panel.readout.value
-    assert panel.figure.value != picture
-    with pytest.raises(ValueError, match="unknown metric"):
-        sweep_explorer(grid, metric="speed")

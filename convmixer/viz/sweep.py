@@ -10,6 +10,7 @@ follow :mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state).
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -124,6 +125,9 @@ def _cell_points(
     return points
 
 
+DODGE = 0.12  # horizontal offset between the depths' error bars at one k
+
+
 def draw_metric_by_kernel(
     ax: Axes, runs: Sequence[SweepRun], metric: str, colors: dict[int, str], noise: SeedNoise | None = None,
 ) -> None:
@@ -133,21 +137,24 @@ def draw_metric_by_kernel(
     errors = metric == "accuracy" and noise is not None
     points = _cell_points(runs, spec, noise, errors)
     groups = cell_runs(runs)
-    for depth in sorted({r.depth for r in runs}):
+    depths = sorted({r.depth for r in runs})
+    for i, depth in enumerate(depths):
         kernels = sorted(k for k, d in points if d == depth)
+        shift = DODGE * (i - (len(depths) - 1) / 2) if errors else 0.0  # bars side by side
+        xs = [k + shift for k in kernels]
         means = [points[k, depth][0] for k in kernels]
         if errors:
-            ax.errorbar(kernels, means, yerr=[points[k, depth][1] for k in kernels], marker="o",
+            ax.errorbar(xs, means, yerr=[points[k, depth][1] for k in kernels], marker="o",
                         capsize=3, color=colors[depth], label=f"d = {depth}")
         else:
-            ax.plot(kernels, means, marker="o", color=colors[depth], label=f"d = {depth}")
+            ax.plot(xs, means, marker="o", color=colors[depth], label=f"d = {depth}")
         seeds = [r for k in kernels if len(groups[k, depth]) > 1 for r in groups[k, depth]]
         if seeds:
-            ax.scatter([r.kernel_size for r in seeds], [spec.value(r) for r in seeds],
+            ax.scatter([r.kernel_size + shift for r in seeds], [spec.value(r) for r in seeds],
                        facecolors="none", edgecolors=colors[depth], s=40, zorder=3,
                        label=f"d = {depth}, single seeds")
     if errors:
-        ax.set_title(f"bars: 95 % interval, seed spread {noise.describe()}", fontsize=7)
+        ax.set_title(f"error bars: 95 % interval; seed spread {noise.short()}", fontsize=7)
     ax.set_xticks(sorted({r.kernel_size for r in runs}))
     _finish_axes(ax, ("kernel size k", False), (spec.label, spec.log))
 
@@ -203,6 +210,7 @@ def metric_figure(runs: Sequence[SweepRun], metric: str, depths: Sequence[int] |
 
 
 YOUR_RUNS_MARKER = "*"
+LEGEND_WRAP = 42  # characters per line of a long legend entry
 YOUR_RUNS_OFFSET = 0.25  # drawn this far right of their k, beside the stored cell
 
 
@@ -218,7 +226,7 @@ def draw_your_runs(ax: Axes, your_runs: Sequence[StudyRun], colors: dict[int, st
                    edgecolors="black", linewidths=0.6, zorder=4)
         ax.annotate(f"d{run.depth} s{run.seed}", (x, y), textcoords="offset points", xytext=(5, -3), fontsize=6)
     ax.scatter([], [], marker=YOUR_RUNS_MARKER, s=140, color="white", edgecolors="black",
-               linewidths=0.6, label=f"your runs ({budget})")
+               linewidths=0.6, label=textwrap.fill(f"your runs ({budget})", LEGEND_WRAP))
 
 
 def study_figure(
@@ -231,8 +239,8 @@ def study_figure(
     axes as stars, their budget in the legend; ``next_run = (k, d)`` marks the run the panel
     will train next with a dotted line."""
     colors = _depth_colors(runs, runs)
-    fig = new_figure(7.2, 4.0)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.13, top=0.92)
+    fig = new_figure(9.0, 3.8)
+    fig.subplots_adjust(left=0.08, right=0.6, bottom=0.13, top=0.92)
     ax = fig.subplots()
     draw_metric_by_kernel(ax, runs, "accuracy", colors, noise_of(runs))
     if your_runs:
@@ -244,5 +252,6 @@ def study_figure(
     ticks = sorted({r.kernel_size for r in runs} | {r.kernel_size for r in your_runs}
                    | ({next_run[0]} if next_run else set()))
     ax.set_xticks(ticks)
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+              title="lines: the stored study", title_fontsize=7)
     return fig
