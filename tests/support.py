@@ -19,7 +19,8 @@ from PIL import Image
 
 from convmixer.augment import AugmentConfig
 from convmixer.data import CIFAR10_CLASSES, ImageDataset
-from convmixer.train import TrainProfile
+from convmixer.model import ConvMixer
+from convmixer.train import SMOKE
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -59,17 +60,21 @@ def synthetic(per_class: int, seed: int) -> ImageDataset:
     return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic")
 
 
-# A profile small enough to train in a second on a CPU core.
-TINY = TrainProfile(
+# The smoke profile made small enough to train in a second on a CPU core, on datasets passed in.
+TINY = SMOKE.replace(
     name="tiny",
-    model="convmixer_128_4",
     model_overrides={"dim": 16, "depth": 2, "patch_size": 4},
-    epochs=4,
     batch_size=20,
-    lr=0.01,
-    weight_decay=0.01,
     augment=AugmentConfig(crop_padding=2, flip=True),
+    train_subset=None,
+    test_subset=None,
 )
+
+
+def tiny_model(seed: int = 0, depth: int = 2) -> ConvMixer:
+    """ConvMixer-16/``depth`` with k = 5 and p = 4, initialised after ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    return ConvMixer(dim=16, depth=depth, kernel_size=5, patch_size=4)
 
 
 @contextlib.contextmanager

@@ -10,15 +10,10 @@ import sys
 
 import pytest
 import torch
+from support import tiny_model
 from torch import nn
 
 from convmixer.acceleration import Acceleration
-from convmixer.model import ConvMixer
-
-
-def tiny_model(seed: int = 0, depth: int = 2) -> ConvMixer:
-    torch.manual_seed(seed)
-    return ConvMixer(dim=16, depth=depth, kernel_size=5, patch_size=4)
 
 
 def batch(size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -12,12 +15,17 @@ from support import TINY, single_thread, synthetic
 
 from convmixer.augment import prepare_images
 from convmixer.checkpoint import (
+    TRAINING_KEYS,
     CheckpointError,
+    export_model,
     load_checkpoint,
     load_model,
     model_from_checkpoint,
     save_checkpoint,
 )
+from convmixer.distributed import state_digest
+from convmixer.machine import machine_info
+from convmixer.model import ConvMixer
 from convmixer.train import fit
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
@@ -50,6 +58,17 @@ def test_run_folder_holds_a_weights_only_checkpoint_and_history(run):
     assert state["profile"] == TINY.replace(epochs=2).to_dict()
     assert state["rng"]["torch"].dtype == torch.uint8
     assert [r["epoch"] for r in state["metrics"]["history"]] == [1, 2]
+    assert state["optimizer"]["param_groups"][0]["fused"] is True  # fit's AdamW
+
+
+def test_history_json_holds_every_epoch_record(run):
+    result, out = run
+    history = json.loads((out / "history.json").read_text())
+    assert history == [dataclasses.asdict(record) for record in result.history]
+    assert history == load_checkpoint(out)["metrics"]["history"]
+    assert [record["epoch"] for record in history] == [1, 2]
+    assert set(history[0]) == {"epoch", "train_loss", "test_loss", "test_accuracy", "lr", "seconds", "images_per_second"}
+    assert history[-1]["test_accuracy"] == result.evaluation.accuracy
 
 
 def test_load_model_rebuilds_the_trained_network(run):
@@ -149,3 +168,82 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
         save_checkpoint(path, {"epoch": 2})
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+# --- exported models -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exported(run, tmp_path_factory):
+    result, _ = run
+    path = tmp_path_factory.mktemp("export") / "convmixer_tiny.pt"
+    paths = export_model(
+        result.model, path, profile=TINY.replace(epochs=2), history=result.history, evaluation=result.evaluation,
+        dataset="synthetic", command="pytest", wall_seconds=12.34, notes={"purpose": "test"},
+    )
+    return result, paths
+
+
+def test_export_writes_a_model_only_file_and_its_record(exported):
+    result, (path, record_path) = exported
+    assert record_path == path.with_suffix(".json") and sorted(p.name for p in path.parent.iterdir()) == [
+        "convmixer_tiny.json", "convmixer_tiny.pt",
+    ]
+    state = torch.load(path, weights_only=True)
+    assert not set(TRAINING_KEYS) - {"profile", "metrics"} & set(state)  # no optimizer, scheduler, rng, ...
+    assert state["model_config"] == dataclasses.asdict(result.model.config())
+    assert all(t.dtype == torch.float32 and t.is_contiguous() for t in state["model"].values() if t.is_floating_point())
+    record = json.loads(record_path.read_text())
+    assert record["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record["weights_digest"] == result.digest == state_digest(load_model(path))
+    assert (record["name"], record["dataset"], record["command"], record["notes"]) == (
+        "convmixer_tiny", "synthetic", "pytest", {"purpose": "test"},
+    )
+    assert record["test_accuracy"] == round(result.evaluation.accuracy, 6) == state["metrics"]["test_accuracy"]
+    assert record["test_images"] == int(result.evaluation.confusion.sum()) == 20
+    assert record["history"] == [dataclasses.asdict(r) for r in result.history] == state["metrics"]["history"]
+    assert record["epochs"] == 2 and record["fit_wall_seconds"] == 12.3
+    assert record["parameters"] == sum(p.numel() for p in result.model.parameters())
+    assert record["profile"] == TINY.replace(epochs=2).to_dict() == state["profile"]
+    assert set(record["per_class_accuracy"]) == set(result.evaluation.classes)
+    assert record["machine"]["cpu_count"] == os.cpu_count() and record["date"]
+
+
+def test_load_model_reads_an_exported_model_and_resuming_refuses_it(exported, tmp_path):
+    result, (path, _) = exported
+    model = load_model(path)
+    images = prepare_images(synthetic(1, 3).images)
+    with torch.no_grad():
+        torch.testing.assert_close(model(images), result.model(images))
+    with pytest.raises(CheckpointError, match=r"holds a trained model without its training state .* cannot be resumed"):
+        load_checkpoint(path, resumable=True)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "checkpoint.pt").write_bytes(path.read_bytes())
+    with pytest.raises(CheckpointError, match="cannot be resumed"):
+        fit(TINY.replace(epochs=2), train=synthetic(10, 1), test=synthetic(2, 2), out=folder, resume=True, device="cpu")
+
+
+def test_checkpoints_written_before_the_activation_field_load_as_gelu(run, tmp_path):
+    _, out = run
+    state = load_checkpoint(out)
+    del state["model_config"]["activation"]
+    save_checkpoint(tmp_path / "old.pt", {key: value for key, value in state.items() if key not in ("format", "version")})
+    model = load_model(tmp_path / "old.pt")
+    assert model.config().activation == "gelu" and isinstance(model.stem.act, torch.nn.GELU)
+
+
+def test_a_relu_model_round_trips_with_its_activation(tmp_path):
+    torch.manual_seed(0)
+    model = ConvMixer(8, 1, 3, 4, activation="relu").eval()
+    save_checkpoint(tmp_path / "relu.pt", {"model_config": dataclasses.asdict(model.config()), "model": model.state_dict()})
+    loaded = load_model(tmp_path / "relu.pt")
+    assert loaded.config() == model.config() and isinstance(loaded.blocks[0].spatial.act, torch.nn.ReLU)
+
+
+def test_machine_info_describes_this_machine():
+    info = machine_info()
+    assert info["cpu_count"] == os.cpu_count() and info["torch_threads"] == torch.get_num_threads()
+    assert info["torch"] == torch.__version__ and isinstance(info["cpu"], str) and info["cpu"]
+    assert set(info["cpu_features"]) <= {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"}
+    json.dumps(info)  # stored in JSON records

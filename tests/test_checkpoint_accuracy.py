@@ -1,11 +1,12 @@
 """The shipped checkpoint: a slim, safe file whose record tells the truth about it.
 
-``checkpoints/convmixer_cpu.pt`` is a convmixer checkpoint of a finished run (notebook 05, ``cpu``
-profile) with the training state left empty: float32 weights, the model config, the training
-profile and the per-epoch results. ``convmixer_cpu.json`` beside it records that run. Always
-checked: the file loads with ``load_model`` (``weights_only=True``), is small, carries no optimizer
-state, and agrees with its record. When CIFAR-10 is at hand, the model is re-evaluated on the whole
-test split and must reproduce the recorded accuracy.
+``checkpoints/convmixer_cpu.pt`` is a model-only checkpoint (what
+:func:`convmixer.checkpoint.export_model` writes) of a finished run (notebook 05, ``cpu`` profile):
+float32 weights, the model config, the training profile and the per-epoch results, without
+training state. ``convmixer_cpu.json`` beside it records that run. Always checked: the file loads
+with ``load_model`` (``weights_only=True``), is small, carries no optimizer state (so no run can
+resume from it), and agrees with its record. When CIFAR-10 is at hand, the model is re-evaluated
+on the whole test split and must reproduce the recorded accuracy.
 """
 
 import hashlib
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from convmixer.checkpoint import FORMAT, load_checkpoint, load_model
+from convmixer.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_model
 from convmixer.data import DATA_ENV, load_cifar10
 from convmixer.model import ConvMixerConfig
 from convmixer.train import TrainProfile, evaluate, get_profile
@@ -42,8 +43,10 @@ def test_checkpoint_is_small_and_slim(state):
     assert WEIGHTS.stat().st_size <= MAX_BYTES
     assert state["format"] == FORMAT
     for key in ("optimizer", "scheduler", "scaler", "rng"):
-        assert state[key] == {}, f"{key} should be empty in the shipped checkpoint"
-    assert (state["epoch"], state["step"]) == (state["profile"]["epochs"], 0)  # a finished run
+        assert not state.get(key), f"the shipped checkpoint should hold no {key} state"
+    with pytest.raises(CheckpointError, match="cannot be resumed"):
+        load_checkpoint(WEIGHTS, resumable=True)
+    assert len(state["metrics"]["history"]) == state["profile"]["epochs"]  # a finished run
     for name, tensor in state["model"].items():
         if tensor.is_floating_point():
             assert tensor.dtype == torch.float32, name

@@ -1,8 +1,9 @@
-"""The training engine: schedule, train step, evaluation, fit, the command line, exact resume
-after ``kill -9``."""
+"""The training engine: profiles, the optimizer, schedule and step, the batch loader, evaluation,
+fit, the command line, exact resume after ``kill -9``."""
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import subprocess
 import sys
@@ -10,17 +11,23 @@ import time
 
 import pytest
 import torch
-from support import TINY, real_cifar_zip, subprocess_env, synthetic
+from support import TINY, real_cifar_zip, subprocess_env, synthetic, tiny_model
 from torch import nn
 
+import convmixer.train.engine
 from convmixer.acceleration import Acceleration
 from convmixer.augment import prepare_images
 from convmixer.checkpoint import load_checkpoint, load_model
 from convmixer.data import CIFAR10_CLASSES, ImageDataset
-from convmixer.model import ConvMixer
 from convmixer.train import (
+    CPU,
+    GPU,
     PROFILES,
+    BatchLoader,
     TrainProfile,
+    build_optimizer,
+    build_scaler,
+    build_training,
     confusion_matrix,
     evaluate,
     fit,
@@ -29,14 +36,16 @@ from convmixer.train import (
     one_cycle_schedule,
     per_class_accuracy,
     predict,
+    with_kernel_depth,
 )
-from convmixer.train.__main__ import main
+from convmixer.train.__main__ import acceleration_from_args, build_parser, main, profile_from_args
+
+pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
+
 
 @pytest.fixture(scope="module")
 def train_set() -> ImageDataset:
     return synthetic(20, seed=1)
-
-pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +53,41 @@ def test_set() -> ImageDataset:
     return synthetic(5, seed=2)
 
 
-def tiny_model() -> ConvMixer:
-    torch.manual_seed(0)
-    return ConvMixer(16, 2, 5, 4)
+# --- profiles ------------------------------------------------------------------------------------
+
+
+def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
+    return {f.name for f in dataclasses.fields(TrainProfile) if getattr(profile, f.name) != getattr(base, f.name)}
+
+
+def test_every_profile_is_in_one_registry_under_its_own_name():
+    assert list(PROFILES) == ["gpu", "cpu", "quick", "smoke", "short", "study"]
+    assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
+    # the CPU budgets keep the CPU recipe (optimizer, schedule, augmentation); only the size changes
+    recipe = {"lr", "weight_decay", "label_smoothing", "grad_clip", "augment", "model", "seed"}
+    for name in ("quick", "smoke", "short", "study"):
+        assert not differences(get_profile(name), CPU) & recipe, name
+    assert differences(get_profile("quick"), CPU) == {"name", "epochs"}
+    assert differences(CPU, GPU) == {"name", "model", "model_overrides", "epochs", "batch_size", "augment"}
+
+
+def test_short_and_study_budgets_train_convmixer_64_with_4x4_patches():
+    short, study = get_profile("short"), get_profile("study")
+    assert (short.epochs, short.batch_size, short.train_subset, short.test_subset) == (4, 100, 5000, 1000)
+    assert (study.epochs, study.batch_size, study.train_subset, study.test_subset) == (1, 128, 30_000, 500)
+    for budget in (short, study):
+        config = budget.model_config()
+        assert (config.dim, config.patch_size, config.kernel_size) == (64, 4, 5)
+
+
+def test_with_kernel_depth_sets_k_and_d_and_keeps_the_rest():
+    profile = with_kernel_depth(get_profile("short"), kernel_size=3, depth=6)
+    assert profile.name == "short-k3-d6" and profile.seed == 0
+    assert (profile.model_config().kernel_size, profile.model_config().depth, profile.model_config().dim) == (3, 6, 64)
+    assert differences(profile, get_profile("short")) == {"name", "model_overrides"}
+    assert with_kernel_depth(CPU, 7, 2, seed=4).seed == 4
+    with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
+        with_kernel_depth(CPU, 3, 0)
 
 
 # --- schedule and step ---------------------------------------------------------------------------
@@ -92,6 +133,98 @@ def test_gradient_clipping_bounds_the_update():
     step(x, y)
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert 0 < float((after - before).norm()) <= 1e-3 * 1.0001  # SGD, lr 1: update = clipped gradient
+
+
+def test_build_optimizer_is_fused_adamw_stepping_on_one_thread():
+    model = tiny_model()
+    optimizer = build_optimizer(model, TINY.replace(lr=0.02, weight_decay=0.03), "cpu", Acceleration())
+    assert type(optimizer) is torch.optim.AdamW and optimizer.defaults["fused"] is True
+    assert (optimizer.defaults["lr"], optimizer.defaults["weight_decay"]) == (0.02, 0.03)
+    plain = build_optimizer(model, TINY, "cpu", Acceleration(fused_optimizer=False, single_thread_optimizer=False))
+    assert not plain.defaults["fused"] and not plain._optimizer_step_pre_hooks
+    seen = []
+    optimizer.register_step_pre_hook(lambda *_: seen.append(torch.get_num_threads()))
+    torch.set_num_threads(2)  # the test's single_threaded fixture restores the count
+    x, y = torch.randn(4, 3, 32, 32), torch.arange(4)
+    nn.functional.cross_entropy(model(x), y).backward()
+    optimizer.step()
+    assert seen == [1] and torch.get_num_threads() == 2
+
+
+def test_fit_trains_with_the_engines_optimizer_and_clips_on_one_thread(train_set, test_set, monkeypatch):
+    built, threads = [], []
+
+    def spy(*args, **kwargs):
+        built.append(build_optimizer(*args, **kwargs))
+        built[-1].register_step_pre_hook(lambda *_: threads.append(torch.get_num_threads()))
+        return built[-1]
+
+    monkeypatch.setattr(convmixer.train.engine, "build_optimizer", spy)
+    clip = nn.utils.clip_grad_norm_
+    monkeypatch.setattr(nn.utils, "clip_grad_norm_", lambda *a, **k: threads.append(torch.get_num_threads()) or clip(*a, **k))
+    torch.set_num_threads(2)
+    fit(TINY.replace(epochs=1), train=train_set, test=test_set, device="cpu", progress=False)
+    assert len(built) == 1 and built[0].defaults["fused"] is True
+    assert threads == [1] * (2 * len(train_set) // TINY.batch_size)  # clipping and step, every step
+
+
+def test_float16_loss_scaling_unscales_before_clipping_and_skips_overflowing_steps():
+    """The float16 path on a CPU: GradScaler("cpu") scales the loss, unscales the gradients
+    before clipping, and when float16 gradients overflow skips the update and halves the scale."""
+    x, y = torch.randn(8, 3, 32, 32), torch.arange(8)
+
+    def one_step(scaler: torch.amp.GradScaler | None, amp_dtype: torch.dtype | None = None) -> torch.Tensor:
+        model = tiny_model()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        acceleration = Acceleration(channels_last=False, amp_dtype=amp_dtype)
+        make_train_step(model, optimizer, None, acceleration, "cpu", grad_clip=0.5, scaler=scaler)(x, y)
+        return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+    untrained = torch.cat([p.detach().flatten() for p in tiny_model().parameters()])
+    plain, scaled = one_step(None), one_step(torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    torch.testing.assert_close(scaled, plain, rtol=1e-6, atol=1e-7)  # clipped the unscaled gradients
+    assert not torch.equal(plain, untrained)
+    overflowing = torch.amp.GradScaler("cpu", init_scale=2.0**40)  # float16 gradients become inf
+    assert torch.equal(one_step(overflowing, torch.float16), untrained)
+    assert overflowing.get_scale() == 2.0**39
+    assert build_scaler("cpu", Acceleration(amp_dtype=torch.float16)).is_enabled()
+    assert not build_scaler("cpu", Acceleration(amp_dtype=torch.bfloat16)).is_enabled()
+
+
+def test_fit_with_float16_autocast_keeps_the_scaler_in_its_checkpoint(train_set, test_set, tmp_path):
+    profile = TINY.replace(epochs=1)
+    acceleration = Acceleration(channels_last=False, amp_dtype=torch.float16)
+    result = fit(profile, train=train_set, test=test_set, device="cpu", progress=False, out=tmp_path,
+                 acceleration=acceleration)
+    assert torch.isfinite(torch.tensor(result.history[0].train_loss))
+    scaler = load_checkpoint(tmp_path, resumable=True)["scaler"]
+    assert scaler["scale"] > 0 and scaler["growth_interval"] == 2000  # an enabled scaler's state
+
+
+# --- the batch loader ----------------------------------------------------------------------------
+
+
+def test_batch_loader_is_seeded_and_resumes_mid_epoch(train_set):
+    loader = BatchLoader(train_set, 30, TINY.augment, seed=3, device="cpu")
+    assert len(loader) == loader.steps_per_epoch == 6  # 200 images: the last 20 are dropped
+    epoch = list(loader.batches(1))
+    assert len(epoch) == 6 and all(images.shape == (30, 3, 32, 32) and images.dtype == torch.float32 for images, _ in epoch)
+    for (images, labels), (again, labels_again) in zip(epoch[4:], loader.batches(1, start_step=4)):
+        assert torch.equal(images, again) and torch.equal(labels, labels_again)
+    seen = torch.cat([labels for _, labels in epoch])
+    assert len(seen) == 180 and not torch.equal(seen, torch.cat([labels for _, labels in loader.batches(2)]))
+    with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(300\)"):
+        BatchLoader(train_set, 300, TINY.augment, seed=0, device="cpu")
+
+
+def test_build_training_restores_a_checkpoint_before_it_runs(train_set, test_set, tmp_path):
+    fit(TINY.replace(epochs=1), train=train_set, test=test_set, device="cpu", progress=False, out=tmp_path)
+    state = load_checkpoint(tmp_path, resumable=True)
+    training = build_training(TINY.replace(epochs=1), "cpu", Acceleration(), 10, checkpoint=state)
+    for name, tensor in training.model.state_dict().items():
+        assert torch.equal(tensor, state["model"][name]), name
+    assert training.scheduler.last_epoch == state["scheduler"]["last_epoch"] == 10
+    assert training.model.stem.conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 # --- evaluation ----------------------------------------------------------------------------------
@@ -195,6 +328,32 @@ def test_profiles_round_trip_and_follow_the_official_recipe():
 
 
 # --- command line --------------------------------------------------------------------------------
+
+
+def test_profile_from_args_applies_the_command_lines_overrides():
+    args = build_parser().parse_args(["--profile", "smoke", "--lr", "0.02", "--seed", "7", "--epochs", "2"])
+    assert profile_from_args(args) == get_profile("smoke").replace(lr=0.02, seed=7, epochs=2)
+    args = build_parser().parse_args(["--profile", "cpu", "--config", "convmixer_256_8", "--batch-size", "64"])
+    profile = profile_from_args(args)
+    assert (profile.model, profile.model_overrides, profile.batch_size) == ("convmixer_256_8", {}, 64)
+    assert profile.model_config() == get_profile("gpu").model_config()  # the config alone, not cpu's overrides
+    expected = "gpu" if torch.cuda.is_available() else "cpu"
+    assert profile_from_args(build_parser().parse_args([])) == get_profile(expected)
+
+
+@pytest.mark.parametrize("flag, compiled", [([], False), (["--compile"], True), (["--no-compile"], False)])
+def test_compile_flag_changes_only_compilation(flag, compiled):
+    acceleration = acceleration_from_args(build_parser().parse_args(flag), torch.device("cpu"))
+    assert acceleration == dataclasses.replace(Acceleration.for_device("cpu"), compile=compiled)
+    on_cuda = acceleration_from_args(build_parser().parse_args(["--no-compile"]), torch.device("cuda"))
+    assert not on_cuda.compile and on_cuda.amp_dtype == torch.bfloat16  # only built, no GPU needed
+
+
+def test_cli_rejects_unknown_profiles_and_configs(capsys):
+    for argv in (["--profile", "laptop"], ["--config", "convmixer_9"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(argv)
+        assert "invalid choice" in capsys.readouterr().err
 
 
 def test_cli_reports_bad_data_in_one_line(tmp_path, capsys):
