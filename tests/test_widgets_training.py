@@ -118,7 +118,7 @@ def test_a_failed_run_re_enables_the_button(splits):
 
 
 def test_bad_settings_are_one_clear_sentence(splits):
-    with pytest.raises(ValueError, match="kernel_size must be between 1 and 9, got 11"):
+    with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 11"):
         kernel_depth_trainer(*splits, kernel_size=11)
-    with pytest.raises(ValueError, match="depth must be between 1 and 4, got 5"):
+    with pytest.raises(ValueError, match="depth must be an integer between 1 and 4, got 5"):
         kernel_depth_trainer(*splits, depth=5, max_depth=4)

@@ -16,15 +16,13 @@ from typing import Any, Callable
 import ipywidgets as widgets
 import torch
 
+from convmixer._util import check_int_in_range, check_positive_int
 from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
-from convmixer.layers import check_positive_int
 from convmixer.sample import cifar10_sample
 from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
-from convmixer.viz.images import render_figure
 from convmixer.viz.training import Curves, TrainingCurves
-
-FIGURE_DPI = 80
+from convmixer.widgets.panel import Panel, int_slider
 
 # The panel's budget: the "short" profile of convmixer.train.PROFILES (ConvMixer-64/d, p = 4,
 # 5,000 training images x 4 epochs, tested on 1,000).
@@ -38,9 +36,7 @@ def bundled_sample_split(test_per_class: int = 10) -> tuple[ImageDataset, ImageD
     the first ``test_per_class`` images of each class (in sample order) for testing, the rest
     for training. For running the training notebook where no copy of CIFAR-10 is at hand."""
     sample = cifar10_sample()
-    per_class = int(torch.bincount(sample.labels).min())
-    if not 1 <= check_positive_int("test_per_class", test_per_class) < per_class:
-        raise ValueError(f"test_per_class must be between 1 and {per_class - 1}, got {test_per_class}")
+    check_int_in_range("test_per_class", test_per_class, 1, int(torch.bincount(sample.labels).min()) - 1)
     rank = torch.zeros_like(sample.labels)
     for label in range(len(sample.classes)):
         members = torch.nonzero(sample.labels == label).flatten()
@@ -66,7 +62,7 @@ class Run:
     seconds: float
 
 
-class KernelDepthTrainer:
+class KernelDepthTrainer(Panel):
     """Kernel size ``k`` and depth ``d`` -> a ConvMixer trained for ``profile``'s short budget.
 
     Controls: ``kernel_size`` (``cm-kernel-size``), ``depth`` (``cm-depth``), the Train button
@@ -74,6 +70,8 @@ class KernelDepthTrainer:
     ``figure`` (``cm-figure``) shows the loss and accuracy curves, the current run over the
     earlier ones. ``train_fn`` is :func:`convmixer.train.fit` (replaceable in tests).
     """
+
+    dpi = 80  # the 9-inch curves at 720 px, the figure's width
 
     def __init__(
         self,
@@ -86,40 +84,23 @@ class KernelDepthTrainer:
         max_depth: int = 8,
         train_fn: Trainer = fit,
     ) -> None:
-        check_positive_int("max_kernel_size", max_kernel_size)
-        check_positive_int("max_depth", max_depth)
-        if not 1 <= check_positive_int("kernel_size", kernel_size) <= max_kernel_size:
-            raise ValueError(f"kernel_size must be between 1 and {max_kernel_size}, got {kernel_size}")
-        if not 1 <= check_positive_int("depth", depth) <= max_depth:
-            raise ValueError(f"depth must be between 1 and {max_depth}, got {depth}")
+        self.kernel_size = int_slider(
+            "kernel-size", "Kernel size k", kernel_size, 1, check_positive_int("max_kernel_size", max_kernel_size)
+        )
+        self.depth = int_slider("depth", "Depth d", depth, 1, check_positive_int("max_depth", max_depth))
         self.train_set, self.test_set = train, test
         self.profile = profile
         self.train_fn = train_fn
         self.runs: list[Run] = []
-        self.kernel_size = widgets.IntSlider(
-            value=kernel_size, min=1, max=max_kernel_size, description="Kernel size k",
-            continuous_update=False, style={"description_width": "initial"},
-        ).add_class("cm-kernel-size")
-        self.depth = widgets.IntSlider(
-            value=depth, min=1, max=max_depth, description="Depth d",
-            continuous_update=False, style={"description_width": "initial"},
-        ).add_class("cm-depth")
         self.train_button = widgets.Button(
             description="Train", button_style="primary", icon="play",
             tooltip="train a small ConvMixer with this k and d",
         ).add_class("cm-train")
-        self.readout = widgets.HTML().add_class("cm-readout")
-        self.figure = widgets.Image(format="png", layout=widgets.Layout(width="720px")).add_class("cm-figure")
-        self.panel = widgets.VBox(
-            [widgets.HBox([self.kernel_size, self.depth, self.train_button]), self.readout, self.figure]
-        )
+        self.layout([[self.kernel_size, self.depth, self.train_button]], width="720px")
         self.plot = TrainingCurves(max_epochs=profile.epochs)
         self.train_button.on_click(self.train)
         self._status = "Choose k and d, then press <b>Train</b>."
         self._render()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.panel._repr_mimebundle_(**kwargs)
 
     def budget(self) -> str:
         """The short budget in words, e.g. ``ConvMixer-64/d, p = 4; 5,000 images x 4 epochs``."""
@@ -185,7 +166,7 @@ class KernelDepthTrainer:
             f"{self._status}<br>Budget: {self.budget()}.{table}"
         )
         if figure:
-            self.figure.value = render_figure(self.plot.figure, "png", FIGURE_DPI)
+            self.show(self.plot.figure)
 
 
 def kernel_depth_trainer(train: ImageDataset, test: ImageDataset, **kwargs: Any) -> KernelDepthTrainer:
