@@ -135,20 +135,10 @@ class ModelExplorer(Panel):
     matches. The sliders' ranges always include the trained model's settings."""
 
     def __init__(
-        self,
-        image: torch.Tensor,
-        depth: int = 4,
-        kernel_size: int = 5,
-        dim: int = 64,
-        patch_size: int = 2,
-        max_depth: int = 12,
-        max_kernel_size: int = 9,
-        widths: Sequence[int] = WIDTHS,
-        channels: tuple[int, ...] = (0, 1, 2),
-        seed: int = 0,
-        trained: ConvMixer | None = None,
-        trained_label: str = "the trained model",
-        erf_images: torch.Tensor | None = None,
+        self, image: torch.Tensor, depth: int = 4, kernel_size: int = 5, dim: int = 64, patch_size: int = 2,
+        max_depth: int = 12, max_kernel_size: int = 9, widths: Sequence[int] = WIDTHS,
+        channels: tuple[int, ...] = (0, 1, 2), seed: int = 0, trained: ConvMixer | None = None,
+        trained_label: str = "the trained model", erf_images: torch.Tensor | None = None,
         preprocess: Preprocess = prepare_images,
     ) -> None:
         height, width = check_chw(image)

@@ -49,6 +49,13 @@ def dropdown(name: str, description: str, options: Sequence[Any], value: Any = N
     return control.add_class(f"cm-{name}")
 
 
+def run_button(name: str, description: str, tooltip: str) -> widgets.Button:
+    """The ``cm-<name>`` button that starts a long action (e.g. a training run)."""
+    return widgets.Button(
+        description=description, button_style="primary", icon="play", tooltip=tooltip,
+    ).add_class(f"cm-{name}")
+
+
 def figure_image(image_format: str = "png", width: str | None = None) -> widgets.Image:
     """A ``cm-figure`` image: ``width`` a CSS width such as ``"760px"``; by default the picture is
     shown at its own pixel size, shrunk only to fit the page."""

@@ -33,7 +33,7 @@ from convmixer.study_stats import cells, kernel_comparison, sampling_half_width,
 from convmixer.sweep import SweepRun
 from convmixer.train import EpochRecord, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.sweep import METRICS, cell_runs, select, study_figure, sweep_figure
-from convmixer.widgets.panel import Panel, dropdown, int_slider
+from convmixer.widgets.panel import Panel, dropdown, int_slider, run_button
 
 FIGURE_WIDTH = "860px"
 STUDY_FIGURE_WIDTH = "760px"
@@ -155,10 +155,7 @@ class StudyTrainer(Panel):
         self.kernel_size = int_slider("study-kernel-size", "Kernel size k", kernel_size, 1, max_kernel_size)
         self.depth = int_slider("study-depth", "Depth d", depth, 1, max_depth)
         self.seed = int_slider("study-seed", "Seed", seed, 0, max_seed)
-        self.train_button = widgets.Button(
-            description="Train", button_style="primary", icon="play",
-            tooltip="train this k, d and seed under the panel's budget",
-        ).add_class("cm-study-train")
+        self.train_button = run_button("study-train", "Train", "train this k, d and seed under the panel's budget")
         self.layout([[self.kernel_size, self.depth, self.seed, self.train_button]], width=STUDY_FIGURE_WIDTH)
         self.redraw_on(self.kernel_size, self.depth, self.seed)
         self.train_button.on_click(self.train)

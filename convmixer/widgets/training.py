@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-import ipywidgets as widgets
 import torch
 
 from convmixer._util import check_int_in_range, check_positive_int
@@ -22,7 +21,7 @@ from convmixer.data import ImageDataset
 from convmixer.sample import cifar10_sample
 from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.training import Curves, TrainingCurves
-from convmixer.widgets.panel import Panel, int_slider
+from convmixer.widgets.panel import Panel, int_slider, run_button
 
 # The panel's budget: the "short" profile of convmixer.train.PROFILES (ConvMixer-64/d, p = 4,
 # 5,000 training images x 4 epochs, tested on 1,000).
@@ -74,15 +73,8 @@ class KernelDepthTrainer(Panel):
     dpi = 80  # the 9-inch curves at 720 px, the figure's width
 
     def __init__(
-        self,
-        train: ImageDataset,
-        test: ImageDataset,
-        profile: TrainProfile = QUICK,
-        kernel_size: int = 5,
-        depth: int = 2,
-        max_kernel_size: int = 9,
-        max_depth: int = 8,
-        train_fn: Trainer = fit,
+        self, train: ImageDataset, test: ImageDataset, profile: TrainProfile = QUICK, kernel_size: int = 5,
+        depth: int = 2, max_kernel_size: int = 9, max_depth: int = 8, train_fn: Trainer = fit,
     ) -> None:
         self.kernel_size = int_slider(
             "kernel-size", "Kernel size k", kernel_size, 1, check_positive_int("max_kernel_size", max_kernel_size)
@@ -92,10 +84,7 @@ class KernelDepthTrainer(Panel):
         self.profile = profile
         self.train_fn = train_fn
         self.runs: list[Run] = []
-        self.train_button = widgets.Button(
-            description="Train", button_style="primary", icon="play",
-            tooltip="train a small ConvMixer with this k and d",
-        ).add_class("cm-train")
+        self.train_button = run_button("train", "Train", "train a small ConvMixer with this k and d")
         self.layout([[self.kernel_size, self.depth, self.train_button]], width="720px")
         self.plot = TrainingCurves(max_epochs=profile.epochs)
         self.train_button.on_click(self.train)
