@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
+from convmixer.viz.style import new_figure
+
 Activation = Callable[[torch.Tensor], torch.Tensor]
 ACTIVATIONS: dict[str, Activation] = {"GELU": F.gelu, "ReLU": F.relu}
 
@@ -40,7 +42,7 @@ def activation_figure(
     if not low < high or points < 2:
         raise ValueError(f"need low < high and at least 2 points, got [{low}, {high}] with {points}")
     x = torch.linspace(low, high, points)
-    fig = Figure(figsize=(8.0, 2.8), dpi=100, layout="constrained")
+    fig = new_figure(8.0, 2.8, layout="constrained")
     values, slopes = fig.subplots(1, 2)
     for name, function in functions.items():
         y, slope = value_and_slope(function, x)

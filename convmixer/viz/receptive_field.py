@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convmixer.viz.model import RF_COLOR
+from convmixer.viz.style import grid_shape, hide_ticks, new_figure
 
 ERF_CMAP = "magma"
 GAMMA = 0.5  # square-root colour scale: the faint tails stay visible next to a sharp peak
@@ -40,16 +41,14 @@ def erf_figure(
     drawn = [s for s in shares.values() if s is not None]
     high = max((float(s.max()) for s in drawn), default=1.0) or 1.0
     norm = PowerNorm(GAMMA, vmin=0.0, vmax=high)
-    ncols = min(ncols or len(erfs), len(erfs))
-    nrows = -(-len(erfs) // ncols)
-    fig = Figure(figsize=(size * ncols + 0.9, (size + 0.45) * nrows), dpi=100)
+    nrows, ncols = grid_shape(len(erfs), ncols or len(erfs))
+    fig = new_figure(size * ncols + 0.9, (size + 0.45) * nrows)
     fig.subplots_adjust(left=0.01, right=1 - 0.9 / (size * ncols + 0.9), bottom=0.03, top=0.86,
                         wspace=0.08, hspace=0.3)
     axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
     image = None
     for ax, (title, share) in zip(axes, shares.items()):
-        ax.set_xticks([])
-        ax.set_yticks([])
+        hide_ticks(ax)
         ax.set_title(title, fontsize=8)
         if share is None:
             ax.text(0.5, 0.5, missing, ha="center", va="center", fontsize=8, wrap=True,
