@@ -22,11 +22,14 @@ DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 768, 1024, 1536, 2
 
 
 def _write_values(ax: Axes, kernel: torch.Tensor, cell_inches: float) -> None:
-    """Print every weight of a ``(k, k)`` kernel on its square (two significant digits), white
-    on the strongest colours, in a font that fits the square."""
+    """Print every weight of a ``(k, k)`` kernel on its square, all with the same number of
+    decimals (two significant digits for the largest weight; powers of ten for tiny kernels),
+    white on the strongest colours, in a font that fits the square."""
     values = kernel.detach().cpu().float().numpy()
     limit = float(np.abs(values).max()) or 1.0
-    labels = [[f"{v:.2g}" for v in row] for row in values]
+    decimals = max(0, 1 - int(np.floor(np.log10(limit))))
+    style = f".{decimals}f" if decimals <= 3 else ".1e"
+    labels = [[format(v, style) for v in row] for row in values]
     longest = max(len(label) for row in labels for label in row)
     fontsize = min(8.0, 72 * cell_inches / (0.62 * longest + 0.8))
     for (i, j), value in np.ndenumerate(values):
