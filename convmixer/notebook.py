@@ -32,14 +32,15 @@ def show_figure(fig: Figure, photo: bool = False, dpi: int = 80) -> Image:
     return Image(render_figure(fig, "jpeg" if photo else "png", dpi))
 
 
-def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
+def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-5, rtol: float = 1e-4) -> None:
     """Compare the reader's ``answer`` with ``expected`` and print one line.
 
     Tensors are compared with ``torch.testing.assert_close`` (shape, dtype-insensitive, the given
     tolerances), numbers with the same tolerances, anything else with ``==``. ``answer`` may be a
     callable of no arguments (it is called). A placeholder answer (``...`` / ``None``) prints
-    "not answered yet" with the hint; a wrong one prints "not yet" with the hint. Returns whether
-    the answer was right.
+    "not answered yet" with the hint; a wrong one prints "not yet" with the hint. Returns nothing,
+    so that a cell ending with a check shows only that line (a trailing ``;`` does not reliably
+    hide a value under nbval).
     """
     if callable(answer) and not isinstance(answer, torch.Tensor):
         try:
@@ -48,7 +49,7 @@ def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-
             answer = None
     if answer is None or answer is Ellipsis:
         print(f"[{name}] not answered yet. Hint: {hint}")
-        return False
+        return
     try:
         if isinstance(expected, torch.Tensor) or isinstance(answer, torch.Tensor):
             torch.testing.assert_close(
@@ -61,9 +62,8 @@ def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-
             raise AssertionError
     except (AssertionError, TypeError, ValueError, RuntimeError):
         print(f"[{name}] not yet. Hint: {hint}")
-        return False
+        return
     print(f"[{name}] correct.")
-    return True
 
 
 def solution(name: str) -> Markdown:
