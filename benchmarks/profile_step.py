@@ -1,6 +1,6 @@
 """Where the time of one training step goes: data, forward, backward, optimizer.
 
-    python benchmarks/profile_step.py           # phase times, before vs after (~4 minutes)
+    python benchmarks/profile_step.py           # phase times, before vs after
     python benchmarks/profile_step.py --ops     # also the top operators of one step of each
 
 The step is the training engine's own (:func:`convmixer.train.build_training`, as

@@ -1,7 +1,7 @@
 """Training and inference speed of ConvMixer-256/8: ours against timm's and labml-nn's.
 
-    python benchmarks/speed.py              # full run (~10 minutes on 2 busy CPU cores)
-    python benchmarks/speed.py --quick      # 3 repeats instead of 7 (~5 minutes)
+    python benchmarks/speed.py              # full run (results/cpu.json: 325 s of warm-up and timing)
+    python benchmarks/speed.py --quick      # 3 repeats instead of 7, one warm-up step
     python benchmarks/speed.py --ablation   # timm, ours and ours with each speed-up taken away
     python benchmarks/speed.py --same-process   # every contender inside this one process
 
