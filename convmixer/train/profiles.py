@@ -140,16 +140,10 @@ SMOKE = CPU.replace(
     train_subset=2000,
     test_subset=500,
 )
-# The training panel of notebook 05 (convmixer.widgets.training): ConvMixer-64/d with 4x4 patches,
-# 5,000 training images x 4 epochs, tested on 1,000; the panel sets k and d.
-SHORT = CPU.replace(
-    name="short",
-    model_overrides={"dim": 64, "patch_size": 4},
-    epochs=4,
-    batch_size=100,
-    train_subset=5000,
-    test_subset=1000,
-)
+# The training panel of notebook 05 (convmixer.widgets.training): the smoke budget's 4 epochs of
+# batch 100 for ConvMixer-64/d with 4x4 patches on 5,000 training images, tested on 1,000; the
+# panel sets k and d.
+SHORT = SMOKE.replace(name="short", model_overrides={"dim": 64, "patch_size": 4}, train_subset=5000, test_subset=1000)
 # The kernel-size x depth study (convmixer.sweep, notebook 07): the panel's model for one pass over a
 # fixed 30,000 training images. The stored grid (12 models + 2 repeats) took 604 s on the shared
 # 2-core machine (results/kernel_depth_sweep.json). test_subset is fit's check after the epoch; the
