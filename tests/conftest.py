@@ -1,4 +1,10 @@
-"""pytest fixtures over the helpers in ``support.py``."""
+"""pytest fixtures over the helpers in ``support.py``, and the session's matplotlib backend.
+
+pytest imports this file before any test module, so selecting the non-interactive Agg backend
+here covers every test (no per-module ``matplotlib.use`` before the imports). It is selected with
+``matplotlib.use`` rather than by setting ``MPLBACKEND``: an environment variable would reach the
+Jupyter kernels that nbval and the browser test start, and replace their inline backend.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,12 @@ import shutil
 from pathlib import Path
 from typing import Iterator
 
+import matplotlib
 import pytest
 
 from support import TinyFolder, make_tiny_folder, single_thread
+
+matplotlib.use("Agg")
 
 
 @pytest.fixture

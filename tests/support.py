@@ -1,22 +1,25 @@
 """Test helpers shared by several modules: tiny generated datasets (never the real data), a tiny
-training profile, subprocess environments.
+model and training profile, subprocess environments, and what a widget panel shows.
 
 Import them with ``from support import ...``; pytest fixtures built on them live in ``conftest.py``
 (a test module cannot import from ``conftest``: there are two, and the first one loaded wins)."""
 
 from __future__ import annotations
 
-import contextlib
+import html
 import os
+import re
 import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import ContextManager
 
+import ipywidgets as widgets
 import torch
 from PIL import Image
 
+from convmixer._util import torch_threads
 from convmixer.augment import AugmentConfig
 from convmixer.data import CIFAR10_CLASSES, ImageDataset
 from convmixer.model import ConvMixer
@@ -71,22 +74,41 @@ TINY = SMOKE.replace(
 )
 
 
-def tiny_model(seed: int = 0, depth: int = 2) -> ConvMixer:
-    """ConvMixer-16/``depth`` with k = 5 and p = 4, initialised after ``torch.manual_seed(seed)``."""
+def tiny_model(
+    seed: int = 0, depth: int = 2, *, dim: int = 16, kernel_size: int = 5, patch_size: int = 4,
+    activation: str = "gelu", varied_norms: bool = False,
+) -> ConvMixer:
+    """ConvMixer-``dim``/``depth`` (default 16/2, k = 5, p = 4), initialised after
+    ``torch.manual_seed(seed)``, in training mode. ``varied_norms``: every BatchNorm gets running
+    statistics and a scale and shift other than the initial ones, so that eval mode matters."""
     torch.manual_seed(seed)
-    return ConvMixer(dim=16, depth=depth, kernel_size=5, patch_size=4)
+    model = ConvMixer(dim, depth, kernel_size, patch_size, activation=activation)
+    if varied_norms:
+        with torch.no_grad():
+            for module in model.modules():
+                if isinstance(module, torch.nn.BatchNorm2d):
+                    module.running_mean.uniform_(-0.5, 0.5)
+                    module.running_var.uniform_(0.5, 2.0)
+                    module.weight.uniform_(0.5, 1.5)
+                    module.bias.uniform_(-0.5, 0.5)
+    return model
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
+def single_thread() -> ContextManager[None]:
     """Run torch on one thread inside the block: on shared cores two OpenMP threads can be
     several times slower than one, and the result does not depend on the count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    return torch_threads(1)
+
+
+def panel_controls(panel: object) -> dict[str, widgets.Widget]:
+    """A notebook panel's controls by their ``cm-`` class, from every row of controls."""
+    rows = [child for child in panel.panel.children if isinstance(child, widgets.HBox)]
+    return {name: w for row in rows for w in row.children for name in w._dom_classes if name.startswith("cm-")}
+
+
+def readout_text(panel: object) -> str:
+    """A panel's readout as a reader sees it: tags removed, entities (``&times;``) decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", panel.readout.value))
 
 
 def write_split(root: Path, split: str, per_class: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

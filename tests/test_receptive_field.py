@@ -1,23 +1,19 @@
 """The effective receptive field: where it can be non-zero, how it averages over images, known
 answers for hand-set kernels, and the two numbers that summarise it."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import ConvMixer  # noqa: E402
-from convmixer.receptive_field import (  # noqa: E402
+from convmixer import ConvMixer
+from convmixer.receptive_field import (
     centre_position,
     effective_receptive_field,
     effective_side,
     own_patch_share,
     ring_mass,
 )
-from convmixer.viz.model import receptive_box  # noqa: E402
-from convmixer.viz.receptive_field import erf_figure  # noqa: E402
+from convmixer.viz.model import receptive_box
+from convmixer.viz.receptive_field import erf_figure
 
 
 def seeded_model(dim=8, depth=2, kernel_size=3, patch_size=2, seed=0):

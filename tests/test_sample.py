@@ -1,9 +1,5 @@
 """The bundled pictures and the image-display helpers."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import torch

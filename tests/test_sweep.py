@@ -1,24 +1,20 @@
 """The kernel-size x depth sweep: profiles, one real (tiny) run, the result files (figures and panels:
 test_viz_sweep.py, test_widgets_sweep.py)."""
 
-import matplotlib
+import csv
+import dataclasses
+import importlib.util
+import json
+from pathlib import Path
+import re
 
-matplotlib.use("Agg")
+import pytest
+import torch
 
-import csv  # noqa: E402
-import dataclasses  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-from pathlib import Path  # noqa: E402
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import ConvMixer  # noqa: E402
-from convmixer.analysis import count_parameters, forward_flops  # noqa: E402
-from convmixer.data import CIFAR10_CLASSES, ImageDataset  # noqa: E402
-from convmixer.sweep import (  # noqa: E402
+from convmixer import ConvMixer
+from convmixer.analysis import count_parameters, forward_flops
+from convmixer.data import CIFAR10_CLASSES, ImageDataset
+from convmixer.sweep import (
     FIELDS,
     SWEEP_BUDGET,
     SweepRun,
@@ -29,7 +25,7 @@ from convmixer.sweep import (  # noqa: E402
     run_one,
     write_results,
 )
-from convmixer.train import build_training, with_kernel_depth  # noqa: E402
+from convmixer.train import build_training, with_kernel_depth
 
 TINY = SWEEP_BUDGET.replace(
     model_overrides={"dim": 8, "patch_size": 8}, epochs=1, batch_size=32, train_subset=64, test_subset=32,

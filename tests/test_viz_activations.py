@@ -2,14 +2,10 @@
 
 import math
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer.viz.activations import ACTIVATIONS, activation_figure, value_and_slope  # noqa: E402
+from convmixer.viz.activations import ACTIVATIONS, activation_figure, value_and_slope
 
 
 def normal_cdf(x):

@@ -2,17 +2,15 @@
 
 import math
 
-import matplotlib
+import pytest
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
+from support import tiny_model
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from convmixer import ConvMixer  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.viz.inspection import (  # noqa: E402
+from convmixer import ConvMixer
+from convmixer.sample import cifar10_sample
+from convmixer.viz.inspection import (
     class_activation_map,
     depthwise_kernels,
     feature_maps_figure,
@@ -36,17 +34,9 @@ from convmixer.viz.inspection import (  # noqa: E402
 CLASSES = tuple(f"class {i}" for i in range(10))
 
 
-def tiny_model(kernel_size: int = 3, seed: int = 0) -> ConvMixer:
-    """A small ConvMixer with non-trivial BatchNorm statistics (so eval mode matters)."""
-    torch.manual_seed(seed)
-    model = ConvMixer(dim=8, depth=2, kernel_size=kernel_size, patch_size=4)
-    for module in model.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.5, 0.5)
-    return model.train()
+def small_model(kernel_size: int = 3, seed: int = 0) -> ConvMixer:
+    """ConvMixer-8/2 with non-trivial BatchNorm statistics (so eval mode matters)."""
+    return tiny_model(seed, dim=8, kernel_size=kernel_size, varied_norms=True)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +52,7 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 
 
 def test_filters_and_kernels_are_detached_copies_of_the_weights():
-    model = tiny_model(kernel_size=5)
+    model = small_model(kernel_size=5)
     filters = patch_embedding_filters(model)
     assert filters.shape == (8, 3, 4, 4) and not filters.requires_grad
     torch.testing.assert_close(filters, model.stem.conv.weight.detach())
@@ -147,7 +137,7 @@ def test_patch_norms_are_norms_over_channels():
 
 
 def test_class_activation_map_averages_to_the_logit_minus_bias(images):
-    model = tiny_model()
+    model = small_model()
     x = as_input(images)
     model.eval()
     with torch.no_grad():
@@ -166,14 +156,14 @@ def test_class_activation_map_averages_to_the_logit_minus_bias(images):
 
 def test_class_activation_map_rejects_unknown_classes(images):
     with pytest.raises(ValueError, match="class index must be in 0..9, got 10"):
-        class_activation_map(tiny_model(), as_input(images), 10)
+        class_activation_map(small_model(), as_input(images), 10)
     with pytest.raises(ValueError, match="got -1"):
-        class_activation_map(tiny_model(), as_input(images), torch.tensor([0, 1, -1, 2]))
+        class_activation_map(small_model(), as_input(images), torch.tensor([0, 1, -1, 2]))
 
 
 @pytest.mark.parametrize("kernel_size", [3, 4])
 def test_inspect_image_matches_the_model(images, kernel_size):
-    model = tiny_model(kernel_size)
+    model = small_model(kernel_size)
     x = as_input(images[:1])[0]
     result = inspect_image(model, x)
     model.eval()
@@ -192,7 +182,7 @@ def test_inspect_image_matches_the_model(images, kernel_size):
 
 
 def test_last_attribution_is_the_class_activation_map_over_n(images):
-    model = tiny_model()
+    model = small_model()
     x = as_input(images[1:2])
     result = inspect_image(model, x[0], target=4)
     assert result.target == 4
@@ -201,7 +191,7 @@ def test_last_attribution_is_the_class_activation_map_over_n(images):
 
 def test_attributions_sum_to_the_directional_derivative_of_the_logit(images):
     """sum_ij A_l(i, j) = d/de y_c(z_l * (1 + e)) at e = 0, computed by finite differences."""
-    model = tiny_model().double().eval()
+    model = small_model().double().eval()
     x = as_input(images[2:3]).double()
     target = 5
     result = inspect_image(model, x[0], target=target)
@@ -220,7 +210,7 @@ def test_attributions_sum_to_the_directional_derivative_of_the_logit(images):
 
 
 def test_inspect_image_rejects_bad_input():
-    model = tiny_model()
+    model = small_model()
     with pytest.raises(ValueError, match="one image shaped"):
         inspect_image(model, torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match="class index"):
@@ -248,7 +238,7 @@ def test_mask_patches_zeroes_exactly_the_listed_patches():
 
 
 def test_patch_deletion_compares_cam_patches_with_random_ones(images):
-    model = tiny_model()
+    model = small_model()
     x = as_input(images)
     none, some, everything = patch_deletion(model, x, counts=[0, 8, 64], seed=1)
     assert model.training, "the model's mode is restored"
@@ -282,9 +272,9 @@ def test_filter_grid_draws_every_filter():
 
 
 def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
-    kernels = depthwise_kernels(tiny_model(5))
+    kernels = depthwise_kernels(small_model(5))
     assert images_on(kernel_grid_figure(kernels, [0, 3, 7])) == 6
-    fig = kernel_comparison_figure(kernels, depthwise_kernels(tiny_model(5, seed=1)), [0, 1, 2, 3], title="T")
+    fig = kernel_comparison_figure(kernels, depthwise_kernels(small_model(5, seed=1)), [0, 1, 2, 3], title="T")
     assert images_on(fig) == 16
     assert "T" in [text.get_text() for sub in fig.subfigs for text in sub.texts]
     statistic_axes = [ax for ax in fig.axes if ax.collections]  # the bands of the two statistics
@@ -293,11 +283,11 @@ def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
     with pytest.raises(ValueError, match=r"channels must lie in 0..7"):
         kernel_grid_figure(kernels, [8])
     with pytest.raises(ValueError, match="same depth, width and k"):
-        kernel_comparison_figure(kernels, depthwise_kernels(tiny_model(3)), [0])
+        kernel_comparison_figure(kernels, depthwise_kernels(small_model(3)), [0])
 
 
 def test_activation_figures(images):
-    model = tiny_model()
+    model = small_model()
     result = inspect_image(model, as_input(images[:1])[0])
     fig = feature_maps_figure(result.feature_maps, channel=2)
     assert [ax.get_title() for ax in fig.axes] == ["stem", "block 1", "block 2"]
@@ -313,7 +303,7 @@ def test_activation_figures(images):
 
 
 def test_inspection_figure_shows_the_filter_of_the_chosen_layer(images):
-    model = tiny_model()
+    model = small_model()
     result = inspect_image(model, as_input(images[:1])[0])
     stem = inspection_figure(images[0], result, model, layer=0, channel=1, classes=CLASSES)
     block = inspection_figure(images[0], result, model, layer=2, channel=1, classes=CLASSES)

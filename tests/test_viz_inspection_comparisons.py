@@ -1,17 +1,13 @@
 """Notebook 06's comparisons: a channel chosen per feature map, one colour scale (and one colour
 bar) per comparison of signed maps, labelled bands, and error bars on the patch-deletion check."""
 
-import matplotlib
+import pytest
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from convmixer import ConvMixer  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.viz.inspection import (  # noqa: E402
+from convmixer import ConvMixer
+from convmixer.sample import cifar10_sample
+from convmixer.viz.inspection import (
     deletion_figure,
     draw_kernel_statistic,
     feature_maps_figure,
@@ -21,7 +17,7 @@ from convmixer.viz.inspection import (  # noqa: E402
     patch_deletion,
     patch_overlays_figure,
 )
-from convmixer.widgets.inspection import activation_explorer  # noqa: E402
+from convmixer.widgets.inspection import activation_explorer
 
 
 @pytest.fixture(scope="module")

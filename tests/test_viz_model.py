@@ -1,18 +1,13 @@
 """Model figures and tables: mosaic layout, receptive-field box (checked with gradients), tables."""
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import CONFIGS, ConvMixer, create_model  # noqa: E402
-from convmixer.analysis import convmixer_parameters, receptive_field, trace_stages  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.viz.model import (  # noqa: E402
+from convmixer import CONFIGS, ConvMixer, create_model
+from convmixer.analysis import convmixer_parameters, receptive_field, trace_stages
+from convmixer.sample import cifar10_sample
+from convmixer.viz.model import (
     config_table,
     feature_map_mosaic,
     format_stage_table,
@@ -84,10 +79,8 @@ def test_plot_feature_maps_labels_stages_and_outlines_the_receptive_field():
     box = ax_image.patches[0]
     assert (box.get_x(), box.get_y(), box.get_width()) == (6, 4, 26)
     assert ax_image.get_title() == "input 32x32\nRF 26x26 px"
-    plt.close(fig)
     fig = plot_feature_maps(image, maps, receptive_field=(-4, -4, 40))
     assert fig.axes[0].get_title().endswith("(whole image)")
-    plt.close(fig)
 
 
 def test_stage_table_lists_every_stage():

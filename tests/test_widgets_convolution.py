@@ -1,18 +1,16 @@
 """The panels of notebooks 01 and 02: move a control, check the readout's numbers and the figure."""
 
-import matplotlib
+import re
 
-matplotlib.use("Agg")
+import pytest
+import torch
 
-import re  # noqa: E402
+from convmixer.analysis import convolution_costs
+from convmixer.filters import filter_image
+from convmixer.sample import photo
+from support import panel_controls
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer.analysis import convolution_costs  # noqa: E402
-from convmixer.filters import filter_image  # noqa: E402
-from convmixer.sample import photo  # noqa: E402
-from convmixer.widgets.convolution import (  # noqa: E402
+from convmixer.widgets.convolution import (
     depthwise_filter_explorer,
     separable_cost_explorer,
 )
@@ -24,14 +22,9 @@ def image() -> torch.Tensor:
     return photo()[:, ::4, ::4].contiguous()
 
 
-def controls(panel):
-    box = panel.panel.children[0]
-    return {cls: w for w in box.children for cls in w._dom_classes}
-
-
 def test_filter_explorer_follows_the_conventions(image):
     explorer = depthwise_filter_explorer(image)
-    found = controls(explorer)
+    found = panel_controls(explorer)
     assert set(found) == {"cm-kernel-size", "cm-filter"}
     assert all(w.description for w in found.values())
     assert "cm-readout" in explorer.readout._dom_classes
@@ -92,7 +85,7 @@ def readout_numbers(html: str) -> dict[str, list[str]]:
 
 def test_cost_explorer_follows_the_conventions():
     explorer = separable_cost_explorer()
-    found = controls(explorer)
+    found = panel_controls(explorer)
     assert set(found) == {"cm-width", "cm-kernel-size"}
     assert all(w.description for w in found.values())
     assert all(w.continuous_update is False for w in found.values())

@@ -1,20 +1,18 @@
 """The panel of notebook 06: move a control, check the readout's numbers and the figure."""
 
-import matplotlib
+import re
 
-matplotlib.use("Agg")
+import pytest
+import torch
 
-import re  # noqa: E402
+from support import panel_controls, tiny_model
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import ConvMixer  # noqa: E402
-from convmixer.analysis import receptive_field  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.viz import inspection as viz_inspection  # noqa: E402
-from convmixer.widgets import inspection as widget_module  # noqa: E402
-from convmixer.widgets.inspection import activation_explorer, image_options  # noqa: E402
+from convmixer import ConvMixer
+from convmixer.analysis import receptive_field
+from convmixer.sample import cifar10_sample
+from convmixer.viz import inspection as viz_inspection
+from convmixer.widgets import inspection as widget_module
+from convmixer.widgets.inspection import activation_explorer, image_options
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
@@ -28,13 +26,7 @@ def sample():
 
 
 def make_model(kernel_size: int = 5) -> ConvMixer:
-    torch.manual_seed(0)
-    return ConvMixer(dim=12, depth=3, kernel_size=kernel_size, patch_size=4)
-
-
-def controls(explorer):
-    box = explorer.panel.children[0]
-    return {cls: w for w in box.children for cls in w._dom_classes}
+    return tiny_model(depth=3, dim=12, kernel_size=kernel_size)
 
 
 def number_after(text: str, label: str) -> float:
@@ -43,7 +35,7 @@ def number_after(text: str, label: str) -> float:
 
 def test_panel_follows_the_widget_conventions(sample):
     explorer = activation_explorer(make_model(), *sample, preprocess=preprocess)
-    found = controls(explorer)
+    found = panel_controls(explorer)
     assert set(found) == {"cm-image", "cm-layer", "cm-channel"}
     assert all(w.description for w in found.values())
     assert explorer.layer.continuous_update is False and explorer.channel.continuous_update is False

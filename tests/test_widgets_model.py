@@ -1,33 +1,25 @@
 """The model panel: every control changes the readout's numbers and the drawn feature maps."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from support import readout_text
 
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import ConvMixer, ConvMixerConfig  # noqa: E402
-from convmixer._util import torch_threads  # noqa: E402
-from convmixer.analysis import (  # noqa: E402
+from convmixer import ConvMixer, ConvMixerConfig
+from convmixer._util import torch_threads
+from convmixer.analysis import (
     convmixer_parameters,
     forward_flops,
     receptive_field,
 )
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.widgets.model import image_coverage, model_explorer  # noqa: E402
-from convmixer.widgets.patches import standardize  # noqa: E402
+from convmixer.sample import cifar10_sample
+from convmixer.widgets.model import image_coverage, model_explorer
+from convmixer.widgets.patches import standardize
 
 
 @pytest.fixture(scope="module")
 def image():
     return cifar10_sample().images[7]
-
-
-def readout_text(panel):
-    return re.sub(r"<[^>]+>", "", panel.readout.value)
 
 
 def expected_numbers(panel):

@@ -2,22 +2,18 @@
 receptive field exactly when the settings match it (or its first d blocks), says "untrained"
 everywhere else, and its slider ranges always reach the trained settings."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from support import readout_text, tiny_model
 
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import ConvMixer, ConvMixerConfig  # noqa: E402
-from convmixer.augment import prepare_images  # noqa: E402
-from convmixer.receptive_field import effective_receptive_field, effective_side, own_patch_share  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.widgets import model as panel_module  # noqa: E402
-from convmixer.widgets.model import matches_trained, model_explorer  # noqa: E402
-from convmixer.widgets.patches import standardize  # noqa: E402
+from convmixer import ConvMixer, ConvMixerConfig
+from convmixer.augment import prepare_images
+from convmixer.receptive_field import effective_receptive_field, effective_side, own_patch_share
+from convmixer.sample import cifar10_sample
+from convmixer.widgets import model as panel_module
+from convmixer.widgets.model import matches_trained, model_explorer
+from convmixer.widgets.patches import standardize
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +23,8 @@ def pictures():
 
 def stand_in(dim=16, depth=3, kernel_size=3, patch_size=4, activation="gelu"):
     """A model with weights of its own, standing for the shipped checkpoint."""
-    torch.manual_seed(123)
-    model = ConvMixer(dim, depth, kernel_size, patch_size, activation=activation).eval()
-    with torch.no_grad():  # BatchNorm statistics that are not the initial ones
-        for module in model.modules():
-            if isinstance(module, torch.nn.BatchNorm2d):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-    return model
-
-
-def text(panel):
-    return re.sub(r"<[^>]+>", "", panel.readout.value).replace("&mdash;", "—").replace("&le;", "≤")
+    return tiny_model(123, depth, dim=dim, kernel_size=kernel_size, patch_size=patch_size,
+                      activation=activation, varied_norms=True).eval()
 
 
 def panel_for(pictures, trained, **settings):
@@ -50,7 +36,7 @@ def test_matching_settings_show_the_trained_model(pictures):
     trained = stand_in()
     panel = panel_for(pictures, trained, depth=3, kernel_size=3, dim=16, patch_size=4)
     assert panel.shows_trained
-    assert "weights: trained — the stand-in" in text(panel)
+    assert "weights: trained — the stand-in" in readout_text(panel)
     x = prepare_images(pictures[:1])
     with torch.no_grad():
         expected = [trained.stem(x)]
@@ -64,13 +50,13 @@ def test_matching_settings_show_the_trained_model(pictures):
     assert bytes(panel.erf_view.value).startswith(b"\x89PNG")
     assert "trained: feature maps" in panel.drawn.axes[1].get_title()
     side, share = effective_side(erf, 4, (4, 4)), own_patch_share(erf, 4, (4, 4))
-    assert f"trained: half within {side} px square, {share:.0%} on its own patch" in text(panel)
+    assert f"trained: half within {side} px square, {share:.0%} on its own patch" in readout_text(panel)
 
 
 def test_fewer_blocks_show_the_first_blocks_of_the_trained_model(pictures):
     trained = stand_in()
     panel = panel_for(pictures, trained, depth=2, kernel_size=3, dim=16, patch_size=4)
-    assert "weights: trained — the first 2 of the 3 blocks of the stand-in" in text(panel)
+    assert "weights: trained — the first 2 of the 3 blocks of the stand-in" in readout_text(panel)
     torch.testing.assert_close(
         panel.erfs["trained"], effective_receptive_field(trained, prepare_images(pictures), blocks=2)
     )
@@ -85,7 +71,7 @@ def test_other_settings_say_untrained_and_show_a_seeded_model(pictures, control,
     config = panel.config
     assert not panel.shows_trained and panel.erfs["trained"] is None
     assert ("weights: untrained (random, seed 7) — the stand-in is ConvMixer-16/3 with k = 3, p = 4: "
-            "set h, k and p to those (d ≤ 3) to see it trained") in text(panel)
+            "set h, k and p to those (d ≤ 3) to see it trained") in readout_text(panel)
     assert "untrained: feature maps" in panel.drawn.axes[1].get_title()
     torch.manual_seed(7)
     untrained = ConvMixer.from_config(config)
@@ -124,11 +110,11 @@ def test_matches_trained_compares_every_field_but_a_shorter_depth():
 
 def test_expensive_settings_average_the_erf_over_fewer_images(pictures, monkeypatch):
     panel = panel_for(pictures, None, depth=2, kernel_size=3, dim=16, patch_size=4)
-    assert panel.erf_image_count == 3 and "(3 images)" in text(panel)
-    assert "weights: untrained (random, seed 0)" in text(panel) and list(panel.erfs) == ["untrained"]
+    assert panel.erf_image_count == 3 and "(3 images)" in readout_text(panel)
+    assert "weights: untrained (random, seed 0)" in readout_text(panel) and list(panel.erfs) == ["untrained"]
     monkeypatch.setattr(panel_module, "ERF_FLOP_BUDGET", 1.0)
     panel.depth.value = 3
-    assert panel.erf_image_count == 1 and "(1 image)" in text(panel)
+    assert panel.erf_image_count == 1 and "(1 image)" in readout_text(panel)
 
 
 def test_bad_erf_images_and_a_foreign_trained_model_raise(pictures):

@@ -1,28 +1,19 @@
 """The patch-size panel: every control changes the readout's numbers and the drawing."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
+from support import readout_text
 
-import re  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer import PatchEmbedding  # noqa: E402
-from convmixer.patches import num_tokens  # noqa: E402
-from convmixer.sample import cifar10_sample, photo  # noqa: E402
-from convmixer.widgets.patches import patch_size_explorer, standardize  # noqa: E402
+from convmixer import PatchEmbedding
+from convmixer.patches import num_tokens
+from convmixer.sample import cifar10_sample, photo
+from convmixer.widgets.patches import patch_size_explorer, standardize
 
 
 @pytest.fixture(scope="module")
 def images():
     return {"car": cifar10_sample().images[0], "photo": photo()[:, :64, :48]}
-
-
-def readout_text(panel):
-    """The readout as a reader sees it (tags stripped)."""
-    return re.sub(r"<[^>]+>", "", panel.readout.value)
 
 
 def channel_arrays(panel):

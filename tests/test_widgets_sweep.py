@@ -1,18 +1,14 @@
 """Notebook 07's panels: the explorer of the stored study and the trainer of one (k, d, seed),
 driven with a fake training function."""
 
-import matplotlib
+import pytest
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-
-from convmixer.analysis import convmixer_parameters  # noqa: E402
-from convmixer.model import ConvMixerConfig  # noqa: E402
-from convmixer.study_runs import RunStore, budget_digest  # noqa: E402
-from convmixer.train import PROFILES  # noqa: E402
-from convmixer.widgets.sweep import study_trainer, sweep_explorer  # noqa: E402
-from study_fakes import FakeFit, sweep_grid, tiny_data  # noqa: E402
+from convmixer.analysis import convmixer_parameters
+from convmixer.model import ConvMixerConfig
+from convmixer.study_runs import RunStore, budget_digest
+from convmixer.train import PROFILES
+from convmixer.widgets.sweep import study_trainer, sweep_explorer
+from study_fakes import FakeFit, sweep_grid, tiny_data
 
 
 @pytest.fixture()
@@ -107,7 +103,7 @@ def test_moving_a_slider_previews_the_next_model(grid, tmp_path):
             f"receptive field {4 * (1 + 3 * 6)} px") in panel.readout.value
     assert panel.figure.value != picture
     legend = [t.get_text() for t in panel.drawn.axes[0].get_legend().get_texts()]
-    assert "next run: k = 7, d = 3" in legend
+    assert "next run: k = 7, d = 3, seed 4" in legend
 
 
 def test_train_runs_the_chosen_model_stores_it_and_plots_it(grid, tmp_path):

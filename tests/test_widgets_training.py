@@ -1,17 +1,13 @@
 """The short-budget training panel of notebook 05: press Train, check what was trained and shown."""
 
-import matplotlib
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from convmixer.analysis import count_parameters  # noqa: E402
-from convmixer.model import ConvMixer  # noqa: E402
-from convmixer.sample import cifar10_sample  # noqa: E402
-from convmixer.train import fit  # noqa: E402
-from convmixer.widgets.training import QUICK, bundled_sample_split, kernel_depth_trainer  # noqa: E402
+from convmixer.analysis import count_parameters
+from convmixer.model import ConvMixer
+from convmixer.sample import cifar10_sample
+from convmixer.train import fit
+from convmixer.widgets.training import QUICK, bundled_sample_split, kernel_depth_trainer
 
 # Seconds, not minutes: an 8-wide model on the 200 training images of the bundled sample.
 TINY = QUICK.replace(
