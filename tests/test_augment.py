@@ -92,14 +92,24 @@ def test_resized_crop_keeps_at_least_the_scale_of_the_area(images):
     assert torch.all(high - low >= 0.75**0.5 * 32 - 2) and torch.all(high - low <= 31)
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_rand_augment_ops_match_torchvision(images, seed):
-    """torchvision's RandAugment draws (op, sign) from the global RNG: replay its draws, then
-    compare its output on one image with ours for the same op and sign."""
-    image = images[seed % len(images)].float() / 255
+OP_SIGNS = [(op, negative) for op in RANDAUGMENT_OPS for negative in ((False, True) if op in SIGNED_OPS else (False,))]
+
+
+def drawn_op(seed: int) -> tuple[str, bool]:
+    """The (operation, negative sign) that torchvision's RandAugment (one op) draws after
+    ``torch.manual_seed(seed)``: an index into its 14 operations, then, for a signed one,
+    ``rand() <= 0.5`` for a negative magnitude."""
     torch.manual_seed(seed)
     op = RANDAUGMENT_OPS[int(torch.randint(len(RANDAUGMENT_OPS), ()))]
-    negative = op in SIGNED_OPS and bool(torch.rand(()) <= 0.5)
+    return op, op in SIGNED_OPS and bool(torch.rand(()) <= 0.5)
+
+
+@pytest.mark.parametrize("op, negative", OP_SIGNS)
+def test_rand_augment_ops_match_torchvision(images, op, negative):
+    """Every (operation, sign) pair against torchvision: take the first seed under which its
+    RandAugment draws that pair, and compare its output on one image with ours."""
+    seed = next(s for s in range(10_000) if drawn_op(s) == (op, negative))
+    image = images[OP_SIGNS.index((op, negative))].float() / 255
     torch.manual_seed(seed)
     expected = T.RandAugment(num_ops=1, magnitude=8)(image)
     value = _magnitudes(8, 32, 32)[op]
