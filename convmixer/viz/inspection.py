@@ -42,6 +42,7 @@ from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
 NORM_CMAP = "inferno"
 OVERLAY_ALPHA = 0.6
+COLOUR_BAR_SPACE = 1.2  # inches at the right of a figure for one colour bar with its ticks and label
 
 
 # --- weights -------------------------------------------------------------------------------------
@@ -409,7 +410,7 @@ def shared_limit(maps: Sequence[torch.Tensor]) -> float:
 def add_colour_bar(fig: Figure, overlay: AxesImage, label: str, width: float) -> None:
     """One colour bar for ``overlay``'s scale at the right edge of ``fig`` (``width`` inches
     wide figure), at full opacity."""
-    bar = fig.add_axes((1 - 0.55 / width, 0.1, 0.12 / width, 0.68))
+    bar = fig.add_axes((1 - (COLOUR_BAR_SPACE - 0.1) / width, 0.1, 0.12 / width, 0.68))
     colour_bar = fig.colorbar(overlay, cax=bar)
     colour_bar.solids.set_alpha(1.0)
     colour_bar.set_label(label, fontsize=7)
@@ -459,9 +460,9 @@ def patch_overlays_figure(
         raise ValueError("need at least one per-patch map")
     shared = scale_label is not None and any(title in signed for title in maps)
     limit = shared_limit([m for title, m in maps.items() if title in signed]) if shared else None
-    width = size * len(maps) + (0.7 if shared else 0.0)
+    width = size * len(maps) + (COLOUR_BAR_SPACE if shared else 0.0)
     fig = new_figure(width, size + 0.4)
-    fig.subplots_adjust(left=0.01, right=1 - (0.75 if shared else 0.01 * width) / width, bottom=0.02,
+    fig.subplots_adjust(left=0.01, right=1 - (COLOUR_BAR_SPACE if shared else 0.01 * width) / width, bottom=0.02,
                         top=0.84, wspace=0.06)
     for ax, (title, patch_map) in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps.items()):
         is_signed = title in signed
@@ -533,9 +534,9 @@ def overlay_gallery_figure(
     shared = signed and scale_label is not None
     limit = shared_limit(maps) if shared else None
     nrows, ncols = grid_shape(len(images), ncols)
-    width = size * ncols + (0.7 if shared else 0.0)
+    width = size * ncols + (COLOUR_BAR_SPACE if shared else 0.0)
     fig = new_figure(width, (size + 0.35) * nrows)
-    fig.subplots_adjust(left=0.01, right=1 - (0.75 if shared else 0.01 * width) / width, bottom=0.01,
+    fig.subplots_adjust(left=0.01, right=1 - (COLOUR_BAR_SPACE if shared else 0.01 * width) / width, bottom=0.01,
                         top=0.93, wspace=0.06, hspace=0.3)
     for ax, image, patch_map, title in zip(grid_axes(fig, nrows, ncols), images, maps, titles):
         overlay = draw_overlay(ax, image, patch_map, KERNEL_CMAP if signed else NORM_CMAP, signed, limit=limit)
@@ -545,7 +546,7 @@ def overlay_gallery_figure(
     return fig
 
 
-def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (4.2, 2.6)) -> Figure:
+def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (5.6, 3.4)) -> Figure:
     """The patch-deletion check as a plot: mean probability of the predicted class against the
     number of masked patches (of ``grid``), top-CAM against random patches, with error bars of
     two standard errors over the images (about a 95 % interval for each mean)."""

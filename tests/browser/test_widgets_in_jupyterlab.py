@@ -194,18 +194,27 @@ def model_numbers(h: int, d: int, k: int, p: int, size: int) -> tuple[int, int, 
 
 
 def model_readout(c: Controls) -> list[Says]:
-    """Notebook 04: the model explorer on a 32 x 32 CIFAR-10 image."""
+    """Notebook 04: the model explorer on a 32 x 32 CIFAR-10 image. It shows the shipped trained
+    model (its h, d, k, p printed by the notebook: ``TRAINED_04``) where h, k and p equal its own
+    and d is at most its depth, and says "untrained" everywhere else; the effective receptive
+    field line ends with the theoretical receptive field."""
     h, d, k, p = (int(c[name]) for name in ("width", "depth", "kernel-size", "patch-size"))
     parameters, flops, rf = model_numbers(h, d, k, p, CIFAR_SIZE)
+    trained = (h, k, p) == (int(c["h"]), int(c["k"]), int(c["p"])) and d <= int(c["d"])
     return [
         says(r"ConvMixer-{}/{}, k = {}, p = {}", h, d, k, p),
         says(r"parameters {} \(closed form {}\)", parameters, parameters),
         says(r"forward {} FLOPs", flops),
         says(r"receptive field after {} block\(s\): {}×{} px", d, rf, rf),
+        says(r"weights: trained" if trained else r"weights: untrained \(random, seed"),
+        says(r"effective receptive field of the centre position \(\d images?\): untrained: half within "
+             r"\d+ px square, \d+% on its own patch;?.* \(theoretical {}×{} px\)", rf, rf),
     ]
 
 
 CIFAR_SIZE = 32
+# Notebook 04 prints the shipped checkpoint's configuration; its panel shows that model where it matches.
+TRAINED_04 = r"convmixer_cpu\.pt: ConvMixer-(?P<h>\d+)/(?P<d>\d+), k = (?P<k>\d+), p = (?P<p>\d+)"
 # Notebook 06 prints the loaded (or trained) model's configuration; its panel runs that model.
 CHECKPOINT_CONFIG = r"ConvMixer-(?P<h>\d+)/(?P<d>\d+): h = \d+, d = \d+, k = (?P<k>\d+), p = (?P<p>\d+)"
 
@@ -247,6 +256,7 @@ SPECS: tuple[NotebookSpec, ...] = (
     ),
     NotebookSpec(
         "04_convmixer_model.ipynb",
+        facts=TRAINED_04,
         moves=(
             Move("depth", readout=model_readout),
             Move("kernel-size", readout=model_readout),
