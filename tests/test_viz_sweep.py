@@ -102,13 +102,13 @@ def your_run(k: int, d: int, seed: int, accuracy: float) -> StudyRun:
 
 def test_study_figure_puts_your_runs_on_the_stored_plot(grid):
     yours = [your_run(5, 4, 0, 0.43), your_run(7, 6, 1, 0.41)]
-    ax = study_figure(grid, yours, "short budget: 5,000 images × 4 epochs", next_run=(7, 6)).axes[0]
+    ax = study_figure(grid, yours, "short budget: 5,000 images × 4 epochs", next_run=(7, 6, 1)).axes[0]
     stars = {tuple(c.get_offsets()[0]): c for c in ax.collections
              if isinstance(c, PathCollection) and len(c.get_offsets()) == 1}
     assert set(stars) == {(5 + YOUR_RUNS_OFFSET, 43.0), (7 + YOUR_RUNS_OFFSET, 41.0)}
     legend = [t.get_text().replace("\n", " ") for t in ax.get_legend().get_texts()]
     assert "your runs (short budget: 5,000 images × 4 epochs)" in legend
-    assert "next run: k = 7, d = 6" in legend
+    assert "next run: k = 7, d = 6, seed 1" in legend
     assert ax.get_legend().get_title().get_text() == "lines: the stored study"
     assert list(ax.get_xticks()) == [3, 5, 7, 9]
     colors = {label: to_rgba(line.get_color()) for label, line in lines_by_label(ax).items()}

@@ -45,7 +45,7 @@ METRICS: dict[str, Metric] = {
     "flops": Metric("forward MFLOPs per image", lambda r: r.flops / 1e6, log=True, fmt="{:.2f}"),
     "throughput": Metric("training throughput (images/s)", lambda r: r.train_images_per_second, log=True),
     "gflops_per_second": Metric(
-        "training GFLOP/s (3 x forward FLOPs x images/s)",
+        "training GFLOP/s (3 × forward FLOPs × images/s)",
         lambda r: 3 * r.flops * r.train_images_per_second / 1e9, fmt="{:.2f}",
     ),
     "train_seconds": Metric("training time (s)", lambda r: r.train_seconds, log=True),
@@ -203,8 +203,8 @@ def metric_figure(runs: Sequence[SweepRun], metric: str, depths: Sequence[int] |
     """One panel: ``metric`` against ``k``, one line per depth (the left panel of
     :func:`sweep_figure` on its own)."""
     chosen = select(runs, depths)
-    fig = new_figure(4.6, 3.4)
-    fig.subplots_adjust(left=0.17, right=0.97, bottom=0.15, top=0.9)
+    fig = new_figure(5.0, 4.0)
+    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.92)
     draw_metric_by_kernel(fig.subplots(), chosen, metric, _depth_colors(runs, chosen), noise_of(runs))
     return fig
 
@@ -233,11 +233,11 @@ def study_figure(
     runs: Sequence[SweepRun],
     your_runs: Sequence[StudyRun] = (),
     your_budget: str = "",
-    next_run: tuple[int, int] | None = None,
+    next_run: tuple[int, int, int] | None = None,
 ) -> Figure:
     """Stored accuracy against ``k`` (means, 95 % error bars) with the reader's runs on the same
-    axes as stars, their budget in the legend; ``next_run = (k, d)`` marks the run the panel
-    will train next with a dotted line."""
+    axes as stars, their budget in the legend; ``next_run = (k, d, seed)`` marks the run the panel
+    will train next with a dotted line at its ``k``."""
     colors = _depth_colors(runs, runs)
     fig = new_figure(9.0, 3.8)
     fig.subplots_adjust(left=0.08, right=0.6, bottom=0.13, top=0.92)
@@ -246,9 +246,9 @@ def study_figure(
     if your_runs:
         draw_your_runs(ax, your_runs, colors, your_budget)
     if next_run is not None:
-        k, d = next_run
+        k, d, seed = next_run
         ax.axvline(k + YOUR_RUNS_OFFSET, color="0.4", linestyle=":", linewidth=1,
-                   label=f"next run: k = {k}, d = {d}")
+                   label=f"next run: k = {k}, d = {d}, seed {seed}")
     ticks = sorted({r.kernel_size for r in runs} | {r.kernel_size for r in your_runs}
                    | ({next_run[0]} if next_run else set()))
     ax.set_xticks(ticks)

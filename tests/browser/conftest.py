@@ -166,6 +166,10 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) ->
         JUPYTERLAB_WORKSPACES_DIR=str(workspaces),
         JUPYTER_RUNTIME_DIR=str(runtime),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        # Training panels use the seconds-long smoke budget (unless the caller chose another), and
+        # notebook 07's panel keeps its runs here, not in the user's cache.
+        CONVMIXER_PROFILE=os.environ.get("CONVMIXER_PROFILE", "smoke"),
+        CONVMIXER_STUDY_RUNS=str(home / "study_runs.json"),
     )
     log = artifacts_dir / "jupyterlab.log"
     command = [

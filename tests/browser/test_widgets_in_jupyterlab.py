@@ -99,10 +99,10 @@ class Move:
 
     A slider is moved one step (``ArrowRight``, or ``ArrowLeft`` when it is at its maximum), or
     step by step with ``ArrowRight`` until it shows ``option``; a dropdown or toggle buttons
-    choose ``option`` (a dropdown without one: the next entry). Afterwards the ``cm-readout`` must
-    read differently (unless not ``readout_changes``) and say everything that ``readout(values)``
-    lists for the values the controls now show; if ``figure_changes``, the panel's figure must
-    look different.
+    choose ``option`` (a dropdown without one: the next entry); a button is clicked. Afterwards,
+    within ``timeout_s``, the ``cm-readout`` must read differently (unless not
+    ``readout_changes``) and say everything that ``readout(values)`` lists for the values the
+    controls now show; if ``figure_changes``, the panel's figure must look different.
     """
 
     control: str
@@ -110,6 +110,7 @@ class Move:
     readout: Callable[[Controls], Sequence[Says]] | None = None
     readout_changes: bool = True
     figure_changes: bool = True
+    timeout_s: float = MOVE_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -234,6 +235,37 @@ def channel_readout(c: Controls) -> list[Says]:
     return [says(r"channel {}: mean", int(c["channel"]))]
 
 
+# Notebook 07 prints the budget its training panel uses (the smoke budget under the test, see
+# conftest.py): the width h and patch size p of the models it trains.
+STUDY_BUDGET = r"The panel trains under the (?P<budget>\w+) budget: ConvMixer-(?P<h>\d+)/d, p = (?P<p>\d+)"
+STUDY_TRAIN_TIMEOUT_S = 180  # first press: load CIFAR-10 (cached) and train one smoke-budget model
+
+
+def study_choice(c: Controls) -> tuple[int, int, int]:
+    return int(c["study-kernel-size"]), int(c["study-depth"]), int(c["study-seed"])
+
+
+def study_next_run_readout(c: Controls) -> list[Says]:
+    """Notebook 07's trainer previews ConvMixer-h/d with kernel ``k`` and patch ``p``: its
+    closed-form parameter count and receptive field ``p (1 + d (k - 1))``."""
+    (k, d, seed), h, p = study_choice(c), int(c["h"]), int(c["p"])
+    parameters = convmixer_parameters(ConvMixerConfig(dim=h, depth=d, kernel_size=k, patch_size=p))
+    return [
+        says(r"Next run: k = {}, d = {}, seed {}: ConvMixer-{}/{} with p = {}, {} parameters", k, d, seed, h, d, p,
+             parameters),
+        says(r"receptive field {} px", receptive_field(k, p, d)),
+    ]
+
+
+def study_trained_readout(c: Controls) -> list[Says]:
+    """After Train: the run of the chosen ``(k, d, seed)`` finished, under the smoke budget."""
+    k, d, seed = study_choice(c)
+    return [
+        says(r"Finished k = {}, d = {}, seed {}: test accuracy", k, d, seed),
+        says(r"Your runs: smoke budget: ConvMixer-{}/d, p = {}", int(c["h"]), int(c["p"])),
+    ]
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "01_depthwise_convolution.ipynb",
@@ -274,12 +306,23 @@ SPECS: tuple[NotebookSpec, ...] = (
             Move("image"),  # the next test image
         ),
     ),
+    NotebookSpec(
+        "07_kernel_size_and_depth.ipynb",
+        facts=STUDY_BUDGET,
+        moves=(
+            Move("study-metric"),  # the explorer of the stored study: the next metric
+            Move("study-kernel-size", readout=study_next_run_readout),  # 5 -> 6: an even kernel
+            Move("study-depth", readout=study_next_run_readout),
+            Move("study-seed", readout=study_next_run_readout),
+            Move("study-train", readout=study_trained_readout, timeout_s=STUDY_TRAIN_TIMEOUT_S),
+        ),
+    ),
 )
 
 
 # Notebooks whose panels must be driven here as soon as they exist (issue 7), by number, so that a
 # notebook named differently from its spec is caught instead of silently not collected.
-MUST_BE_DRIVEN = ("01", "03", "04", "06")
+MUST_BE_DRIVEN = ("01", "03", "04", "06", "07")
 
 
 def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:
@@ -489,15 +532,17 @@ def move(page, panel, step: Move) -> None:
         select.select_option(label=option)
     elif "widget-toggle-buttons" in classes:
         widget.get_by_role("button", name=step.option, exact=True).click()
+    elif "widget-button" in classes:
+        widget.click()
     else:
-        pytest.fail(f"cm-{step.control} is neither a slider, a dropdown nor toggle buttons")
+        pytest.fail(f"cm-{step.control} is neither a slider, a dropdown, toggle buttons nor a button")
 
 
 def wait_for_readout(
     notebook: Notebook, panel, step: Move, before: str, facts: Controls
 ) -> tuple[str, list[str]]:
     """Wait until the readout has changed and says what it should for the controls' values."""
-    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    deadline = time.monotonic() + step.timeout_s
     while True:
         values = {**facts, **controls(panel)}
         expected = list(step.readout(values)) if step.readout else []
@@ -517,9 +562,11 @@ def wait_for_readout(
         time.sleep(0.25)
 
 
-def wait_for_new_figure(notebook: Notebook, panel, before: np.ndarray) -> np.ndarray | None:
+def wait_for_new_figure(
+    notebook: Notebook, panel, before: np.ndarray, timeout_s: float = MOVE_TIMEOUT_S
+) -> np.ndarray | None:
     """The figure's pixels once they differ from ``before`` and hold still; None on timeout."""
-    deadline = time.monotonic() + MOVE_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     previous = None
     while time.monotonic() < deadline:
         notebook.wait_kernel_idle(max(1.0, deadline - time.monotonic()))
@@ -580,8 +627,8 @@ def test_widgets_redraw_in_jupyterlab(spec: NotebookSpec, lab_page, jupyterlab, 
 
         text, failures = wait_for_readout(notebook, panel, step, readout_before, facts)
         if step.figure_changes and not failures:
-            if wait_for_new_figure(notebook, panel, figure_before) is None:
-                failures.append(f"the figure did not change within {MOVE_TIMEOUT_S} s")
+            if wait_for_new_figure(notebook, panel, figure_before, step.timeout_s) is None:
+                failures.append(f"the figure did not change within {step.timeout_s} s")
         panel.screenshot(path=str(artifacts_dir / f"{stem}-move{number}-{step.control}.png"))
         failures += problems()
         assert not failures, (
