@@ -181,6 +181,7 @@ def test_image_dataset_length():
 # --- the real JPEG copy ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # decodes all 10,000 test JPEGs
 @pytest.mark.skipif(real_cifar_zip() is None, reason="CONVMIXER_DATA does not name the CIFAR-10 JPEG zip")
 def test_real_jpeg_zip_matches_the_bundled_sample(tmp_path):
     test = load_cifar10("test", source=real_cifar_zip(), cache_dir=tmp_path)
