@@ -35,16 +35,29 @@ from convmixer.train.evaluate import Evaluation, evaluate_on_ranks, rank_shard
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile, get_profile
 from convmixer.train.run import EpochRecord, RunFolder
+from convmixer.whitening import whiten_stem
 
 TrainStep = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 # --- the parts ------------------------------------------------------------------------------------
 
 
-def build_model(profile: TrainProfile, device: torch.device | str = "cpu") -> ConvMixer:
-    """The profile's ConvMixer on ``device``, initialised after ``torch.manual_seed(profile.seed)``."""
+WHITENING_IMAGES = 5000  # training images whose patches set a whitened stem
+
+
+def build_model(
+    profile: TrainProfile, device: torch.device | str = "cpu", images: torch.Tensor | None = None
+) -> ConvMixer:
+    """The profile's ConvMixer on ``device``, initialised after ``torch.manual_seed(profile.seed)``;
+    with ``stem_init="whiten"`` its stem starts from the patch-whitening filters of the first
+    :data:`WHITENING_IMAGES` of ``images`` (uint8 training images; required then)."""
     torch.manual_seed(profile.seed)
-    return ConvMixer.from_config(profile.model_config()).to(device)
+    model = ConvMixer.from_config(profile.model_config())
+    if profile.stem_init == "whiten":
+        if images is None:
+            raise ValueError("a whitened stem (stem_init='whiten') needs the training images")
+        whiten_stem(model, images[:WHITENING_IMAGES].cpu())
+    return model.to(device)
 
 
 def build_optimizer(
@@ -163,12 +176,14 @@ def build_training(
     model: ConvMixer | None = None,
     checkpoint: dict | None = None,
     on_phase: Callable[[str], None] | None = None,
+    images: torch.Tensor | None = None,
 ) -> Training:
     """The model (:func:`build_model`, or ``model`` as given), optimizer, schedule and scaler of
     ``profile``, restored from a training ``checkpoint`` if given, then prepared to run on
-    ``device`` and wrapped in DistributedDataParallel inside a process group; and the step."""
+    ``device`` and wrapped in DistributedDataParallel inside a process group; and the step.
+    ``images``: the training images, for a whitened stem (:func:`build_model`)."""
     device = torch.device(device)
-    model = build_model(profile, device) if model is None else model
+    model = build_model(profile, device, images) if model is None else model
     optimizer = build_optimizer(model, profile, device, acceleration)
     scheduler = build_schedule(optimizer, profile, steps_per_epoch)
     scaler = build_scaler(device, acceleration)
@@ -258,7 +273,9 @@ def fit(
     train = (load_cifar10("train", data, cache_dir) if train is None else train).subset(profile.train_subset, profile.seed)
     test = (load_cifar10("test", data, cache_dir) if test is None else test).subset(profile.test_subset, profile.seed)
     loader = BatchLoader(train, profile.batch_size, profile.augment, profile.seed, device)
-    training = build_training(profile, device, acceleration, len(loader), checkpoint=folder.checkpoint)
+    training = build_training(
+        profile, device, acceleration, len(loader), checkpoint=folder.checkpoint, images=train.images
+    )
     state, test_shard = folder.run_state(device), rank_shard(test, device)
     main_process = distributed.rank() == 0
     bar = _progress_bar(profile, len(loader), state.epoch * len(loader) + state.step, progress and main_process)
@@ -274,7 +291,7 @@ def fit(
                     folder.save(training, state)
             seconds = time.perf_counter() - started
             loss_sum, seen = state.global_sums()
-            evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration)
+            evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.flip_tta)
             record = EpochRecord(
                 epoch=state.epoch + 1, train_loss=float(loss_sum / seen), test_loss=evaluation.loss,
                 test_accuracy=evaluation.accuracy, lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
@@ -287,7 +304,7 @@ def fit(
     finally:
         bar.close()
     if evaluation is None:  # the checkpoint was already complete
-        evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration)
+        evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.flip_tta)
     digest = distributed.check_replicas_identical(training.model)
     return FitResult(training.model.eval(), state.history, evaluation, folder.path, digest)
 

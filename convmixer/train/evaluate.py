@@ -48,9 +48,14 @@ def predict(
     images: torch.Tensor,
     batch_size: int = EVAL_BATCH_SIZE,
     acceleration: Acceleration | None = None,
+    flip: bool = False,
 ) -> torch.Tensor:
     """Logits ``(N, n)`` (float32, on the model's device) for uint8 images ``(N, 3, H, W)``,
-    computed in eval mode, ``batch_size`` at a time."""
+    computed in eval mode, ``batch_size`` at a time.
+
+    ``flip``: test-time augmentation -- each image and its mirror image are classified and their
+    class probabilities averaged; the result is then ``log`` of that average (log-probabilities
+    are logits: softmax gives the average back)."""
     device = next(model.parameters()).device
     acceleration = acceleration or Acceleration(channels_last=False)
     outputs = []
@@ -58,15 +63,19 @@ def predict(
         for start in range(0, len(images), batch_size):
             batch = prepare_images(images[start : start + batch_size].to(device))
             with acceleration.autocast(device):
-                outputs.append(model(acceleration.prepare_input(batch)).float())
+                logits = model(acceleration.prepare_input(batch)).float()
+                if flip:
+                    mirrored = model(acceleration.prepare_input(batch.flip(-1))).float()
+                    logits = (logits.softmax(1) + mirrored.softmax(1)).div(2).log()
+            outputs.append(logits)
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
 
 
 def _counts(
-    model: nn.Module, data: ImageDataset, batch_size: int, acceleration: Acceleration | None
+    model: nn.Module, data: ImageDataset, batch_size: int, acceleration: Acceleration | None, flip: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(confusion matrix, summed cross-entropy) over ``data``, as float64 tensors."""
-    logits = predict(model, data.images, batch_size, acceleration)
+    logits = predict(model, data.images, batch_size, acceleration, flip)
     labels = data.labels.to(logits.device)
     confusion = confusion_matrix(logits.argmax(1), labels, len(data.classes)).double()
     loss = nn.functional.cross_entropy(logits, labels, reduction="sum").double()
@@ -90,11 +99,13 @@ def evaluate(
     data: ImageDataset,
     batch_size: int = EVAL_BATCH_SIZE,
     acceleration: Acceleration | None = None,
+    flip: bool = False,
 ) -> Evaluation:
-    """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on ``data``."""
+    """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on ``data``
+    (``flip``: averaged with the mirror images, see :func:`predict`)."""
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
-    return _evaluation(*_counts(model, data, batch_size, acceleration), data.classes)
+    return _evaluation(*_counts(model, data, batch_size, acceleration, flip), data.classes)
 
 
 def rank_shard(data: ImageDataset, device: torch.device | str) -> ImageDataset:
@@ -105,11 +116,15 @@ def rank_shard(data: ImageDataset, device: torch.device | str) -> ImageDataset:
 
 
 def evaluate_on_ranks(
-    model: nn.Module, shard: ImageDataset, runner: nn.Module | None = None, acceleration: Acceleration | None = None
+    model: nn.Module,
+    shard: ImageDataset,
+    runner: nn.Module | None = None,
+    acceleration: Acceleration | None = None,
+    flip: bool = False,
 ) -> Evaluation:
     """:func:`evaluate` of ``model`` (run as ``runner``, its prepared form, if given) on this rank's
     :func:`rank_shard`, with the counts summed over all ranks; every rank first takes rank 0's
     BatchNorm statistics, so all evaluate the same network."""
     distributed.broadcast_buffers(model)
-    confusion, loss = _counts(runner or model, shard, EVAL_BATCH_SIZE, acceleration)
+    confusion, loss = _counts(runner or model, shard, EVAL_BATCH_SIZE, acceleration, flip)
     return _evaluation(distributed.all_reduce_sum(confusion), distributed.all_reduce_sum(loss), shard.classes)
