@@ -25,6 +25,7 @@ from convmixer.train import (
     PROFILES,
     BatchLoader,
     TrainProfile,
+    build_model,
     build_optimizer,
     build_scaler,
     build_training,
@@ -428,3 +429,30 @@ def test_resume_after_kill_9_gives_the_weights_of_an_uninterrupted_run(trainable
         r["train_loss"] for r in expected["metrics"]["history"]
     ]
     assert resumed.stdout.split("weights sha256 ")[1] == reference_out.split("weights sha256 ")[1]
+
+
+# --- recipe options: whitened stem, flip test-time augmentation -----------------------------------
+
+
+def test_a_whitened_stem_starts_from_the_training_images_patch_whitening_filters(train_set):
+    from convmixer.whitening import patch_whitening_filters
+
+    profile = TINY.replace(stem_init="whiten")
+    model = build_model(profile, "cpu", train_set.images)
+    filters = patch_whitening_filters(train_set.images, 4)[:16]
+    torch.testing.assert_close(model.stem.conv.weight, filters)
+    with pytest.raises(ValueError, match="needs the training images"):
+        build_model(profile, "cpu")
+    with pytest.raises(ValueError, match="stem_init must be one of random, whiten"):
+        TINY.replace(stem_init="pca")
+
+
+def test_flip_tta_averages_the_probabilities_of_each_image_and_its_mirror(test_set):
+    model = tiny_model(varied_norms=True).eval()
+    plain = predict(model, test_set.images)
+    mirrored = predict(model, test_set.images.flip(-1))
+    averaged = predict(model, test_set.images, flip=True)
+    torch.testing.assert_close(averaged.softmax(1), (plain.softmax(1) + mirrored.softmax(1)) / 2)
+    assert evaluate(model, test_set, flip=True).accuracy == float(
+        (averaged.argmax(1) == test_set.labels).double().mean()
+    )
