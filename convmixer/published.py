@@ -93,7 +93,7 @@ class CifarScriptResult:
     epochs: int
     command: str
     logged_test_accuracy: float | None = None
-    seconds_per_epoch: float | None = None  # the example log's, on one 2080 Ti
+    last_epoch_seconds: float | None = None  # the example log's last epoch, on one RTX 2080 Ti
 
 
 CIFAR10_SCRIPT: tuple[CifarScriptResult, ...] = (
@@ -102,7 +102,7 @@ CIFAR10_SCRIPT: tuple[CifarScriptResult, ...] = (
     CifarScriptResult(
         "around 92.5%", 25,
         "python train.py --lr-max=0.05 --ra-n=2 --ra-m=12 --wd=0.005 --scale=1.0 --jitter=0 --reprob=0",
-        logged_test_accuracy=0.9260, seconds_per_epoch=42.6,
+        logged_test_accuracy=0.9260, last_epoch_seconds=42.6,
     ),
     CifarScriptResult(
         "more than 94%", 100,
