@@ -110,7 +110,7 @@ class SweepExplorer(Panel):
             summary = cells(self.runs)
             for depth in depths:
                 comparison = kernel_comparison(summary, depth, self.noise)
-                lines.append(f"{html.escape(comparison.describe())}; {cost_ratios_html(chosen, depth)}")
+                lines.append(f"accuracy, {html.escape(comparison.describe())}; {cost_ratios_html(chosen, depth)}")
             lines.append(f"&plusmn;: 95 % interval from the seed spread, {html.escape(self.noise.describe())}")
         self.readout.value = "<br>".join(lines)
         self.show(sweep_figure(self.runs, self.metric.value, self.depths))
