@@ -71,6 +71,7 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
     assert differences(get_profile("quick"), CPU) == {"name", "epochs"}
     assert differences(CPU, GPU) == {
         "name", "model", "model_overrides", "epochs", "batch_size", "augment", "lr", "weight_decay", "grad_clip",
+        "stem_init", "flip_tta",
     }
 
 
