@@ -6,7 +6,7 @@ classes), so loading one never runs code from the file. Every file has
 
 - ``format`` / ``version``: identify the file as a convmixer checkpoint;
 - ``model_config``: the :class:`~convmixer.model.ConvMixerConfig` as a dict (rebuilds the model;
-  files written before ``activation`` existed load as GELU);
+  files written before ``activation`` or ``residual`` existed load as GELU with the paper's skip);
 - ``model``: the weights (``state_dict()``).
 
 A *training* checkpoint (what :func:`convmixer.train.fit` writes after every epoch) also has the

@@ -38,6 +38,19 @@ def activation_layer(name: str) -> Activation:
         raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {name!r}") from None
 
 
+# Where a mixer block's skip connection goes (MixerBlock): the paper's single skip around the
+# depth-wise part, one around the whole block, one around each part, or none.
+RESIDUALS: tuple[str, ...] = ("depthwise", "block", "both", "none")
+
+
+def check_residual(residual: str) -> str:
+    """``residual`` itself if it is one of :data:`RESIDUALS`; any other value is one clear
+    ``ValueError``."""
+    if residual not in RESIDUALS:
+        raise ValueError(f"residual must be one of {', '.join(map(repr, RESIDUALS))}, got {residual!r}")
+    return residual
+
+
 def same_padding(kernel_size: int) -> tuple[int, int]:
     """Padding ``(before, after)`` along one axis that keeps the size of a stride-1 convolution.
 
@@ -173,19 +186,42 @@ class MixerBlock(nn.Module):
     The residual wraps the depth-wise part only, exactly as in the paper's figure and code.
     Parameters: ``(h k^2 + h) + (h^2 + h) + 2 * 2h`` (two convolutions, two BatchNorms).
 
+    ``residual`` moves the skip, for the experiment of notebook 04 (same parameters, other
+    functions). Writing ``S(z) = BN(sigma(DepthwiseConv(z)))`` and ``C(z) = BN(sigma(PointwiseConv(z)))``:
+
+    .. code-block:: text
+
+        "depthwise" (the paper)   z_l = C(z_{l-1} + S(z_{l-1}))
+        "block"                   z_l = z_{l-1} + C(S(z_{l-1}))
+        "both"                    z_l = z'_l + C(z'_l),  with z'_l = z_{l-1} + S(z_{l-1})
+        "none"                    z_l = C(S(z_{l-1}))
+
     Shape: ``(B, h, H', W') -> (B, h, H', W')``.
     """
 
-    def __init__(self, dim: int, kernel_size: int, activation: Activation = nn.GELU) -> None:
+    def __init__(
+        self, dim: int, kernel_size: int, activation: Activation = nn.GELU, residual: str = "depthwise"
+    ) -> None:
         super().__init__()
         check_positive_int("dim", dim)
         check_positive_int("kernel_size", kernel_size)
+        self.residual = check_residual(residual)
         self.spatial = ConvActNorm(DepthwiseConv2d(dim, kernel_size), activation)
         self.channel = ConvActNorm(PointwiseConv2d(dim), activation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.spatial(x)  # the only skip connection in the block
-        return self.channel(x)
+        if self.residual == "depthwise":  # the paper
+            x = x + self.spatial(x)  # the only skip connection in the block
+            return self.channel(x)
+        if self.residual == "both":
+            x = x + self.spatial(x)
+            return x + self.channel(x)
+        if self.residual == "block":
+            return x + self.channel(self.spatial(x))
+        return self.channel(self.spatial(x))  # "none"
+
+    def extra_repr(self) -> str:
+        return f"residual={self.residual!r}"
 
 
 class ClassifierHead(nn.Sequential):

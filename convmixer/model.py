@@ -18,7 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convmixer.layers import ClassifierHead, MixerBlock, PatchEmbedding, activation_layer, check_positive_int
+from convmixer.layers import (
+    ClassifierHead, MixerBlock, PatchEmbedding, activation_layer, check_positive_int, check_residual,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class ConvMixerConfig:
     ``image_size`` is not part of the network (ConvMixer accepts any size divisible by ``p``);
     it records the input size the configuration was designed for, used by the analysis tools.
     ``activation`` names the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
+    ``residual`` says where each block's skip connection goes: ``"depthwise"`` (the paper),
+    ``"block"``, ``"both"`` or ``"none"`` (:class:`~convmixer.layers.MixerBlock`).
     """
 
     dim: int  # h
@@ -38,12 +42,14 @@ class ConvMixerConfig:
     in_channels: int = 3
     image_size: int = 32
     activation: str = "gelu"
+    residual: str = "depthwise"
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
-            if field.name != "activation":
+            if field.name not in ("activation", "residual"):
                 check_positive_int(field.name, getattr(self, field.name))
-        activation_layer(self.activation)  # an unknown name fails here, with one sentence
+        activation_layer(self.activation)  # unknown names fail here, with one sentence
+        check_residual(self.residual)
         if self.image_size % self.patch_size:
             raise ValueError(
                 f"image_size {self.image_size} is not divisible by patch_size {self.patch_size}"
@@ -63,6 +69,8 @@ class ConvMixer(nn.Module):
         activation: the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
         image_size: the input size the network is meant for (kept in :meth:`config`; the
             network itself takes any size divisible by ``p``).
+        residual: where each block's skip connection goes: ``"depthwise"`` (the paper), ``"block"``,
+            ``"both"`` or ``"none"`` (see :class:`~convmixer.layers.MixerBlock`).
     """
 
     def __init__(
@@ -75,17 +83,19 @@ class ConvMixer(nn.Module):
         in_channels: int = 3,
         activation: str = "gelu",
         image_size: int = 32,
+        residual: str = "depthwise",
     ) -> None:
         super().__init__()
         check_positive_int("depth", depth)
         sigma = activation_layer(activation)
         self.stem = PatchEmbedding(in_channels, dim, patch_size, sigma)
-        self.blocks = nn.Sequential(*(MixerBlock(dim, kernel_size, sigma) for _ in range(depth)))
+        self.blocks = nn.Sequential(*(MixerBlock(dim, kernel_size, sigma, residual) for _ in range(depth)))
         self.head = ClassifierHead(dim, num_classes)
         # What the network was built from, for config() (checkpoints, analysis tools).
         self._arguments = dict(
             dim=dim, depth=depth, kernel_size=kernel_size, patch_size=patch_size,
             num_classes=num_classes, in_channels=in_channels, image_size=image_size, activation=activation,
+            residual=residual,
         )
 
     @classmethod

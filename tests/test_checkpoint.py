@@ -53,7 +53,7 @@ def test_run_folder_holds_a_weights_only_checkpoint_and_history(run):
     assert state["format"] == "convmixer-checkpoint" and (state["epoch"], state["step"]) == (2, 0)
     assert state["model_config"] == {
         "dim": 16, "depth": 2, "kernel_size": 5, "patch_size": 4, "num_classes": 10, "in_channels": 3, "image_size": 32,
-        "activation": "gelu",
+        "activation": "gelu", "residual": "depthwise",
     }
     assert state["profile"] == TINY.replace(epochs=2).to_dict()
     assert state["rng"]["torch"].dtype == torch.uint8
@@ -224,13 +224,14 @@ def test_load_model_reads_an_exported_model_and_resuming_refuses_it(exported, tm
         fit(TINY.replace(epochs=2), train=synthetic(10, 1), test=synthetic(2, 2), out=folder, resume=True, device="cpu")
 
 
-def test_checkpoints_written_before_the_activation_field_load_as_gelu(run, tmp_path):
+def test_checkpoints_written_before_the_activation_and_residual_fields_load_as_the_paper_model(run, tmp_path):
     _, out = run
     state = load_checkpoint(out)
-    del state["model_config"]["activation"]
+    del state["model_config"]["activation"], state["model_config"]["residual"]
     save_checkpoint(tmp_path / "old.pt", {key: value for key, value in state.items() if key not in ("format", "version")})
     model = load_model(tmp_path / "old.pt")
     assert model.config().activation == "gelu" and isinstance(model.stem.act, torch.nn.GELU)
+    assert model.config().residual == "depthwise" and model.blocks[0].residual == "depthwise"
 
 
 def test_a_relu_model_round_trips_with_its_activation(tmp_path):
@@ -239,6 +240,17 @@ def test_a_relu_model_round_trips_with_its_activation(tmp_path):
     save_checkpoint(tmp_path / "relu.pt", {"model_config": dataclasses.asdict(model.config()), "model": model.state_dict()})
     loaded = load_model(tmp_path / "relu.pt")
     assert loaded.config() == model.config() and isinstance(loaded.blocks[0].spatial.act, torch.nn.ReLU)
+
+
+def test_a_model_with_another_skip_round_trips_with_it(tmp_path):
+    torch.manual_seed(0)
+    model = ConvMixer(8, 2, 3, 4, residual="both").eval()
+    save_checkpoint(tmp_path / "both.pt", {"model_config": dataclasses.asdict(model.config()), "model": model.state_dict()})
+    loaded = load_model(tmp_path / "both.pt")
+    assert loaded.config() == model.config() and loaded.blocks[1].residual == "both"
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x))
 
 
 def test_machine_info_describes_this_machine():

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from convmixer.layers import (
+    RESIDUALS,
     ClassifierHead,
     DepthwiseConv2d,
     MixerBlock,
@@ -99,6 +100,46 @@ def test_mixer_block_residual_wraps_depthwise_part_only():
     torch.testing.assert_close(block(x), expected)
     # The alternative (a skip around the point-wise part too) is a different function.
     assert not torch.allclose(block(x), expected + spatial)
+
+
+def block_with_varied_norms(residual: str) -> MixerBlock:
+    torch.manual_seed(0)
+    block = MixerBlock(8, 3, residual=residual).eval()
+    with torch.no_grad():  # non-trivial statistics, so that a misplaced skip would show
+        for norm in (block.spatial.norm, block.channel.norm):
+            norm.running_mean.uniform_(-1, 1)
+            norm.running_var.uniform_(0.5, 2)
+    return block
+
+
+# Each variant of the skip, composed by hand from the block's two parts S (spatial) and C (channel).
+BY_HAND = {
+    "depthwise": lambda S, C, x: C(x + S(x)),
+    "block": lambda S, C, x: x + C(S(x)),
+    "both": lambda S, C, x: (x + S(x)) + C(x + S(x)),
+    "none": lambda S, C, x: C(S(x)),
+}
+
+
+@pytest.mark.parametrize("residual", sorted(BY_HAND))
+def test_each_residual_variant_is_its_composition_of_the_parts(residual):
+    block = block_with_varied_norms(residual)
+    x = torch.randn(2, 8, 6, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(block(x), BY_HAND[residual](block.spatial, block.channel, x))
+        others = [BY_HAND[name](block.spatial, block.channel, x) for name in BY_HAND if name != residual]
+        assert not any(torch.allclose(block(x), other) for other in others)  # four different functions
+
+
+def test_residual_variants_have_the_same_parameters():
+    shapes = {name: [p.shape for p in MixerBlock(8, 3, residual=name).parameters()] for name in RESIDUALS}
+    assert all(shape == shapes["depthwise"] for shape in shapes.values())
+    assert MixerBlock(8, 3).residual == "depthwise"  # the paper's block is the default
+
+
+def test_unknown_residual_is_one_sentence():
+    with pytest.raises(ValueError, match="^residual must be one of 'depthwise', 'block', 'both', 'none', got 'pointwise'$"):
+        MixerBlock(8, 3, residual="pointwise")
 
 
 def test_classifier_head_averages_then_projects():

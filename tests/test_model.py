@@ -81,6 +81,33 @@ def test_unknown_activation_is_one_sentence():
         ConvMixer(8, 1, 3, 2, activation="tanh")
 
 
+@pytest.mark.parametrize("residual", ["depthwise", "block", "both", "none"])
+def test_residual_reaches_every_block_and_round_trips_through_the_config(residual):
+    config = dataclasses.replace(get_config("convmixer_128_4"), dim=8, depth=3, residual=residual)
+    model = ConvMixer.from_config(config)
+    assert [block.residual for block in model.blocks] == [residual] * 3
+    assert model.config() == config
+    assert create_model("convmixer_128_4", dim=8, residual=residual).config().residual == residual
+
+
+def test_paper_block_is_the_default_and_the_variants_share_weights_but_not_outputs():
+    assert all(config.residual == "depthwise" for config in CONFIGS.values())
+    torch.manual_seed(0)
+    paper = create_model("convmixer_128_4", dim=8, depth=2).eval()
+    no_skip = create_model("convmixer_128_4", dim=8, depth=2, residual="none").eval()
+    no_skip.load_state_dict(paper.state_dict())  # same parameter names and shapes
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert not torch.allclose(paper(x), no_skip(x))
+
+
+def test_unknown_residual_is_one_sentence():
+    with pytest.raises(ValueError, match="^residual must be one of 'depthwise', 'block', 'both', 'none', got 'all'$"):
+        ConvMixerConfig(8, 1, 3, 2, residual="all")
+    with pytest.raises(ValueError, match="residual must be one of"):
+        ConvMixer(8, 1, 3, 2, residual="pointwise")
+
+
 def test_state_dict_names_follow_the_paper_figure():
     keys = set(create_model("convmixer_128_4").state_dict())
     for key in [
