@@ -36,6 +36,7 @@ import torch
 from convmixer._util import check_positive_int
 from convmixer.acceleration import Acceleration
 from convmixer.analysis import count_parameters, forward_flops, receptive_field
+from convmixer.augment import prepare_images
 from convmixer.data import ImageDataset
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.train import STUDY, TrainProfile, build_training, evaluate, fit, with_kernel_depth
@@ -82,10 +83,12 @@ def measure_throughput(profile: TrainProfile, steps: int = 5, acceleration: Acce
     profile's batch size, with the model, optimizer and step :func:`convmixer.train.fit` uses."""
     check_positive_int("steps", steps)
     acceleration = acceleration or Acceleration.for_device("cpu")
-    training = build_training(profile, "cpu", acceleration, steps_per_epoch=steps + 1)
     config, generator = profile.model_config(), torch.Generator().manual_seed(profile.seed)
     size = config.image_size
-    images = torch.randn(profile.batch_size, config.in_channels, size, size, generator=generator)
+    pixels = torch.randint(0, 256, (profile.batch_size, config.in_channels, size, size), generator=generator)
+    pixels = pixels.to(torch.uint8)  # also what a whitened stem is computed from
+    training = build_training(profile, "cpu", acceleration, steps_per_epoch=steps + 1, images=pixels)
+    images = prepare_images(pixels)
     labels = torch.randint(0, config.num_classes, (profile.batch_size,), generator=generator)
     training.step(images, labels)
     times = []

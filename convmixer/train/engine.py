@@ -183,7 +183,8 @@ def build_training(
     ``device`` and wrapped in DistributedDataParallel inside a process group; and the step.
     ``images``: the training images, for a whitened stem (:func:`build_model`)."""
     device = torch.device(device)
-    model = build_model(profile, device, images) if model is None else model
+    if model is None:  # a checkpoint's weights replace the initial ones, whitened or not
+        model = build_model(profile.replace(stem_init="random") if checkpoint else profile, device, images)
     optimizer = build_optimizer(model, profile, device, acceleration)
     scheduler = build_schedule(optimizer, profile, steps_per_epoch)
     scaler = build_scaler(device, acceleration)
