@@ -139,9 +139,9 @@ def test_most_confident_mistakes_orders_wrong_predictions_by_confidence():
 
 
 def test_mistakes_figure_titles_name_truth_guess_and_confidence(sample):
-    probabilities = torch.tensor([[0.1, 0.9] + [0.0] * 8, [0.0] * 9 + [1.0]])
+    probabilities = torch.tensor([[0.1, 0.9] + [0.0] * 8, [0.0013] + [0.0] * 8 + [0.9987]])
     labels = torch.tensor([3, 8])
     fig = mistakes_figure(sample.images[:2], labels, probabilities, sample.classes)
     assert isinstance(fig, Figure)
     titles = [ax.get_title() for ax in fig.axes[:2]]
-    assert titles == ["cat\n→ automobile 90%", "ship\n→ truck 100%"]
+    assert titles == ["cat\n→ automobile 90.00%", "ship\n→ truck 99.87%"]

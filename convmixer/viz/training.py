@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from convmixer._util import check_positive_int
 from convmixer.augment import CIFAR10_MEAN, CIFAR10_STD
+from convmixer.validation import accuracy_standard_error
 from convmixer.viz.images import to_display
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
@@ -239,25 +240,39 @@ def confusion_matrix_figure(
 
 
 def per_class_accuracy_figure(
-    accuracy: Sequence[float], classes: Sequence[str], width: float = 6.0
+    accuracy: Sequence[float],
+    classes: Sequence[str],
+    width: float = 6.0,
+    images_per_class: Sequence[int] | None = None,
 ) -> Figure:
-    """Horizontal bars: accuracy of each class (values in ``[0, 1]``), with the mean as a line."""
+    """Horizontal bars: accuracy of each class (values in ``[0, 1]``), with the mean as a line.
+    With ``images_per_class`` (how many test images each accuracy was measured on) every bar gets
+    an error bar of +-2 standard errors, ``2 sqrt(a (1 - a) / n)``. The legend sits above the
+    axes, clear of the bars and their labels."""
     values = np.asarray([float(a) for a in accuracy]) * 100
     if len(values) != len(classes):
         raise ValueError(f"got {len(values)} accuracies for {len(classes)} classes")
-    fig = new_figure(width, 0.28 * len(classes) + 0.8, layout="constrained")
+    fig = new_figure(width, 0.28 * len(classes) + 1.1, layout="constrained")
     ax = fig.subplots()
     positions = np.arange(len(classes))
     ax.barh(positions, values, color=TRAIN_COLOR)
-    for y, value in zip(positions, values):
-        ax.text(value + 1, y, f"{value:.1f}", va="center", fontsize=7)
+    errors = np.zeros_like(values)
+    if images_per_class is not None:
+        if len(images_per_class) != len(classes):
+            raise ValueError(f"got {len(images_per_class)} image counts for {len(classes)} classes")
+        errors = np.array([200 * accuracy_standard_error(v / 100, n) for v, n in zip(values, images_per_class)])
+        ax.errorbar(values, positions, xerr=errors, fmt="none", ecolor="black", elinewidth=1, capsize=2,
+                    label="± 2 standard errors")
+    for y, value, error in zip(positions, values, errors):
+        ax.text(value + error + 1, y, f"{value:.1f}", va="center", fontsize=7, zorder=3,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     mean = values.mean()
     ax.axvline(mean, color=TEST_COLOR, lw=1, ls="--", label=f"mean {mean:.1f} %")
     ax.set_yticks(positions, classes, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlim(0, 105)
+    ax.set_xlim(0, 110)
     ax.set_xlabel("test accuracy (%)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, frameon=False)
     return fig
 
 
@@ -286,8 +301,9 @@ def mistakes_figure(
     ncols: int = 6,
     size: float = 1.45,
 ) -> Figure:
-    """Images with their true class, the predicted one and its probability, e.g.
-    ``cat → dog 97%`` (used for the most confident mistakes)."""
+    """Images with their true class, the predicted one and its probability in percent with two
+    decimals, e.g. ``cat → dog 99.87%`` (used for the most confident mistakes, whose
+    probabilities crowd just below 100 %)."""
     _check_images(images)
     if not len(images) == len(labels) == len(probabilities):
         raise ValueError(
@@ -301,6 +317,6 @@ def mistakes_figure(
     for ax, image, label, guess, p in zip(grid_axes(fig, nrows, ncols), images, labels, predicted, confidence):
         ax.imshow(to_display(image), interpolation="nearest")
         ax.set_title(
-            f"{classes[int(label)]}\n→ {classes[int(guess)]} {100 * float(p):.0f}%", fontsize=8
+            f"{classes[int(label)]}\n→ {classes[int(guess)]} {100 * float(p):.2f}%", fontsize=8
         )
     return fig

@@ -59,7 +59,8 @@ def run_button(name: str, description: str, tooltip: str) -> widgets.Button:
 def figure_image(image_format: str = "png", width: str | None = None) -> widgets.Image:
     """A ``cm-figure`` image: ``width`` a CSS width such as ``"760px"``; by default the picture is
     shown at its own pixel size, shrunk only to fit the page."""
-    layout = widgets.Layout(width=width) if width else widgets.Layout(max_width="100%")
+    # align_self: in a VBox (a column flexbox) a child is otherwise stretched to the panel's width
+    layout = widgets.Layout(width=width) if width else widgets.Layout(max_width="100%", align_self="flex-start")
     return widgets.Image(format=image_format, layout=layout).add_class("cm-figure")
 
 
