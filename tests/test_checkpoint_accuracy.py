@@ -6,7 +6,8 @@ float32 weights, the model config, the training profile and the per-epoch result
 training state. ``convmixer_cpu.json`` beside it records that run. Always checked: the file loads
 with ``load_model`` (``weights_only=True``), is small, carries no optimizer state (so no run can
 resume from it), and agrees with its record. When CIFAR-10 is at hand, the model is re-evaluated
-on the whole test split and must reproduce the recorded accuracy.
+on the whole test split (with the flip test-time augmentation its profile states) and must
+reproduce the recorded accuracy.
 """
 
 import hashlib
@@ -95,7 +96,8 @@ def test_checkpoint_reproduces_its_recorded_test_accuracy(record):
     test = _test_split()
     if "image folder" not in test.source:
         pytest.skip(f"the record is for CIFAR-10 (JPEG copy); this machine has {test.source}")
-    evaluation = evaluate(load_model(WEIGHTS), test)
+    profile = TrainProfile.from_dict(record["profile"])
+    evaluation = evaluate(load_model(WEIGHTS), test, flip=profile.flip_tta)  # as fit evaluated it
     assert len(test) == record["test_images"]
     assert abs(evaluation.accuracy - record["test_accuracy"]) <= TOLERANCE, (
         f"re-evaluated {100 * evaluation.accuracy:.2f}%, recorded {100 * record['test_accuracy']:.2f}%"
