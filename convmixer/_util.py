@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -53,20 +54,34 @@ def torch_threads(count: int) -> Iterator[None]:
 def atomic_write(path: str | os.PathLike, write: Callable[[object], None], binary: bool = True) -> Path:
     """Write a file so that it is either complete or absent: ``write(file)`` fills a temporary
     file in the same folder, which is flushed, synced and renamed over ``path``. A failure
-    leaves whatever was at ``path`` before untouched. Returns ``path``."""
+    leaves whatever was at ``path`` before untouched. The file gets the permissions of the one it
+    replaces, or those a plain ``open`` would give a new file (not the temporary file's 0600).
+    Returns ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = _file_mode(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb" if binary else "w") as file:
             write(file)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The permission bits of ``path``, or ``0o666`` less the umask when it does not exist."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -259,3 +259,19 @@ def test_machine_info_describes_this_machine():
     assert info["torch"] == torch.__version__ and isinstance(info["cpu"], str) and info["cpu"]
     assert set(info["cpu_features"]) <= {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile"}
     json.dumps(info)  # stored in JSON records
+
+
+def test_atomic_write_gives_a_new_file_plain_permissions_and_keeps_an_old_files(tmp_path):
+    from convmixer._util import atomic_write_text
+
+    umask = os.umask(0o022)
+    try:
+        new = atomic_write_text(tmp_path / "new.json", "{}")
+        assert new.stat().st_mode & 0o777 == 0o644  # as open() gives it, not mkstemp's 0600
+        kept = tmp_path / "kept.json"
+        kept.write_text("old")
+        kept.chmod(0o640)
+        atomic_write_text(kept, "new")
+        assert (kept.read_text(), kept.stat().st_mode & 0o777) == ("new", 0o640)
+    finally:
+        os.umask(umask)
