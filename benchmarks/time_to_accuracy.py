@@ -73,7 +73,7 @@ def run_ours(profile: TrainProfile, train: ImageDataset, test: ImageDataset, exp
     if export is not None:
         export_model(
             result.model, export, profile=profile, history=result.history, evaluation=result.evaluation,
-            dataset=dataset_label(train), command=" ".join(["python", *sys.argv]),
+            dataset=train.label, command=" ".join(["python", *sys.argv]),
             wall_seconds=60 * curve[-1]["minutes"],
         )
     return curve
@@ -115,10 +115,6 @@ def run_timm(profile: TrainProfile, train: ImageDataset, test: ImageDataset, exp
 CONTENDERS = {"ours": run_ours, "timm": run_timm}
 
 
-def dataset_label(data: ImageDataset) -> str:
-    return "CIFAR-10 (JPEG copy)" if "jpeg" in data.source.lower() else data.source
-
-
 def run(contender: str, profile_name: str, data: str | None, export: Path | None) -> Path:
     profile = get_profile(profile_name)
     train, test = load_cifar10("train", data), load_cifar10("test", data)
@@ -127,7 +123,7 @@ def run(contender: str, profile_name: str, data: str | None, export: Path | None
     record = {
         "contender": contender,
         "profile": profile.to_dict(),
-        "dataset": dataset_label(train),
+        "dataset": train.label,
         "curve": curve,
         "final_test_accuracy": curve[-1]["test_accuracy"],
         "minutes": curve[-1]["minutes"],

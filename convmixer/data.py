@@ -73,6 +73,12 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def label(self) -> str:
+        """How results on these images are named: ``"CIFAR-10 (JPEG copy)"`` for the JPEG
+        re-encoding (lossy, so its accuracies are not the original dataset's), else ``"CIFAR-10"``."""
+        return "CIFAR-10 (JPEG copy)" if "jpeg" in self.source.lower() else "CIFAR-10"
+
     def subset(self, size: int | None, seed: int = 0) -> "ImageDataset":
         """``size`` images drawn at random without replacement (a fixed draw for each ``seed``),
         or ``self`` when ``size`` is ``None`` or covers the whole set."""

@@ -25,7 +25,6 @@ do not overlap.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
 import time
@@ -35,10 +34,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from convmixer._util import atomic_write_text
 from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
 from convmixer.layers import RESIDUALS, check_residual
+from convmixer.study_files import read_study, write_study
 from convmixer.study_stats import t_quantile
 from convmixer.train import FitResult, TrainProfile, fit
 
@@ -221,19 +220,10 @@ def verdicts(summaries: Sequence[VariantSummary], reference: str = "depthwise") 
 def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[SkipRun], notes: dict[str, Any]) -> Path:
     """Store the study as JSON, atomically: ``notes`` (machine, date, load, ...), the budget as a
     profile dict and every run."""
-    record = {**notes, "budget": budget.to_dict(), "runs": [run.to_dict() for run in runs]}
-    return atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    return write_study(path, budget, [run.to_dict() for run in runs], notes)
 
 
 def read_results(path: str | os.PathLike) -> tuple[list[SkipRun], dict[str, Any]]:
     """The runs stored by :func:`write_results` and everything else in the file; a missing or
     unreadable file is one clear ``ValueError``."""
-    path = Path(path)
-    try:
-        record = json.loads(path.read_text())
-        runs = [SkipRun.from_dict(run) for run in record.pop("runs")]
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist; run scripts/skip_study.py to make it") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is not a skip-study result file ({type(error).__name__}: {error})") from None
-    return runs, record
+    return read_study(path, SkipRun.from_dict, "scripts/skip_study.py", "a skip-study")

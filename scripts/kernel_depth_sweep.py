@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     notes["data"] = train.source
-    notes["dataset"] = "CIFAR-10 (JPEG copy)" if "jpeg" in train.source.lower() else "CIFAR-10"
+    notes["dataset"] = train.label
     finished = {(r.kernel_size, r.depth, r.seed) for r in done}
     todo = [key for key in planned if key not in finished]
     started = time.perf_counter()

@@ -15,16 +15,12 @@ other 45,000 (the budget's subset of them) and the test split is never read. ``-
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import time
 from pathlib import Path
 
-from convmixer.data import load_cifar10
-from convmixer.machine import machine_info, utc_timestamp
 from convmixer.skip_study import VARIANTS, run_variant, summarise, verdicts, write_results
+from convmixer.study_files import budget_from_args, held_out_split, run_planned, study_parser
 from convmixer.train import get_profile
-from convmixer.validation import hold_out
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"
 
@@ -44,52 +40,29 @@ VALIDATION_PER_CLASS = 500
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", help="CIFAR-10 source (default: $CONVMIXER_DATA)")
-    parser.add_argument("--out", default=str(DEFAULT_OUT), help="the JSON file to write")
+    parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, (0, 1, 2), VALIDATION_PER_CLASS)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--per-class", type=int, default=VALIDATION_PER_CLASS, help="validation images per class")
-    parser.add_argument("--epochs", type=int, help="change the budget's epochs (quick tries only)")
-    parser.add_argument("--train-subset", type=int, help="change the budget's training images (quick tries only)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    budget = BUDGET
-    if args.epochs is not None:
-        budget = budget.replace(epochs=args.epochs)
-    if args.train_subset is not None:
-        budget = budget.replace(train_subset=args.train_subset)
+    budget = budget_from_args(BUDGET, args)
     try:
-        data = load_cifar10("train", args.data)
-        train, validation = hold_out(data, per_class=args.per_class, seed=0)
+        train, validation, notes = held_out_split(args.data, args.per_class)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    notes = {
-        "dataset": "CIFAR-10 (JPEG copy)" if "jpeg" in data.source.lower() else "CIFAR-10",
-        "data": data.source,
-        "split": {"train": len(train), "validation": len(validation), "validation_per_class": args.per_class,
-                  "hold_out_seed": 0},
-        "variants": args.variants,
-        "seeds": args.seeds,
-        "machine": machine_info(),
-        "date": utc_timestamp(),
-        "load_average": {"before": [round(x, 2) for x in os.getloadavg()]},
-    }
-    started, runs = time.perf_counter(), []
-    planned = [(variant, seed) for variant in args.variants for seed in args.seeds]
-    for number, (variant, seed) in enumerate(planned, start=1):
-        run = run_variant(budget, variant, seed, train, validation)
-        runs.append(run)
-        notes["total_wall_seconds"] = round(time.perf_counter() - started, 1)
-        write_results(args.out, budget, runs, notes)
-        print(f"[{number}/{len(planned)}] {variant} seed {seed}: validation accuracy "
-              f"{100 * run.validation_accuracy:.2f}% in {run.wall_seconds:.0f} s", flush=True)
-    notes["load_average"]["after"] = [round(x, 2) for x in os.getloadavg()]
-    write_results(args.out, budget, runs, notes)
+    notes["variants"] = args.variants
+    notes["seeds"] = args.seeds
+    runs = run_planned(
+        [(variant, seed) for variant in args.variants for seed in args.seeds],
+        lambda variant, seed: run_variant(budget, variant, seed, train, validation),
+        lambda runs: write_results(args.out, budget, runs, notes),
+        notes,
+        lambda run: (f"{run.variant} seed {run.seed}: validation accuracy {100 * run.validation_accuracy:.2f}% "
+                     f"in {run.wall_seconds:.0f} s"),
+    )
     summaries = summarise(runs)
     for summary in summaries:
         print(summary.describe())

@@ -7,12 +7,14 @@ Import them with ``from support import ...``; pytest fixtures built on them live
 from __future__ import annotations
 
 import html
+import importlib.util
 import os
 import re
 import socket
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import ContextManager
 
 import ipywidgets as widgets
@@ -159,3 +161,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO), **extra)
     return env
 
+
+def load_script(name: str) -> ModuleType:
+    """The module ``scripts/<name>.py``, loaded fresh (the scripts are not a package)."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

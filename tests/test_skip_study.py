@@ -3,16 +3,14 @@ result file, and the script end to end on a tiny generated dataset."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-from pathlib import Path
 
 import pytest
 from study_fakes import FakeFit
-from support import TINY, synthetic
+from support import TINY, load_script, synthetic
 
-from convmixer import ConvMixer
+from convmixer import ConvMixer, study_files
 from convmixer.analysis import count_parameters
 from convmixer.skip_study import (
     VARIANTS,
@@ -27,7 +25,6 @@ from convmixer.skip_study import (
     write_results,
 )
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "skip_study.py"
 
 
 def skip_run(variant: str, seed: int, accuracy: float, curve: tuple[float, ...] = (0.3, 0.4)) -> SkipRun:
@@ -121,15 +118,9 @@ def test_results_round_trip_and_bad_files_say_what_is_wrong(tmp_path):
         read_results(tmp_path / "broken.json")
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("skip_study_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_script_budget_is_the_short_profile_for_convmixer_64_8_on_the_whole_validation_split():
-    budget = load_script().BUDGET
+    budget = load_script("skip_study").BUDGET
     config = budget.model_config()
     assert (config.dim, config.depth, config.kernel_size, config.patch_size, config.residual) == (64, 8, 5, 4, "depthwise")
     assert budget.test_subset is None and budget.train_subset * budget.epochs == 30_000
@@ -138,10 +129,10 @@ def test_script_budget_is_the_short_profile_for_convmixer_64_8_on_the_whole_vali
 def test_script_trains_every_variant_and_seed_on_a_held_out_split_never_the_test_split(
     trainable_folder, tmp_path, monkeypatch, single_threaded
 ):
-    script = load_script()
+    script = load_script("skip_study")
     asked = []
-    real_load = script.load_cifar10
-    monkeypatch.setattr(script, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
+    real_load = study_files.load_cifar10
+    monkeypatch.setattr(study_files, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
     out = tmp_path / "skip.json"
     code = script.main(["--data", str(trainable_folder.zip), "--out", str(out), "--variants", "depthwise", "none",
                         "--seeds", "0", "1", "--per-class", "4", "--epochs", "1", "--train-subset", "100"])
@@ -157,5 +148,5 @@ def test_script_trains_every_variant_and_seed_on_a_held_out_split_never_the_test
 
 
 def test_script_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
-    assert load_script().main(["--data", str(tmp_path / "nothing.zip"), "--out", str(tmp_path / "x.json")]) == 2
+    assert load_script("skip_study").main(["--data", str(tmp_path / "nothing.zip"), "--out", str(tmp_path / "x.json")]) == 2
     assert capsys.readouterr().err.startswith("error: ") and not (tmp_path / "x.json").exists()

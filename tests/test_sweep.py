@@ -3,13 +3,12 @@ test_viz_sweep.py, test_widgets_sweep.py)."""
 
 import csv
 import dataclasses
-import importlib.util
 import json
-from pathlib import Path
 import re
 
 import pytest
 import torch
+from support import load_script
 
 from convmixer import ConvMixer
 from convmixer.analysis import count_parameters, forward_flops
@@ -128,18 +127,11 @@ def test_retime_changes_only_the_throughput():
         assert dataclasses.replace(after, train_images_per_second=-1.0) == before
 
 
-def load_script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "kernel_depth_sweep.py"
-    spec = importlib.util.spec_from_file_location("kernel_depth_sweep", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def test_script_retime_keeps_training_date_and_records_the_load(tmp_path):
     runs = [fake_run(3, 2, speed=-1.0)]
     write_results(runs, tmp_path / "sweep", SWEEP_BUDGET, {"date": "2020-01-02T03:04:05+00:00", "dataset": "x"})
-    assert load_script().main(["--retime", "--out", str(tmp_path / "sweep"), "--timing-steps", "1"]) == 0
+    assert load_script("kernel_depth_sweep").main(["--retime", "--out", str(tmp_path / "sweep"), "--timing-steps", "1"]) == 0
     timed, meta = read_results(tmp_path / "sweep")
     assert timed[0].train_images_per_second > 0 and timed[0].test_accuracy == runs[0].test_accuracy
     assert meta["date"] == "2020-01-02T03:04:05+00:00" and meta["dataset"] == "x"
@@ -148,7 +140,7 @@ def test_script_retime_keeps_training_date_and_records_the_load(tmp_path):
 
 def test_script_refuses_to_retime_runs_of_another_budget(tmp_path, capsys):
     write_results([fake_run(3, 2)], tmp_path / "sweep", TINY)
-    assert load_script().main(["--retime", "--out", str(tmp_path / "sweep")]) == 2
+    assert load_script("kernel_depth_sweep").main(["--retime", "--out", str(tmp_path / "sweep")]) == 2
     assert "different budget" in capsys.readouterr().err
     assert json.loads((tmp_path / "sweep.json").read_text())["budget"] == TINY.to_dict()
 
