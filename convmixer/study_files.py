@@ -47,6 +47,14 @@ def budget_from_args(budget: TrainProfile, args: argparse.Namespace) -> TrainPro
     return budget.replace(**{name: value for name, value in changes.items() if value is not None})
 
 
+def start_study(args: argparse.Namespace, budget: TrainProfile) -> tuple[TrainProfile, ImageDataset, ImageDataset, dict[str, Any]]:
+    """What a study script needs from its command line (:func:`study_parser`): the budget with
+    the line's changes, the training and validation images and the notes (:func:`held_out_split`)
+    with the seeds. Data that cannot be read is one ``ValueError``."""
+    train, validation, notes = held_out_split(args.data, args.per_class)
+    return budget_from_args(budget, args), train, validation, {**notes, "seeds": args.seeds}
+
+
 def held_out_split(source: str | None, per_class: int) -> tuple[ImageDataset, ImageDataset, dict[str, Any]]:
     """CIFAR-10's training split from ``source`` (``None``: ``$CONVMIXER_DATA``) cut into
     ``(train, validation)`` with ``per_class`` images of every class held out, and the notes a

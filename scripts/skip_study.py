@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from convmixer.skip_study import VARIANTS, run_variant, summarise, verdicts, write_results
-from convmixer.study_files import budget_from_args, held_out_split, run_planned, study_parser
+from convmixer.study_files import run_planned, start_study, study_parser
 from convmixer.train import get_profile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"
@@ -47,14 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    budget = budget_from_args(BUDGET, args)
     try:
-        train, validation, notes = held_out_split(args.data, args.per_class)
+        budget, train, validation, notes = start_study(args, BUDGET)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     notes["variants"] = args.variants
-    notes["seeds"] = args.seeds
     runs = run_planned(
         [(variant, seed) for variant in args.variants for seed in args.seeds],
         lambda variant, seed: run_variant(budget, variant, seed, train, validation),

@@ -3,18 +3,22 @@ from (see :mod:`convmixer.receptive_field`)."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from convmixer.viz.model import RF_COLOR
+from convmixer.receptive_field import centre_position
+from convmixer.viz.model import RF_COLOR, receptive_box
 from convmixer.viz.style import grid_shape, hide_ticks, new_figure
 
 ERF_CMAP = "magma"
 GAMMA = 0.5  # square-root colour scale: the faint tails stay visible next to a sharp peak
+
+if TYPE_CHECKING:
+    from convmixer.erf_study import CellSummary
 
 Box = tuple[int, int, int]  # (top, left, side) in pixels, as convmixer.viz.model.receptive_box
 
@@ -71,3 +75,25 @@ def erf_figure(
         fig.colorbar(image, cax=bar).set_label("gradient share per pixel (√ scale)", fontsize=7)
         bar.tick_params(labelsize=7)
     return fig
+
+
+def erf_study_figure(summaries: Sequence["CellSummary"], states: Sequence[str] = ("trained", "untrained"),
+                     size: float = 1.8) -> Figure:
+    """:func:`erf_figure` of the ERF study (:mod:`convmixer.erf_study`): one row per state, one
+    column per ``(k, d)``, each panel the mean map over seeds, titled e.g. ``k3 d2 trained``, with
+    the theoretical receptive field ``p (1 + d (k - 1))`` of its ``(k, d)`` outlined. The cells must
+    share the patch size and image size (one own-patch box)."""
+    if not summaries:
+        raise ValueError("need at least one (k, d) summary to draw")
+    shapes = {(s.patch_size, *s.trained.map.shape) for s in summaries}
+    if len(shapes) > 1:
+        raise ValueError(f"the cells differ in patch size or image size ({sorted(shapes)}); draw them apart")
+    ((p, height, width),) = shapes
+    position = centre_position(height, width, p)
+    erfs, boxes = {}, {}
+    for state in states:
+        for s in summaries:
+            title = f"{s.label} {state}"
+            erfs[title] = getattr(s, state).map
+            boxes[title] = receptive_box(s.kernel_size, p, s.depth, *position)
+    return erf_figure(erfs, receptive_box(1, p, 0, *position), boxes, ncols=len(summaries), size=size)
