@@ -6,7 +6,9 @@
   ``checkpoints/convmixer_cpu.pt`` next to the same network before training, and their spread per
   block (notebook 06, section 2);
 - ``docs/img/kernel_size_depth.png``: accuracy against kernel size per depth, against FLOPs and
-  against throughput, from ``results/kernel_depth_sweep.csv`` (notebook 07, section 3).
+  against throughput, from ``results/kernel_depth_sweep.csv`` (notebook 07, section 3);
+- ``docs/img/skip_study.png``: the four placements of the skip connection trained with three seeds,
+  from ``results/skip_study.json`` (notebook 04, section 3).
 
 The figures are the notebooks' own (``convmixer.viz``), drawn with the same arguments.
 """
@@ -21,8 +23,10 @@ import torch
 
 from convmixer import ConvMixer
 from convmixer.checkpoint import load_checkpoint, load_model
+from convmixer.skip_study import read_results as read_skip_study
 from convmixer.sweep import read_results
 from convmixer.viz.inspection import depthwise_kernels, kernel_comparison_figure
+from convmixer.viz.skip_study import skip_study_figure
 from convmixer.viz.sweep import sweep_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,10 +58,18 @@ def sweep_results_figure(results: Path, out: Path) -> None:
     sweep_figure(runs, "accuracy", title=title).savefig(out, dpi=DPI, bbox_inches="tight")
 
 
+def skip_figure(results: Path, out: Path) -> None:
+    runs, meta = read_skip_study(results)
+    title = (f"ConvMixer-64/8, p = 4, {meta['dataset']}: where the skip goes, "
+             f"{meta['budget']['train_subset']:,} images x {meta['budget']['epochs']} epochs, {meta['date'][:10]}")
+    skip_study_figure(runs, title=title).savefig(out, dpi=DPI, bbox_inches="tight")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "convmixer_cpu.pt"))
     parser.add_argument("--results", default=str(ROOT / "results" / "kernel_depth_sweep"))
+    parser.add_argument("--skip-results", default=str(ROOT / "results" / "skip_study.json"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -65,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kernels_figure(Path(args.checkpoint), out / "depthwise_kernels.png")
         sweep_results_figure(Path(args.results), out / "kernel_size_depth.png")
+        skip_figure(Path(args.skip_results), out / "skip_study.png")
     except ValueError as error:  # a missing checkpoint or results file: one sentence
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {out / 'depthwise_kernels.png'} and {out / 'kernel_size_depth.png'}")
+    print(f"wrote depthwise_kernels.png, kernel_size_depth.png and skip_study.png in {out}")
     return 0
 
 
