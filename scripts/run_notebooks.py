@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,14 +83,18 @@ def strip_volatile_metadata(notebook: nbformat.NotebookNode) -> None:
 def execute(path: Path, timeout: int) -> float:
     """Run ``path`` top to bottom in a fresh kernel and write it back; the wall time in seconds."""
     notebook = nbformat.read(path, as_version=4)
-    kernel = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=CurrentEnvironmentSpecs(), transport="ipc")
-    client = NotebookClient(
-        notebook, km=kernel, timeout=timeout, kernel_name=KERNEL, record_timing=False,
-        store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    seconds = time.perf_counter() - started
+    # Local sockets (no TCP port, nothing sent in plain text), at an absolute path: the kernel
+    # starts in notebooks/, and a relative socket name would point it elsewhere than its client.
+    with tempfile.TemporaryDirectory() as sockets:
+        kernel = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=CurrentEnvironmentSpecs(),
+                                    transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(
+            notebook, km=kernel, timeout=timeout, kernel_name=KERNEL, record_timing=False,
+            store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}},
+        )
+        started = time.perf_counter()
+        client.execute()
+        seconds = time.perf_counter() - started
     strip_volatile_metadata(notebook)
     nbformat.validate(notebook)
     atomic_write_text(path, nbformat.writes(notebook) + "\n")
