@@ -6,6 +6,7 @@ Import them with ``from support import ...``; pytest fixtures built on them live
 
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import os
@@ -23,7 +24,7 @@ from PIL import Image
 
 from convmixer._util import torch_threads
 from convmixer.augment import AugmentConfig
-from convmixer.data import CIFAR10_CLASSES, ImageDataset
+from convmixer.data import CIFAR10_CLASSES, ImageDataset, load_cifar10
 from convmixer.model import ConvMixer
 from convmixer.train import SMOKE
 
@@ -145,6 +146,17 @@ def real_cifar_zip() -> Path | None:
     value = os.environ.get("CONVMIXER_DATA", "")
     path = Path(value) if value else None
     return path if path is not None and path.is_file() else None
+
+
+@functools.cache
+def cifar10_at_hand() -> bool:
+    """Whether CIFAR-10 can be loaded here without a download (``CONVMIXER_DATA`` or torchvision's
+    files in the cache): what decides whether a widget's Train button can train."""
+    try:
+        load_cifar10("test", download=False)
+    except ValueError:
+        return False
+    return True
 
 
 def free_port() -> int:

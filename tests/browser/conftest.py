@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from support import cifar10_at_hand
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -171,6 +172,8 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) ->
         CONVMIXER_PROFILE=os.environ.get("CONVMIXER_PROFILE", "smoke"),
         CONVMIXER_STUDY_RUNS=str(home / "study_runs.json"),
     )
+    if not cifar10_at_hand():  # a Train button must fail with its one sentence, not download
+        env["CONVMIXER_DATA"] = str(home / "no-cifar10")
     log = artifacts_dir / "jupyterlab.log"
     command = [
         sys.executable, "-m", "jupyterlab",

@@ -38,6 +38,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pytest
 from PIL import Image
+from support import cifar10_at_hand
 
 from convmixer.analysis import convmixer_parameters, forward_flops, receptive_field
 from convmixer.model import ConvMixer, ConvMixerConfig
@@ -258,8 +259,12 @@ def study_next_run_readout(c: Controls) -> list[Says]:
 
 
 def study_trained_readout(c: Controls) -> list[Says]:
-    """After Train: the run of the chosen ``(k, d, seed)`` finished, under the smoke budget."""
+    """After Train: the run of the chosen ``(k, d, seed)`` finished, under the smoke budget -- or,
+    where no CIFAR-10 is at hand (the lab server then names a missing copy), the panel says so in
+    one sentence and trains nothing."""
     k, d, seed = study_choice(c)
+    if not cifar10_at_hand():
+        return [says(r"Could not load the data: CIFAR-10 source \S+no-cifar10 does not exist")]
     return [
         says(r"Finished k = {}, d = {}, seed {}: test accuracy", k, d, seed),
         says(r"Your runs: smoke budget: ConvMixer-{}/d, p = {}", int(c["h"]), int(c["p"])),
@@ -314,7 +319,8 @@ SPECS: tuple[NotebookSpec, ...] = (
             Move("study-kernel-size", readout=study_next_run_readout),  # 5 -> 6: an even kernel
             Move("study-depth", readout=study_next_run_readout),
             Move("study-seed", readout=study_next_run_readout),
-            Move("study-train", readout=study_trained_readout, timeout_s=STUDY_TRAIN_TIMEOUT_S),
+            Move("study-train", readout=study_trained_readout, timeout_s=STUDY_TRAIN_TIMEOUT_S,
+                 figure_changes=cifar10_at_hand()),  # no data: no new run on the plot
         ),
     ),
 )
