@@ -1,9 +1,9 @@
 """Runs a reader trains from notebook 07's panel: one ``(k, d, seed)`` under a short, stated
 budget, kept in a JSON file so that they survive a kernel restart.
 
-The budget is a :class:`~convmixer.train.TrainProfile` from :data:`convmixer.train.PROFILES`:
-``"short"`` (the same budget as notebook 05's kernel x depth panel), or ``"smoke"`` when the
-environment variable ``CONVMIXER_PROFILE`` says so (the test command: seconds per run).
+The budget is :func:`convmixer.train.panel_budget`, the one notebook 05's kernel x depth panel
+uses too: ``"short"``, or ``"smoke"`` when the environment variable ``CONVMIXER_PROFILE`` says so
+(the test command: seconds per run).
 :func:`convmixer.train.with_kernel_depth` turns it into one run.
 
 A :class:`StudyRun` records the model, the seed, the budget (its name, a digest of all its
@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 from convmixer._util import atomic_write_text
 from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset, default_cache_dir
-from convmixer.train import PROFILES, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
+from convmixer.train import EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 
 PROFILE_ENV = "CONVMIXER_PROFILE"
 STORE_ENV = "CONVMIXER_STUDY_RUNS"
@@ -36,12 +36,6 @@ STORE_FORMAT = "convmixer study runs"
 STORE_VERSION = 1
 
 Trainer = Callable[..., FitResult]
-
-
-def panel_budget(environment_profile: str | None = None) -> TrainProfile:
-    """The budget the panel trains with: ``PROFILES["smoke"]`` when ``environment_profile`` (the
-    value of ``$CONVMIXER_PROFILE``) is ``"smoke"``, else ``PROFILES["short"]``."""
-    return PROFILES["smoke" if environment_profile == "smoke" else "short"]
 
 
 def budget_digest(budget: TrainProfile) -> str:

@@ -14,11 +14,10 @@ from convmixer.study_runs import (
     budget_digest,
     default_store_path,
     describe_budget,
-    panel_budget,
     same_budget,
     train_study_run,
 )
-from convmixer.train import PROFILES, fit
+from convmixer.train import PROFILES, fit, panel_budget
 from study_fakes import FakeFit, tiny_data
 
 

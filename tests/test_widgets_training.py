@@ -6,11 +6,11 @@ import torch
 from convmixer.analysis import count_parameters
 from convmixer.model import ConvMixer
 from convmixer.sample import cifar10_sample
-from convmixer.train import fit
-from convmixer.widgets.training import QUICK, bundled_sample_split, kernel_depth_trainer
+from convmixer.train import SHORT, fit
+from convmixer.widgets.training import bundled_sample_split, kernel_depth_trainer
 
 # Seconds, not minutes: an 8-wide model on the 200 training images of the bundled sample.
-TINY = QUICK.replace(
+TINY = SHORT.replace(
     name="tiny", model_overrides={"dim": 8, "patch_size": 4}, epochs=2, batch_size=50
 )
 
@@ -56,7 +56,7 @@ def test_panel_follows_the_widget_conventions(splits):
     assert "cm-figure" in panel.figure._dom_classes and panel.figure.value  # empty axes drawn
     assert panel.kernel_size.continuous_update is False and panel.depth.continuous_update is False
     assert "application/vnd.jupyter.widget-view+json" in panel._repr_mimebundle_()
-    assert "200 training images &times; 2 epochs, tested on 100" in panel.readout.value
+    assert "200 training images &times; 2 epochs, evaluated on 100 test images" in panel.readout.value
     assert panel.runs == []
 
 
@@ -100,6 +100,16 @@ def test_later_runs_are_drawn_over_the_earlier_ones(splits):
     assert readout.count("<tr>") == 3  # header + two runs
     assert f"<b>{100 * first.test_accuracy:.1f}%</b>" in readout
     assert f"<b>{100 * second.test_accuracy:.1f}%</b>" in readout
+
+
+def test_a_held_out_split_is_named_validation_not_test(splits):
+    panel = kernel_depth_trainer(*splits, profile=TINY, evaluated_on="validation")
+    assert "evaluated on 100 validation images" in panel.readout.value
+    panel.train()
+    assert "finished k=5 d=2: validation accuracy" in panel.readout.value
+    assert "<th>validation accuracy</th>" in panel.readout.value and "test" not in panel.readout.value
+    legend = [line.get_label() for line in panel.plot.accuracy_ax.get_lines()]
+    assert "k=5 d=2: validation" in legend and not any("test" in label for label in legend)
 
 
 def test_a_failed_run_re_enables_the_button(splits):

@@ -23,13 +23,15 @@ from convmixer.train.engine import (
 )
 from convmixer.train.evaluate import Evaluation, confusion_matrix, evaluate, per_class_accuracy, predict
 from convmixer.train.loader import BatchLoader, derive_seed, epoch_order
-from convmixer.train.profiles import CPU, GPU, GPU100, PROFILES, QUICK, SHORT, SMOKE, STUDY, TrainProfile, get_profile, with_kernel_depth
+from convmixer.train.profiles import (
+    CPU, GPU, GPU100, PROFILES, QUICK, SHORT, SMOKE, STUDY, TrainProfile, get_profile, panel_budget, with_kernel_depth,
+)
 from convmixer.train.run import EpochRecord, RunFolder, RunState
 
 __all__ = [
     "BatchLoader", "CPU", "EpochRecord", "Evaluation", "FitResult", "GPU", "GPU100", "PROFILES", "QUICK", "RunFolder",
     "RunState", "SHORT", "SMOKE", "STUDY", "TrainProfile", "Training", "build_model", "build_optimizer",
     "build_scaler", "build_schedule", "build_training", "confusion_matrix", "derive_seed", "epoch_order",
-    "evaluate", "fit", "get_profile", "make_train_step", "one_cycle_schedule", "per_class_accuracy", "predict",
+    "evaluate", "fit", "get_profile", "make_train_step", "one_cycle_schedule", "panel_budget", "per_class_accuracy", "predict",
     "with_kernel_depth",
 ]

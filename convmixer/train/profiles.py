@@ -14,7 +14,8 @@ official recipe (:data:`GPU`) by stating only what differs:
 ``study``  the kernel-size x depth study (notebook 07): ConvMixer-64/d p4, one pass over 30,000
 =========  ==========================================================================================
 
-:func:`with_kernel_depth` turns a budget into one run of a kernel-size/depth comparison.
+:func:`with_kernel_depth` turns a budget into one run of a kernel-size/depth comparison;
+:func:`panel_budget` is the budget of the notebooks' training panels.
 """
 
 from __future__ import annotations
@@ -185,6 +186,13 @@ SHORT = SMOKE.replace(
 STUDY = SHORT.replace(name="study", epochs=1, batch_size=128, train_subset=30_000, test_subset=500)
 
 PROFILES: dict[str, TrainProfile] = {p.name: p for p in (GPU, GPU100, CPU, QUICK, SMOKE, SHORT, STUDY)}
+
+
+def panel_budget(mode: str | None = None) -> TrainProfile:
+    """The budget of the training panels of notebooks 05 and 07, one definition for both:
+    :data:`SMOKE` when ``mode`` (the notebook's mode, ``$CONVMIXER_PROFILE``) is ``"smoke"`` -- what
+    the test command sets -- else :data:`SHORT`."""
+    return SMOKE if mode == "smoke" else SHORT
 
 
 def get_profile(name: str) -> TrainProfile:

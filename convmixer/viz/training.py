@@ -142,10 +142,13 @@ class TrainingCurves:
     finished reference runs drawn underneath in muted colours.
 
     ``update(curves)`` moves the live run's lines and rescales the axes; the figure object stays
-    the same, so whatever displays it only has to be told to redraw.
+    the same, so whatever displays it only has to be told to redraw. ``evaluated_on`` names the
+    split the red lines were measured on (``"test"``, or ``"validation"`` for a held-out split).
     """
 
-    def __init__(self, max_epochs: int | None = None, width: float = 9.0, height: float = 3.2) -> None:
+    def __init__(self, max_epochs: int | None = None, width: float = 9.0, height: float = 3.2,
+                 evaluated_on: str = "test") -> None:
+        self.evaluated_on = evaluated_on
         self.figure = new_figure(width, height, layout="constrained")
         self.loss_ax, self.accuracy_ax = self.figure.subplots(1, 2)
         self.loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
@@ -160,9 +163,9 @@ class TrainingCurves:
         self.live: Curves | None = None
         self._lines = {
             "train_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TRAIN_COLOR, label="train")[0],
-            "test_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label="test")[0],
+            "test_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label=evaluated_on)[0],
             "train_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TRAIN_COLOR, label="train")[0],
-            "test_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label="test")[0],
+            "test_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label=evaluated_on)[0],
         }
 
     def add_reference(self, curves: Curves) -> None:
@@ -189,13 +192,14 @@ class TrainingCurves:
         self._rescale()
 
     def update(self, curves: Curves) -> None:
-        """Show ``curves`` as the live run (bold, train blue and test red)."""
+        """Show ``curves`` as the live run (bold, train blue and ``evaluated_on`` red)."""
         self.live = curves
         for name, line in self._lines.items():
             values = getattr(curves, name)
             scale = 100.0 if "accuracy" in name else 1.0
             line.set_data(curves.epochs[: len(values)], np.asarray(values, dtype=float) * scale)
-            line.set_label(f"{curves.label}: {name.split('_')[0]}" if curves.label else name.split("_")[0])
+            split = "train" if name.startswith("train") else self.evaluated_on
+            line.set_label(f"{curves.label}: {split}" if curves.label else split)
         self._rescale()
 
     def _rescale(self) -> None:

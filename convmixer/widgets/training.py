@@ -2,8 +2,9 @@
 budget, and compare its learning curves with the runs made before.
 
 Training goes through the same engine as the notebook's main run (:func:`convmixer.train.fit`)
-with a small profile (:data:`QUICK`): a narrow, coarse-patched model, a few thousand training
-images, a few epochs, so that one run takes seconds to a minute on a laptop CPU. The panel keeps
+with a small budget (:func:`convmixer.train.panel_budget`, the same as notebook 07's panel: the
+``short`` profile, or ``smoke`` under the test command): a narrow, coarse-patched model, a few
+thousand training images, a few epochs, so that one run takes seconds to a minute on a laptop CPU. The panel keeps
 every finished run; the figure shows the live run in bold over the earlier ones.
 """
 
@@ -22,10 +23,6 @@ from convmixer.sample import cifar10_sample
 from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.training import Curves, TrainingCurves
 from convmixer.widgets.panel import Panel, int_slider, run_button
-
-# The panel's budget: the "short" profile of convmixer.train.PROFILES (ConvMixer-64/d, p = 4,
-# 5,000 training images x 4 epochs, tested on 1,000).
-QUICK = SHORT
 
 Trainer = Callable[..., FitResult]
 
@@ -65,7 +62,8 @@ class KernelDepthTrainer(Panel):
     """Kernel size ``k`` and depth ``d`` -> a ConvMixer trained for ``profile``'s short budget.
 
     Controls: ``kernel_size`` (``cm-kernel-size``), ``depth`` (``cm-depth``), the Train button
-    (``cm-train``); ``readout`` (``cm-readout``) lists every run with its final test accuracy;
+    (``cm-train``); ``readout`` (``cm-readout``) lists every run with its final accuracy on
+    ``test`` (named by ``evaluated_on``: ``"validation"`` for a split held out of the training set);
     ``figure`` (``cm-figure``) shows the loss and accuracy curves, the current run over the
     earlier ones. ``train_fn`` is :func:`convmixer.train.fit` (replaceable in tests).
     """
@@ -73,9 +71,11 @@ class KernelDepthTrainer(Panel):
     dpi = 80  # the 9-inch curves at 720 px, the figure's width
 
     def __init__(
-        self, train: ImageDataset, test: ImageDataset, profile: TrainProfile = QUICK, kernel_size: int = 5,
+        self, train: ImageDataset, test: ImageDataset, profile: TrainProfile = SHORT, kernel_size: int = 5,
         depth: int = 2, max_kernel_size: int = 9, max_depth: int = 8, train_fn: Trainer = fit,
+        evaluated_on: str = "test",
     ) -> None:
+        self.evaluated_on = evaluated_on
         self.kernel_size = int_slider(
             "kernel-size", "Kernel size k", kernel_size, 1, check_positive_int("max_kernel_size", max_kernel_size)
         )
@@ -86,7 +86,7 @@ class KernelDepthTrainer(Panel):
         self.runs: list[Run] = []
         self.train_button = run_button("train", "Train", "train a small ConvMixer with this k and d")
         self.layout([[self.kernel_size, self.depth, self.train_button]], width="720px")
-        self.plot = TrainingCurves(max_epochs=profile.epochs)
+        self.plot = TrainingCurves(max_epochs=profile.epochs, evaluated_on=evaluated_on)
         self.train_button.on_click(self.train)
         self._status = "Choose k and d, then press <b>Train</b>."
         self._render()
@@ -98,7 +98,7 @@ class KernelDepthTrainer(Panel):
         tests = min(len(self.test_set), self.profile.test_subset or len(self.test_set))
         return (
             f"ConvMixer-{config.dim}/d, p = {config.patch_size}; {images:,} training images "
-            f"&times; {self.profile.epochs} epochs, tested on {tests:,}"
+            f"&times; {self.profile.epochs} epochs, evaluated on {tests:,} {self.evaluated_on} images"
         )
 
     def train(self, button: object = None) -> Run:
@@ -112,7 +112,7 @@ class KernelDepthTrainer(Panel):
         def on_epoch(record: EpochRecord) -> None:
             records.append(record)
             self._status = f"training {label}: epoch {record.epoch}/{profile.epochs}, " \
-                f"test accuracy {100 * record.test_accuracy:.1f}%"
+                f"{self.evaluated_on} accuracy {100 * record.test_accuracy:.1f}%"
             self.plot.update(Curves.from_history(label, records))
             self._render()
 
@@ -130,11 +130,11 @@ class KernelDepthTrainer(Panel):
         run = Run(k, d, count_parameters(result.model), curves, result.evaluation.accuracy,
                   time.perf_counter() - started)
         self.runs.append(run)
-        self.plot = TrainingCurves(max_epochs=self.profile.epochs)
+        self.plot = TrainingCurves(max_epochs=self.profile.epochs, evaluated_on=self.evaluated_on)
         for earlier in self.runs[:-1]:
             self.plot.add_reference(earlier.curves)
         self.plot.update(curves)
-        self._status = f"finished {label}: test accuracy {100 * run.test_accuracy:.1f}%"
+        self._status = f"finished {label}: {self.evaluated_on} accuracy {100 * run.test_accuracy:.1f}%"
         self._render()
         return run
 
@@ -148,7 +148,7 @@ class KernelDepthTrainer(Panel):
         )
         table = (
             "<table><tr><th>run</th><th>k</th><th>d</th><th>parameters</th>"
-            f"<th>test accuracy</th><th>time</th></tr>{rows}</table>"
+            f"<th>{self.evaluated_on} accuracy</th><th>time</th></tr>{rows}</table>"
             if self.runs else ""
         )
         self.readout.value = (
@@ -161,5 +161,5 @@ class KernelDepthTrainer(Panel):
 def kernel_depth_trainer(train: ImageDataset, test: ImageDataset, **kwargs: Any) -> KernelDepthTrainer:
     """Panel for notebook 05: sliders ``cm-kernel-size`` and ``cm-depth`` and a ``cm-train``
     button that trains a small ConvMixer on ``train`` for a short budget and compares its
-    curves and test accuracy (``cm-readout``) with the earlier runs."""
+    curves and accuracy on ``test`` (``cm-readout``) with the earlier runs."""
     return KernelDepthTrainer(train, test, **kwargs)

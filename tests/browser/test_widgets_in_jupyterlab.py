@@ -42,6 +42,7 @@ from support import cifar10_at_hand
 
 from convmixer.analysis import convmixer_parameters, forward_flops, receptive_field
 from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.train import panel_budget
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -271,6 +272,18 @@ def study_trained_readout(c: Controls) -> list[Says]:
     ]
 
 
+def trainer_finished_readout(c: Controls) -> list[Says]:
+    """Notebook 05's panel after Train: the run of the chosen ``k`` and ``d`` finished, trained under
+    the panels' budget (``convmixer.train.panel_budget``: smoke under the test) -- its width and
+    patch size in the budget line."""
+    k, d = int(c["kernel-size"]), int(c["depth"])
+    config = panel_budget(os.environ.get("CONVMIXER_PROFILE", "smoke")).model_config()
+    return [
+        says(r"finished k={} d={}: validation accuracy", k, d),
+        says(r"Budget: ConvMixer-{}/d, p = {};", config.dim, config.patch_size),
+    ]
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "01_depthwise_convolution.ipynb",
@@ -303,6 +316,14 @@ SPECS: tuple[NotebookSpec, ...] = (
         docs_image="04_model_explorer_widget.png",
     ),
     NotebookSpec(
+        "05_train_cifar10.ipynb",
+        moves=(  # the sliders change what Train will do, not what the panel shows
+            Move("kernel-size", readout_changes=False, figure_changes=False),  # 5 -> 6: an even kernel
+            Move("depth", readout_changes=False, figure_changes=False),
+            Move("train", readout=trainer_finished_readout, timeout_s=STUDY_TRAIN_TIMEOUT_S),
+        ),
+    ),
+    NotebookSpec(
         "06_visualize_kernels_and_activations.ipynb",
         facts=CHECKPOINT_CONFIG,
         moves=(
@@ -328,7 +349,7 @@ SPECS: tuple[NotebookSpec, ...] = (
 
 # Notebooks whose panels must be driven here as soon as they exist (issue 7), by number, so that a
 # notebook named differently from its spec is caught instead of silently not collected.
-MUST_BE_DRIVEN = ("01", "03", "04", "06", "07")
+MUST_BE_DRIVEN = ("01", "03", "04", "05", "06", "07")
 
 
 def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:
