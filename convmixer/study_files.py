@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
@@ -53,6 +54,22 @@ def start_study(args: argparse.Namespace, budget: TrainProfile) -> tuple[TrainPr
     with the seeds. Data that cannot be read is one ``ValueError``."""
     train, validation, notes = held_out_split(args.data, args.per_class)
     return budget_from_args(budget, args), train, validation, {**notes, "seeds": args.seeds}
+
+
+def study_main(parser: argparse.ArgumentParser, budget: TrainProfile, argv: Sequence[str] | None,
+               study: Callable[[argparse.Namespace, TrainProfile, ImageDataset, ImageDataset, dict[str, Any]], list]) -> int:
+    """A study script's ``main``: parse ``argv``, :func:`start_study`, then ``study(args, budget,
+    train, validation, notes)``, which trains, stores and prints and returns its runs. Data that
+    cannot be read is one line on stderr and exit status 2."""
+    args = parser.parse_args(argv)
+    try:
+        budget, train, validation, notes = start_study(args, budget)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    runs = study(args, budget, train, validation, notes)
+    print(f"wrote {args.out}; {len(runs)} runs in {notes['total_wall_seconds'] / 60:.1f} minutes")
+    return 0
 
 
 def held_out_split(source: str | None, per_class: int) -> tuple[ImageDataset, ImageDataset, dict[str, Any]]:

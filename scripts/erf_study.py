@@ -20,10 +20,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+from convmixer.data import ImageDataset
 from convmixer.erf_study import BUDGET, DEPTHS, ERF_IMAGES, KERNEL_SIZES, SEEDS, VALIDATION_PER_CLASS
 from convmixer.erf_study import format_table, run_cell, summarise, write_results
-from convmixer.study_files import run_planned, start_study, study_parser
+from convmixer.study_files import run_planned, study_main, study_parser
+from convmixer.train import TrainProfile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "erf_study.json"
 
@@ -36,13 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        budget, train, validation, notes = start_study(args, BUDGET)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, validation: ImageDataset,
+          notes: dict[str, Any]) -> list:
+    """Train every run the command line asks for, store them after each, print the summary."""
     notes["erf_images"] = min(args.erf_images, len(validation))
     runs = run_planned(
         [(k, d, seed) for d in args.depths for k in args.kernel_sizes for seed in args.seeds],
@@ -54,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
                      f"{run.untrained.side} px untrained, in {run.wall_seconds:.0f} s"),
     )
     print(format_table(summarise(runs)))
-    print(f"wrote {args.out}; {len(runs)} runs in {notes['total_wall_seconds'] / 60:.1f} minutes")
-    return 0
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    return study_main(build_parser(), BUDGET, argv, study)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+from convmixer.data import ImageDataset
 from convmixer.skip_study import VARIANTS, run_variant, summarise, verdicts, write_results
-from convmixer.study_files import run_planned, start_study, study_parser
-from convmixer.train import get_profile
+from convmixer.study_files import run_planned, study_main, study_parser
+from convmixer.train import TrainProfile, get_profile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"
 
@@ -45,13 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        budget, train, validation, notes = start_study(args, BUDGET)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, validation: ImageDataset,
+          notes: dict[str, Any]) -> list:
+    """Train every run the command line asks for, store them after each, print the summary."""
     notes["variants"] = args.variants
     runs = run_planned(
         [(variant, seed) for variant in args.variants for seed in args.seeds],
@@ -66,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         print(summary.describe())
     if "depthwise" in args.variants:
         print("\n".join(verdicts(summaries)))
-    print(f"wrote {args.out}; {len(runs)} runs in {notes['total_wall_seconds'] / 60:.1f} minutes")
-    return 0
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    return study_main(build_parser(), BUDGET, argv, study)
 
 
 if __name__ == "__main__":
