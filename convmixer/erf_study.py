@@ -32,7 +32,6 @@ is reported as ``m +- t_{n-1} s / sqrt(n)``, the 95 % interval of the mean
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -48,7 +47,7 @@ from convmixer.data import ImageDataset
 from convmixer.model import ConvMixer
 from convmixer.receptive_field import centre_position, effective_receptive_field, effective_side, own_patch_share
 from convmixer.study_files import read_study, write_study
-from convmixer.study_stats import t_quantile
+from convmixer.study_stats import mean_half_width
 from convmixer.train import FitResult, TrainProfile, build_model, fit, get_profile, with_kernel_depth
 
 # The `short` profile (notebook 05's panel, notebook 07's "train one yourself"): ConvMixer-64/d with
@@ -168,8 +167,7 @@ class Estimate:
 
     @property
     def half_width(self) -> float | None:
-        n = len(self.values)
-        return t_quantile(n - 1) * float(np.std(self.values, ddof=1)) / math.sqrt(n) if n > 1 else None
+        return mean_half_width(self.values)
 
     def describe(self, scale: float = 1.0, digits: int = 1) -> str:
         """E.g. ``13.3 ± 5.7`` (``scale`` multiplies: 100 for percent)."""

@@ -25,7 +25,6 @@ do not overlap.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
 from convmixer.layers import RESIDUALS, check_residual
 from convmixer.study_files import read_study, write_study
-from convmixer.study_stats import t_quantile
+from convmixer.study_stats import mean_half_width
 from convmixer.train import FitResult, TrainProfile, fit
 
 VARIANTS: tuple[str, ...] = RESIDUALS
@@ -181,13 +180,9 @@ def summarise(runs: Sequence[SkipRun]) -> list[VariantSummary]:
         if len({len(r.history) for r in chosen}) > 1:
             raise ValueError(f"the runs of {variant!r} have different numbers of epochs; they cannot be averaged")
         accuracies = tuple(100 * r.validation_accuracy for r in chosen)
-        half_width = None
-        if len(accuracies) > 1:
-            std = float(np.std(accuracies, ddof=1))
-            half_width = t_quantile(len(accuracies) - 1) * std / math.sqrt(len(accuracies))
         curves = np.array([[(100 * p.validation_accuracy, p.train_loss) for p in r.history] for r in chosen])
         summaries.append(VariantSummary(
-            variant, accuracies, float(np.mean(accuracies)), half_width,
+            variant, accuracies, float(np.mean(accuracies)), mean_half_width(accuracies),
             tuple(curves[:, :, 0].mean(axis=0).tolist()), tuple(curves[:, :, 1].mean(axis=0).tolist()),
         ))
     return summaries

@@ -113,6 +113,13 @@ def t_quantile(dof: int, probability: float = 0.5 + CONFIDENCE / 2) -> float:
     return float(np.interp(probability, cdf, x))
 
 
+def mean_half_width(values: Sequence[float]) -> float | None:
+    """Half-width of the 95 % interval of the mean of ``values`` (independent repeats, e.g. one
+    per seed): ``t_{n-1} s / sqrt(n)``; ``None`` for a single value, which has no spread."""
+    n = len(values)
+    return t_quantile(n - 1) * float(np.std(values, ddof=1)) / math.sqrt(n) if n > 1 else None
+
+
 def standard_error(group: Sequence[Cell], noise: SeedNoise) -> float:
     """Standard error of the mean of ``group``'s cell means: ``(s / G) sqrt(sum 1 / n_i)``."""
     if not group:

@@ -12,6 +12,7 @@ from convmixer.study_stats import (
     interval_half_width,
     kernel_comparison,
     kernel_comparisons,
+    mean_half_width,
     pick,
     sampling_half_width,
     seed_noise,
@@ -111,3 +112,9 @@ def test_sampling_half_width_is_the_binomial_interval():
         sampling_half_width(45.0, 1000)
     with pytest.raises(ValueError, match="images must be an integer >= 1"):
         sampling_half_width(0.5, 0)
+
+
+def test_mean_half_width_is_t_times_the_standard_error_of_the_mean():
+    assert mean_half_width([45.5]) is None  # one seed: no spread
+    # three values with sample std 1: 4.303 / sqrt(3)
+    assert mean_half_width([1.0, 2.0, 3.0]) == pytest.approx(4.303 / math.sqrt(3), abs=1e-3)
