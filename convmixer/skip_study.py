@@ -36,7 +36,7 @@ import numpy as np
 from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
 from convmixer.layers import RESIDUALS, check_residual
-from convmixer.study_files import read_study, write_study
+from convmixer.study_files import EpochPoint, epoch_points, read_study, write_study
 from convmixer.study_stats import mean_half_width
 from convmixer.train import FitResult, TrainProfile, fit
 
@@ -60,18 +60,6 @@ def variant_profile(budget: TrainProfile, variant: str, seed: int) -> TrainProfi
         model_overrides={**budget.model_overrides, "residual": variant},
         seed=seed,
     )
-
-
-@dataclass(frozen=True)
-class EpochPoint:
-    """One epoch of one run: mean training loss, then loss and accuracy (a fraction) on the
-    validation split, and the epoch's training seconds."""
-
-    epoch: int
-    train_loss: float
-    validation_loss: float
-    validation_accuracy: float
-    seconds: float
 
 
 @dataclass(frozen=True)
@@ -120,16 +108,13 @@ def run_variant(
         )
     started = time.perf_counter()
     result = fit(variant_profile(budget, variant, seed), train=train, test=validation, device=device, progress=False)
-    history = tuple(
-        EpochPoint(r.epoch, r.train_loss, r.test_loss, r.test_accuracy, r.seconds) for r in result.history
-    )
     return SkipRun(
         variant=variant,
         seed=seed,
         parameters=count_parameters(result.model),
         validation_accuracy=result.evaluation.accuracy,
         validation_images=int(result.evaluation.confusion.sum()),
-        history=history,
+        history=epoch_points(result.history),
         wall_seconds=round(time.perf_counter() - started, 1),
     )
 

@@ -1,6 +1,7 @@
-"""What the trained studies (``scripts/skip_study.py``, ``scripts/erf_study.py``) share: the
-training images with a validation split held out of them, the notes that say where and when a
-study ran, and one JSON file per study, written atomically and read back with one clear error."""
+"""What the trained studies (``scripts/kernel_depth_sweep.py``, ``scripts/skip_study.py``,
+``scripts/erf_study.py``) share: the training images with a validation split held out of them,
+the notes that say where and when a study ran, a run's per-epoch history, and one JSON file per
+study, written atomically and read back with one clear error."""
 
 from __future__ import annotations
 
@@ -10,17 +11,35 @@ import os
 import re
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from convmixer._util import atomic_write_text
 from convmixer.data import ImageDataset, load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
-from convmixer.train import TrainProfile
+from convmixer.train import EpochRecord, TrainProfile
 from convmixer.validation import hold_out
 
 Run = TypeVar("Run")
 HOLD_OUT_SEED = 0
+
+
+@dataclass(frozen=True)
+class EpochPoint:
+    """One epoch of one run: mean training loss, then loss and accuracy (a fraction) on the
+    validation split, and the epoch's training seconds."""
+
+    epoch: int
+    train_loss: float
+    validation_loss: float
+    validation_accuracy: float
+    seconds: float
+
+
+def epoch_points(history: Sequence[EpochRecord]) -> tuple[EpochPoint, ...]:
+    """``fit``'s per-epoch records as a study stores them (``fit`` evaluated on the validation split)."""
+    return tuple(EpochPoint(r.epoch, r.train_loss, r.test_loss, r.test_accuracy, r.seconds) for r in history)
 
 
 def load_average() -> list[float]:
@@ -59,15 +78,16 @@ def start_study(args: argparse.Namespace, budget: TrainProfile) -> tuple[TrainPr
 def study_main(parser: argparse.ArgumentParser, budget: TrainProfile, argv: Sequence[str] | None,
                study: Callable[[argparse.Namespace, TrainProfile, ImageDataset, ImageDataset, dict[str, Any]], list]) -> int:
     """A study script's ``main``: parse ``argv``, :func:`start_study`, then ``study(args, budget,
-    train, validation, notes)``, which trains, stores and prints and returns its runs. Data that
-    cannot be read is one line on stderr and exit status 2."""
+    train, validation, notes)``, which trains, stores and prints and returns its runs. A
+    ``ValueError`` (data that cannot be read, a stored file that does not fit) is one line on
+    stderr and exit status 2."""
     args = parser.parse_args(argv)
     try:
         budget, train, validation, notes = start_study(args, budget)
+        runs = study(args, budget, train, validation, notes)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs = study(args, budget, train, validation, notes)
     print(f"wrote {args.out}; {len(runs)} runs in {notes['total_wall_seconds'] / 60:.1f} minutes")
     return 0
 
@@ -91,14 +111,17 @@ def held_out_split(source: str | None, per_class: int) -> tuple[ImageDataset, Im
 
 
 def run_planned(planned: Sequence[tuple], train_one: Callable[..., Run], save: Callable[[list[Run]], Any],
-                notes: dict[str, Any], describe: Callable[[Run], str]) -> list[Run]:
-    """Train ``train_one(*key)`` for every key of ``planned`` in order, calling ``save(runs)`` after
-    each (an interrupted study keeps what it finished) and printing ``describe(run)``; ``notes``
-    get the total wall seconds and the load average after the last run."""
-    started, runs = time.perf_counter(), []
+                notes: dict[str, Any], describe: Callable[[Run], str], done: Sequence[Run] = ()) -> list[Run]:
+    """Train ``train_one(*key)`` for every key of ``planned`` in order, after the runs already
+    ``done``, calling ``save(runs)`` after each (an interrupted study keeps what it finished) and
+    printing ``describe(run)``; ``notes`` get the total wall seconds (added to any stored total)
+    and the load average after the last run."""
+    started, runs = time.perf_counter(), list(done)
+    previous = notes.get("total_wall_seconds", 0.0) if done else 0.0
+    notes["total_wall_seconds"] = previous
     for number, key in enumerate(planned, start=1):
         runs.append(train_one(*key))
-        notes["total_wall_seconds"] = round(time.perf_counter() - started, 1)
+        notes["total_wall_seconds"] = round(previous + time.perf_counter() - started, 1)
         save(runs)
         print(f"[{number}/{len(planned)}] {describe(runs[-1])}", flush=True)
     notes["load_average"]["after"] = load_average()

@@ -7,7 +7,9 @@ uses too: ``"short"``, or ``"smoke"`` when the environment variable ``CONVMIXER_
 :func:`convmixer.train.with_kernel_depth` turns it into one run.
 
 A :class:`StudyRun` records the model, the seed, the budget (its name, a digest of all its
-settings, and the numbers of images it really used), the test accuracy and the time taken.
+settings, and the numbers of images it really used), the accuracy on the split it was judged on
+(``evaluated_on``: notebook 07 holds a validation split out of the training set; runs stored before
+that field existed were judged on test images) and the time taken.
 :class:`RunStore` keeps them in one JSON file (default ``~/.cache/convmixer/study_runs.json``,
 or ``$CONVMIXER_STUDY_RUNS``), rewritten atomically after each run: a crash mid-write leaves the
 previous file whole.
@@ -45,18 +47,24 @@ def budget_digest(budget: TrainProfile) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def describe_budget(budget: TrainProfile, train_images: int | None = None, test_images: int | None = None) -> str:
+def describe_budget(
+    budget: TrainProfile, train_images: int | None = None, test_images: int | None = None, evaluated_on: str = "test",
+) -> str:
     """The budget in words, e.g. ``short budget: ConvMixer-64/d, p = 4, 5,000 images × 4 epochs,
-    tested on 1,000``. ``train_images`` / ``test_images``: the numbers really used, when a
-    dataset is smaller than the budget's subsets."""
+    tested on 1,000`` (with ``evaluated_on="validation"``: ``..., checked on 1,000 validation
+    images``). ``train_images`` / ``test_images``: the numbers really used, when a dataset is
+    smaller than the budget's subsets."""
     config = budget.model_config()
     train_images = train_images or budget.train_subset
     test_images = test_images or budget.test_subset
     train_text = f"{train_images:,} images" if train_images else "all training images"
-    test_text = f"{test_images:,}" if test_images else "the full test split"
+    if evaluated_on == "test":
+        test_text = "tested on " + (f"{test_images:,}" if test_images else "the full test split")
+    else:
+        test_text = f"checked on {f'{test_images:,}' if test_images else 'all'} {evaluated_on} images"
     return (
         f"{budget.name} budget: ConvMixer-{config.dim}/d, p = {config.patch_size}, "
-        f"{train_text} × {budget.epochs} epochs, tested on {test_text}"
+        f"{train_text} × {budget.epochs} epochs, {test_text}"
     )
 
 
@@ -73,12 +81,13 @@ class StudyRun:
     budget_digest: str  # budget_digest() of the profile
     train_images: int
     epochs: int
-    test_images: int
-    test_accuracy: float  # a fraction
+    test_images: int  # images of the evaluated split (``evaluated_on``)
+    test_accuracy: float  # a fraction, on the evaluated split
     parameters: int
     seconds: float
     data: str  # where the images came from
     finished: str  # ISO 8601, UTC
+    evaluated_on: str = "test"  # the split it was judged on: "test", or "validation" (held out of training)
 
     @property
     def label(self) -> str:
@@ -111,7 +120,7 @@ class RunStore:
             content = json.loads(self.path.read_text())
             if content.get("format") != STORE_FORMAT or content.get("version") != STORE_VERSION:
                 raise ValueError("unknown format or version")
-            return [StudyRun(**{name: row[name] for name in FIELDS}) for row in content["runs"]]
+            return [StudyRun(**{name: row[name] for name in FIELDS if name in row}) for row in content["runs"]]
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise ValueError(
                 f"{self.path} is not a readable study-runs file ({error}); move or delete it to start a new one"
@@ -133,10 +142,12 @@ class RunStore:
         return runs
 
 
-def same_budget(runs: Sequence[StudyRun], budget: TrainProfile) -> list[StudyRun]:
-    """The runs trained under exactly ``budget`` (same digest)."""
+def same_budget(runs: Sequence[StudyRun], budget: TrainProfile, evaluated_on: str | None = None) -> list[StudyRun]:
+    """The runs trained under exactly ``budget`` (same digest) and, if given, judged on the
+    ``evaluated_on`` split."""
     digest = budget_digest(budget)
-    return [run for run in runs if run.budget_digest == digest]
+    return [run for run in runs
+            if run.budget_digest == digest and evaluated_on in (None, run.evaluated_on)]
 
 
 def train_study_run(
@@ -148,10 +159,12 @@ def train_study_run(
     test: ImageDataset,
     train_fn: Trainer = fit,
     on_epoch: Callable[[EpochRecord], None] | None = None,
+    evaluated_on: str = "test",
 ) -> StudyRun:
     """Train ConvMixer-h/d with kernel ``k`` under ``budget`` with ``seed`` (which also draws the
     budget's training and test subsets) through ``train_fn`` (:func:`convmixer.train.fit`), and
-    record it. ``on_epoch`` is called with each epoch's record."""
+    record it. ``test`` is the split it is judged on, named by ``evaluated_on`` (``"validation"``
+    for one held out of the training set). ``on_epoch`` is called with each epoch's record."""
     profile = with_kernel_depth(budget, kernel_size, depth, seed)
     config = profile.model_config()
     started = time.perf_counter()
@@ -172,5 +185,6 @@ def train_study_run(
         seconds=round(time.perf_counter() - started, 1),
         data=train.source,
         finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        evaluated_on=evaluated_on,
     )
 

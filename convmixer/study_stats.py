@@ -1,7 +1,7 @@
 """How much of a difference between trained models is noise (notebook 07).
 
 A study trains every configuration ``(k, d)`` -- a *cell* -- with one or more seeds. Training the
-same cell again with another seed moves its test accuracy; that seed-to-seed spread is the
+same cell again with another seed moves its (validation) accuracy; that seed-to-seed spread is the
 yardstick for every comparison. With cell ``i`` trained ``n_i`` times (accuracies ``a_ij``), the
 pooled standard deviation
 
@@ -19,23 +19,25 @@ difference is *separable* only when that interval excludes zero.
 
 from __future__ import annotations
 
+import collections
 import functools
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from convmixer._util import check_positive_int
-from convmixer.sweep import SweepRun
+if TYPE_CHECKING:  # convmixer.sweep uses this module
+    from convmixer.sweep import SweepRun
 
 CONFIDENCE = 0.95
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One configuration ``(k, d)`` and its test accuracies in percent, one per seed."""
+    """One configuration ``(k, d)`` and its validation accuracies in percent, one per seed."""
 
     kernel_size: int
     depth: int
@@ -65,7 +67,7 @@ def cells(runs: Sequence[SweepRun]) -> list[Cell]:
         raise ValueError("no runs to summarise")
     groups: dict[tuple[int, int], list[float]] = {}
     for run in sorted(runs, key=lambda r: r.seed):
-        groups.setdefault((run.kernel_size, run.depth), []).append(100 * run.test_accuracy)
+        groups.setdefault((run.kernel_size, run.depth), []).append(100 * run.validation_accuracy)
     return [Cell(k, d, tuple(acc)) for (k, d), acc in sorted(groups.items(), key=lambda item: item[0][::-1])]
 
 
@@ -78,14 +80,21 @@ class SeedNoise:
     dof: int
     sources: tuple[Cell, ...]
 
+    def _sources(self, times: str) -> str:
+        """The repeated cells: named when there are one or two (``k5 d4, 3 seeds``), else counted
+        (``12 cells × 3 seeds``)."""
+        if len(self.sources) <= 2:
+            return ", ".join(f"{c.label}{times}{c.n} seeds" for c in self.sources)
+        by_seeds = collections.Counter(c.n for c in self.sources)
+        return ", ".join(f"{count} cell{'s' * (count > 1)} × {n} seeds" for n, count in sorted(by_seeds.items()))
+
     def describe(self) -> str:
         """E.g. ``0.40 points (from k5 d4, 3 seeds; 2 degrees of freedom)``."""
-        cells_text = ", ".join(f"{c.label}, {c.n} seeds" for c in self.sources)
-        return f"{self.std:.2f} points (from {cells_text}; {self.dof} degrees of freedom)"
+        return f"{self.std:.2f} points (from {self._sources(', ')}; {self.dof} degrees of freedom)"
 
     def short(self) -> str:
-        """E.g. ``s = 0.40 points (k5 d4 x 3 seeds)``."""
-        return f"s = {self.std:.2f} points ({', '.join(f'{c.label} × {c.n} seeds' for c in self.sources)})"
+        """E.g. ``s = 0.40 points (k5 d4 × 3 seeds)``."""
+        return f"s = {self.std:.2f} points ({self._sources(' × ')})"
 
 
 def seed_noise(summary: Sequence[Cell]) -> SeedNoise | None:

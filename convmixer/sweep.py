@@ -1,57 +1,67 @@
-"""Kernel size ``k`` x depth ``d``: train small ConvMixers under one fixed budget and record what
-each costs and reaches (notebook 07, ``scripts/kernel_depth_sweep.py``).
+"""Kernel size ``k`` x depth ``d``: train small ConvMixers under one fixed budget, several seeds
+each, and record what each costs and reaches (notebook 07, ``scripts/kernel_depth_sweep.py``).
 
 The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`SWEEP_BUDGET`, the ``study``
 profile of :data:`convmixer.train.PROFILES`): the same training images, epochs, batch size,
-learning-rate schedule, augmentation and seed for every model; only ``k`` and ``d`` change
-(:func:`convmixer.train.with_kernel_depth`). Every model therefore takes the same number of optimizer
-steps on the same batches -- a fixed *data* budget, not a fixed compute budget: a bigger model
-spends more seconds on it, and the results record how many.
+learning-rate schedule and augmentation for every model; only ``k``, ``d`` and the seed change
+(:func:`convmixer.train.with_kernel_depth`). Every model takes the same number of optimizer steps: a
+fixed *data* budget, not a fixed compute budget -- a bigger model spends more seconds on it, and
+the results record how many.
 
-Each run gives one :class:`SweepRun`: test accuracy on the full test split, the model's size and
-forward cost (parameters, FLOPs per image from ``torch.utils.flop_counter``), its receptive
-field, its training throughput and the wall time. :func:`write_results` stores the rows as CSV
-and the budget, machine and date as JSON beside it; :func:`read_results` reads both back.
+Models are judged on a *validation* split held out of CIFAR-10's training images
+(:func:`convmixer.study_files.held_out_split`); every comparison and the choice of the best cell
+use it. The test split is read once, at the end, for the chosen cell only
+(:func:`final_test`): that number is what the study reports as its result, free of the choice.
+
+Each run gives one :class:`SweepRun`: validation accuracy after every epoch, the model's size and
+forward cost (parameters, FLOPs per image from ``torch.utils.flop_counter``), its receptive field,
+its training throughput and the wall time. :func:`write_results` stores them with the budget,
+split, machine and date as one JSON file (:mod:`convmixer.study_files`); :func:`read_results`
+reads it back.
 
 Speed is measured apart from training: :func:`measure_throughput` times a few training steps of
 the model on a fixed batch (the model, optimizer and step of :func:`convmixer.train.fit`, from
-:func:`convmixer.train.build_training`).
-Accuracy does not depend on how busy the machine was, throughput does; :func:`retime` measures
-it again for stored runs when the machine is quiet, without retraining.
+:func:`convmixer.train.build_training`). Accuracy does not depend on how busy the machine was,
+throughput does; :func:`retime` measures it again for stored runs, without retraining.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
+import numpy as np
 import torch
 
 from convmixer._util import check_positive_int
 from convmixer.acceleration import Acceleration
 from convmixer.analysis import count_parameters, forward_flops, receptive_field
 from convmixer.augment import prepare_images
+from convmixer.checkpoint import load_model
 from convmixer.data import ImageDataset
-from convmixer.machine import machine_info, utc_timestamp
+from convmixer.study_files import EpochPoint, epoch_points, read_study, write_study
+from convmixer.study_runs import describe_budget
+from convmixer.study_stats import cells, mean_half_width
 from convmixer.train import STUDY, TrainProfile, build_training, evaluate, fit, with_kernel_depth
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
 DEPTHS: tuple[int, ...] = (2, 4, 8)
+SEEDS: tuple[int, ...] = (0, 1, 2)
+VALIDATION_PER_CLASS = 500  # held out of the training split: 5,000 validation images
 
-# ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images), one pass over a fixed 30,000 of
-# CIFAR-10's 50,000 training images with the one-cycle schedule of the CPU profile.
+# ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images), several epochs over the 45,000
+# training images left after the validation split: see the `study` profile.
 SWEEP_BUDGET = STUDY
 
 
 @dataclass(frozen=True)
 class SweepRun:
-    """One trained model of the sweep (one CSV row)."""
+    """One trained model of the sweep: its shape and seed, what it costs, and what it reached on
+    the validation split (a fraction, after the last epoch; ``history`` has every epoch)."""
 
     kernel_size: int  # k
     depth: int  # d
@@ -61,20 +71,32 @@ class SweepRun:
     parameters: int
     flops: int  # forward FLOPs for one image
     receptive_field: int  # pixels seen by one position of the last feature map
-    test_accuracy: float  # on the full test split
-    test_loss: float
-    test_images: int
+    validation_accuracy: float
+    validation_loss: float
+    validation_images: int
     train_loss: float  # mean training loss of the last epoch
     train_images_per_second: float  # measure_throughput: median of timed training steps
     train_seconds: float  # training only, as it happened (depends on the machine's load)
-    wall_seconds: float  # the whole run: training, per-epoch checks, final test
+    wall_seconds: float  # the whole run: training and the checks after every epoch
+    history: tuple[EpochPoint, ...] = ()
 
     @property
     def label(self) -> str:
         return f"k{self.kernel_size} d{self.depth}"
 
+    @property
+    def key(self) -> tuple[int, int, int]:
+        """``(k, d, seed)``: what :func:`plan` lists."""
+        return self.kernel_size, self.depth, self.seed
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(SweepRun))
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SweepRun":
+        values = dict(values)
+        values["history"] = tuple(EpochPoint(**point) for point in values.get("history", ()))
+        return cls(**values)
 
 
 def measure_throughput(profile: TrainProfile, steps: int = 5, acceleration: Acceleration | None = None) -> float:
@@ -99,24 +121,38 @@ def measure_throughput(profile: TrainProfile, steps: int = 5, acceleration: Acce
     return profile.batch_size / sorted(times)[len(times) // 2]
 
 
+def model_folder(models: str | os.PathLike, kernel_size: int, depth: int, seed: int) -> Path:
+    """Where :func:`run_one` keeps the run's checkpoint, e.g. ``models/k5-d4-seed0``."""
+    return Path(models) / f"k{kernel_size}-d{depth}-seed{seed}"
+
+
 def run_one(
     profile: TrainProfile,
     train: ImageDataset,
-    test: ImageDataset,
+    validation: ImageDataset,
+    models: str | os.PathLike | None = None,
     acceleration: Acceleration | None = None,
-    verbose: bool = False,
     timing_steps: int = 5,
 ) -> SweepRun:
     """Train ``profile`` with :func:`convmixer.train.fit` on ``train`` (its subset applies),
-    evaluate on all of ``test``, and measure the model (throughput: :func:`measure_throughput`)."""
-    started = time.perf_counter()
-    result = fit(
-        profile, train=train, test=test, device="cpu", acceleration=acceleration,
-        progress=False, verbose=verbose,
-    )
-    final = evaluate(result.model, test, acceleration=acceleration)
-    wall = time.perf_counter() - started
+    checking it on all of ``validation`` after every epoch, and measure the model (throughput:
+    :func:`measure_throughput`).
+
+    With ``models``, fit keeps the run's checkpoint in :func:`model_folder` (so :func:`final_test`
+    can read the model later) and resumes an interrupted run from it. Raises ``ValueError`` when
+    the budget would evaluate on only part of ``validation`` (its ``test_subset`` must be ``None``).
+    """
+    if profile.test_subset is not None and profile.test_subset < len(validation):
+        raise ValueError(
+            f"the budget evaluates on {profile.test_subset} images; set test_subset=None to use all "
+            f"{len(validation)} validation images"
+        )
     config = profile.model_config()
+    out = model_folder(models, config.kernel_size, config.depth, profile.seed) if models is not None else None
+    started = time.perf_counter()
+    result = fit(profile, train=train, test=validation, out=out, resume=True, device="cpu",
+                 acceleration=acceleration, progress=False)
+    wall = time.perf_counter() - started
     size = config.image_size
     return SweepRun(
         kernel_size=config.kernel_size,
@@ -127,13 +163,14 @@ def run_one(
         parameters=count_parameters(result.model),
         flops=forward_flops(result.model, (1, config.in_channels, size, size)),
         receptive_field=receptive_field(config.kernel_size, config.patch_size, config.depth),
-        test_accuracy=final.accuracy,
-        test_loss=final.loss,
-        test_images=len(test),
+        validation_accuracy=result.evaluation.accuracy,
+        validation_loss=result.evaluation.loss,
+        validation_images=int(result.evaluation.confusion.sum()),
         train_loss=result.history[-1].train_loss,
         train_images_per_second=measure_throughput(profile, timing_steps, acceleration),
-        train_seconds=sum(r.seconds for r in result.history),
-        wall_seconds=wall,
+        train_seconds=round(sum(r.seconds for r in result.history), 1),
+        wall_seconds=round(wall, 1),
+        history=epoch_points(result.history),
     )
 
 
@@ -151,60 +188,65 @@ def retime(
 def plan(
     kernel_sizes: Sequence[int] = KERNEL_SIZES,
     depths: Sequence[int] = DEPTHS,
-    repeat: tuple[int, int] | None = (5, 4),
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] = SEEDS,
 ) -> list[tuple[int, int, int]]:
-    """The runs ``(k, d, seed)``: every ``k`` with every ``d`` at the first seed, then the
-    configuration ``repeat = (k, d)`` again with the other ``seeds``, which shows how much the
-    accuracy moves from seed to seed alone."""
+    """The runs ``(k, d, seed)``: every ``k`` with every ``d`` at the first seed, then the whole
+    grid again at each further seed -- an interrupted sweep still holds complete grids."""
     if not kernel_sizes or not depths or not seeds:
         raise ValueError("need at least one kernel size, one depth and one seed")
-    runs = [(k, d, seeds[0]) for d in depths for k in kernel_sizes]
-    if repeat is not None:
-        runs += [(repeat[0], repeat[1], seed) for seed in seeds[1:]]
-    return runs
+    return [(k, d, seed) for seed in seeds for d in depths for k in kernel_sizes]
 
 
-def write_results(
-    runs: Iterable[SweepRun], path: str | os.PathLike, budget: TrainProfile, notes: dict[str, Any] | None = None,
-) -> tuple[Path, Path]:
-    """Write ``path.csv`` (one row per run) and ``path.json`` (budget, machine, date, notes)."""
-    base = Path(path)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
-    runs = list(runs)
-    with csv_path.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=FIELDS)
-        writer.writeheader()
-        for run in runs:
-            writer.writerow(dataclasses.asdict(run))
-    meta = {
-        "date": utc_timestamp(),
-        "machine": machine_info(),
-        "budget": budget.to_dict(),
-        "runs": len(runs),
-        "total_wall_seconds": round(sum(r.wall_seconds for r in runs), 1),
-        **(notes or {}),
+def chosen_cell(runs: Sequence[SweepRun]) -> tuple[int, int]:
+    """The cell ``(k, d)`` with the highest mean validation accuracy over its seeds: the study's
+    choice, made without the test split."""
+    best = max(cells(runs), key=lambda cell: cell.mean)
+    return best.kernel_size, best.depth
+
+
+def final_test(runs: Sequence[SweepRun], models: str | os.PathLike, test: ImageDataset) -> dict[str, Any]:
+    """Read the test split once: evaluate every seed of :func:`chosen_cell` (models kept by
+    :func:`run_one` under ``models``) on all of ``test``. Returns the record the results file
+    stores: the cell, the seeds, their test accuracies (fractions), the images, the mean and the
+    95 % interval's half-width of the mean in points (``None`` for one seed)."""
+    kernel_size, depth = chosen_cell(runs)
+    seeds = sorted(r.seed for r in runs if (r.kernel_size, r.depth) == (kernel_size, depth))
+    accuracies = []
+    for seed in seeds:
+        folder = model_folder(models, kernel_size, depth, seed)
+        if not folder.is_dir():
+            raise ValueError(f"the model of k{kernel_size} d{depth} seed {seed} is not in {folder}; "
+                             f"train it again with --resume")
+        accuracies.append(evaluate(load_model(folder), test).accuracy)
+    points = [100 * a for a in accuracies]
+    return {
+        "kernel_size": kernel_size,
+        "depth": depth,
+        "seeds": seeds,
+        "test_accuracies": [round(a, 6) for a in accuracies],
+        "test_images": len(test),
+        "mean": round(float(np.mean(points)), 3),
+        "half_width": None if len(points) < 2 else round(mean_half_width(points), 3),
     }
-    json_path.write_text(json.dumps(meta, indent=1) + "\n")
-    return csv_path, json_path
+
+
+def describe_sweep(notes: dict[str, Any]) -> str:
+    """The stored sweep's budget in words, from what :func:`read_results` returns besides the runs,
+    e.g. ``study budget: ConvMixer-64/d, p = 4, 45,000 images × 3 epochs, checked on 5,000
+    validation images, seeds 0, 1, 2``."""
+    split = notes["split"]
+    budget = describe_budget(TrainProfile.from_dict(notes["budget"]), split["train"], split["validation"], "validation")
+    return f"{budget}, seeds {', '.join(str(seed) for seed in notes['seeds'])}"
+
+
+def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[SweepRun],
+                  notes: dict[str, Any]) -> Path:
+    """Store the sweep as JSON, atomically: ``notes`` (split, machine, date, load, ...), the budget
+    as a profile dict and every run."""
+    return write_study(path, budget, [run.to_dict() for run in runs], notes)
 
 
 def read_results(path: str | os.PathLike) -> tuple[list[SweepRun], dict[str, Any]]:
-    """The runs of ``path.csv`` and the metadata of ``path.json`` (``path`` with or without a
-    suffix). A missing file or column is a ``ValueError`` that names it."""
-    base = Path(path)
-    base = base.with_suffix("") if base.suffix in (".csv", ".json") else base
-    csv_path, json_path = base.with_suffix(".csv"), base.with_suffix(".json")
-    for file in (csv_path, json_path):
-        if not file.is_file():
-            raise ValueError(f"sweep results {file} not found; run scripts/kernel_depth_sweep.py first")
-    types = {f.name: f.type for f in dataclasses.fields(SweepRun)}
-    convert = {"int": int, "float": float}
-    with csv_path.open(newline="") as file:
-        reader = csv.DictReader(file)
-        missing = [name for name in FIELDS if name not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{csv_path} lacks the column(s) {', '.join(missing)}")
-        runs = [SweepRun(**{name: convert[types[name]](row[name]) for name in FIELDS}) for row in reader]
-    return runs, json.loads(json_path.read_text())
+    """The runs stored by :func:`write_results` and everything else in the file; a missing or
+    unreadable file is one clear ``ValueError``."""
+    return read_study(path, SweepRun.from_dict, "scripts/kernel_depth_sweep.py", "a kernel-size x depth sweep")

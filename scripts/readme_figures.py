@@ -6,7 +6,8 @@
   ``checkpoints/convmixer_cpu.pt`` next to the same network before training, and their spread per
   block (notebook 06, section 2);
 - ``docs/img/kernel_size_depth.png``: accuracy against kernel size per depth, against FLOPs and
-  against throughput, from ``results/kernel_depth_sweep.csv`` (notebook 07, section 3);
+  against throughput, three seeds per cell, from ``results/kernel_depth_sweep.json`` (notebook 07,
+  section 4);
 - ``docs/img/skip_study.png``: the four placements of the skip connection trained with three seeds,
   from ``results/skip_study.json`` (notebook 04, section 3).
 
@@ -24,7 +25,7 @@ import torch
 from convmixer import ConvMixer
 from convmixer.checkpoint import load_checkpoint, load_model
 from convmixer.skip_study import read_results as read_skip_study
-from convmixer.sweep import read_results
+from convmixer.sweep import describe_sweep, read_results
 from convmixer.viz.inspection import depthwise_kernels, kernel_comparison_figure
 from convmixer.viz.skip_study import skip_study_figure
 from convmixer.viz.sweep import sweep_figure
@@ -50,11 +51,7 @@ def kernels_figure(checkpoint: Path, out: Path) -> None:
 
 def sweep_results_figure(results: Path, out: Path) -> None:
     runs, meta = read_results(results)
-    budget = meta["budget"]
-    title = (
-        f"ConvMixer-64/d, p = 4, {meta['dataset']}: the same {budget['train_subset']:,} training images, "
-        f"{budget['epochs']} epoch(s), for every model ({meta['machine']['cpu_count']}-core CPU, {meta['date'][:10]})"
-    )
+    title = f"{meta['dataset']}, {describe_sweep(meta)} ({meta['machine']['cpu_count']}-core CPU, {meta['date'][:10]})"
     sweep_figure(runs, "accuracy", title=title).savefig(out, dpi=DPI, bbox_inches="tight")
 
 
@@ -68,7 +65,7 @@ def skip_figure(results: Path, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", default=str(ROOT / "checkpoints" / "convmixer_cpu.pt"))
-    parser.add_argument("--results", default=str(ROOT / "results" / "kernel_depth_sweep"))
+    parser.add_argument("--results", default=str(ROOT / "results" / "kernel_depth_sweep.json"))
     parser.add_argument("--skip-results", default=str(ROOT / "results" / "skip_study.json"))
     parser.add_argument("--out", default=str(ROOT / "docs" / "img"))
     args = parser.parse_args(argv)

@@ -44,7 +44,16 @@ def test_seed_noise_pools_every_repeated_cell():
     assert noise.std == pytest.approx(math.sqrt((2.0 + 8.0) / 3))  # squares 2 and 8 about the means
     assert noise.sources == (a, b)
     assert "k3 d2, 3 seeds, k5 d2, 2 seeds; 3 degrees of freedom" in noise.describe()
+    assert noise.short() == f"s = {noise.std:.2f} points (k3 d2 × 3 seeds, k5 d2 × 2 seeds)"
     assert seed_noise([single]) is None
+
+
+def test_seed_noise_of_many_cells_counts_them_instead_of_naming_them():
+    grid = [Cell(k, d, (40.0 + k, 41.0 + k, 42.0 + k)) for d in (2, 4) for k in (3, 5)] + [Cell(9, 8, (1.0, 2.0))]
+    noise = seed_noise(grid)
+    assert noise.dof == 4 * 2 + 1 and noise.std == pytest.approx(math.sqrt((4 * 2.0 + 0.5) / 9))
+    assert noise.describe().endswith("(from 1 cell × 2 seeds, 4 cells × 3 seeds; 9 degrees of freedom)")
+    assert noise.short().endswith("(1 cell × 2 seeds, 4 cells × 3 seeds)")
 
 
 @pytest.mark.parametrize("dof, expected", [(1, 12.706), (2, 4.303), (3, 3.182), (10, 2.228), (100_000, 1.960)])

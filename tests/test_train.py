@@ -83,7 +83,7 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
 def test_short_and_study_budgets_train_convmixer_64_with_4x4_patches():
     short, study = get_profile("short"), get_profile("study")
     assert (short.epochs, short.batch_size, short.train_subset, short.test_subset) == (4, 100, 5000, 1000)
-    assert (study.epochs, study.batch_size, study.train_subset, study.test_subset) == (1, 128, 30_000, 500)
+    assert (study.epochs, study.batch_size, study.train_subset, study.test_subset) == (3, 128, None, None)
     for budget in (short, study):
         config = budget.model_config()
         assert (config.dim, config.patch_size, config.kernel_size) == (64, 4, 5)

@@ -131,13 +131,27 @@ def test_train_runs_the_chosen_model_stores_it_and_plots_it(grid, tmp_path):
 def test_runs_survive_a_restart_and_other_budgets_stay_apart(grid, tmp_path):
     make_trainer(grid, tmp_path, budget="smoke").train()
     panel = make_trainer(grid, tmp_path)  # a new kernel, the short budget
-    assert panel.your_runs == [] and "(1 more under other budgets, not shown)" in panel.readout.value
+    assert panel.your_runs == [] and "(1 more under other budgets or judged on another split, not shown)" in panel.readout.value
     panel.train()
     again = make_trainer(grid, tmp_path)
     assert len(again.your_runs) == 1 and again.your_runs[0].budget_digest == budget_digest(PROFILES["short"])
     assert "1 run(s) under this budget (1 more under other budgets" in again.readout.value
     legend = [t.get_text().replace("\n", " ") for t in again.drawn.axes[0].get_legend().get_texts()]
     assert any(text.startswith("your runs (short budget: ConvMixer-64/d") for text in legend)
+
+
+def test_runs_judged_on_validation_say_so_and_stay_apart_from_test_runs(grid, tmp_path):
+    make_trainer(grid, tmp_path).train()  # judged on test images
+    panel = study_trainer(grid, PROFILES["short"], RunStore(tmp_path / "runs.json"), Loader(),
+                          train_fn=FakeFit(accuracy=0.5, test_images=12), evaluated_on="validation")
+    assert panel.your_runs == []
+    run = panel.train()
+    assert run.evaluated_on == "validation" and [r.evaluated_on for r in RunStore(tmp_path / "runs.json").load()] == [
+        "test", "validation"]
+    text = panel.readout.value
+    assert "validation accuracy <b>50.0%</b> on 12 validation images" in text
+    assert "30 images × 4 epochs, checked on 12 validation images" in text and "<th>validation accuracy</th>" in text
+    assert panel.your_runs == [run]
 
 
 def test_training_reports_each_epoch(grid, tmp_path):

@@ -40,7 +40,7 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {
-    "accuracy": Metric("test accuracy (%)", lambda r: 100 * r.test_accuracy, fmt="{:.1f}"),
+    "accuracy": Metric("validation accuracy (%)", lambda r: 100 * r.validation_accuracy, fmt="{:.1f}"),
     "parameters": Metric("parameters", lambda r: r.parameters, log=True),
     "flops": Metric("forward MFLOPs per image", lambda r: r.flops / 1e6, log=True, fmt="{:.2f}"),
     "throughput": Metric("training throughput (images/s)", lambda r: r.train_images_per_second, log=True),

@@ -5,8 +5,8 @@
   with the smallest at each depth, with the 95 % interval of the accuracy difference.
 - :class:`StudyTrainer`: choose ``k`` (``cm-study-kernel-size``), ``d`` (``cm-study-depth``) and
   a seed (``cm-study-seed``), press Train (``cm-study-train``): the model trains under the panel's
-  short budget, its test accuracy lands as a star on the plot of the stored study, and the run
-  is kept in a JSON file (:mod:`convmixer.study_runs`).
+  short budget, its accuracy (on the split the panel is given) lands as a star on the plot of the
+  stored study, and the run is kept in a JSON file (:mod:`convmixer.study_runs`).
 
 Both are thin wiring over :mod:`convmixer.study_stats`, :mod:`convmixer.study_runs` and
 :mod:`convmixer.viz.sweep`.
@@ -125,9 +125,11 @@ def sweep_explorer(runs: Sequence[SweepRun], metric: str = "accuracy") -> SweepE
 class StudyTrainer(Panel):
     """Train one ``(k, d, seed)`` under ``budget`` and see it land on the stored study's plot.
 
-    ``load_data`` returns the training and test sets; it is called at the first Train (so the
-    panel appears without CIFAR-10 at hand). ``store`` keeps the runs across kernel restarts;
-    the plot shows the stored runs trained under the same budget. ``train_fn`` is
+    ``load_data`` returns the training set and the set runs are judged on, named by
+    ``evaluated_on`` (``"validation"`` for a split held out of the training set, as the stored
+    study is judged); it is called at the first Train (so the panel appears without CIFAR-10 at
+    hand). ``store`` keeps the runs across kernel restarts;
+    the plot shows the stored runs trained under the same budget and judged on the same split. ``train_fn`` is
     :func:`convmixer.train.fit` (replaceable in tests).
     """
 
@@ -146,12 +148,14 @@ class StudyTrainer(Panel):
         max_kernel_size: int = 9,
         max_depth: int = 8,
         max_seed: int = 9,
+        evaluated_on: str = "test",
     ) -> None:
         self.runs = select(runs)
         self.budget, self.store, self.load_data, self.train_fn = budget, store, load_data, train_fn
+        self.evaluated_on = evaluated_on
         self.data: tuple[ImageDataset, ImageDataset] | None = None
         stored = store.load()
-        self.your_runs = same_budget(stored, budget)
+        self.your_runs = same_budget(stored, budget, evaluated_on)
         self.other_budgets = len(stored) - len(self.your_runs)
         self.kernel_size = int_slider("study-kernel-size", "Kernel size k", kernel_size, 1, max_kernel_size)
         self.depth = int_slider("study-depth", "Depth d", depth, 1, max_depth)
@@ -171,13 +175,14 @@ class StudyTrainer(Panel):
     def budget_text(self) -> str:
         """The budget in words, with the numbers of images really used once data is loaded."""
         if self.data is None:
-            return describe_budget(self.budget)
+            return describe_budget(self.budget, evaluated_on=self.evaluated_on)
         train, test = self.data
         profile = self.budget
         return describe_budget(
             profile,
             min(len(train), profile.train_subset or len(train)),
             min(len(test), profile.test_subset or len(test)),
+            self.evaluated_on,
         )
 
     def next_run_html(self) -> str:
@@ -215,15 +220,17 @@ class StudyTrainer(Panel):
 
             self._status = f"Training k = {k}, d = {d}, seed {seed} ..."
             self.update(figure=False)
-            run = train_study_run(self.budget, k, d, seed, *self.data, train_fn=self.train_fn, on_epoch=on_epoch)
+            run = train_study_run(self.budget, k, d, seed, *self.data, train_fn=self.train_fn, on_epoch=on_epoch,
+                                  evaluated_on=self.evaluated_on)
         finally:
             self.train_button.disabled = False
         stored = self.store.add(run)
-        self.your_runs = same_budget(stored, self.budget)
+        self.your_runs = same_budget(stored, self.budget, self.evaluated_on)
+        split = self.evaluated_on
         self._status = (
-            f"Finished k = {k}, d = {d}, seed {seed}: test accuracy <b>{100 * run.test_accuracy:.1f}%</b> "
-            f"on {run.test_images:,} test images (&plusmn; "
-            f"{sampling_half_width(run.test_accuracy, run.test_images):.1f} points from testing on so few "
+            f"Finished k = {k}, d = {d}, seed {seed}: {split} accuracy <b>{100 * run.test_accuracy:.1f}%</b> "
+            f"on {run.test_images:,} {split} images (&plusmn; "
+            f"{sampling_half_width(run.test_accuracy, run.test_images):.1f} points from judging on so few "
             f"images alone) in {run.seconds:.0f} s."
         )
         self.update()
@@ -236,19 +243,20 @@ class StudyTrainer(Panel):
             f"<td align='right'>{100 * r.test_accuracy:.1f}%</td><td align='right'>{r.seconds:.0f} s</td></tr>"
             for r in self.your_runs
         )
-        header = "<tr><th>k</th><th>d</th><th>seed</th><th>parameters</th><th>test accuracy</th><th>time</th></tr>"
+        header = (f"<tr><th>k</th><th>d</th><th>seed</th><th>parameters</th><th>{self.evaluated_on} accuracy</th>"
+                  "<th>time</th></tr>")
         return f"<table style='border-spacing: 12px 0'>{header}{rows}</table>" if rows else ""
 
     def update(self, change: object = None, figure: bool = True) -> None:
         """Refresh the readout (and the figure, unless ``figure`` is false)."""
         others = (
-            f" ({self.other_budgets} more under other budgets, not shown)" if self.other_budgets else ""
+            f" ({self.other_budgets} more under other budgets or judged on another split, not shown)" if self.other_budgets else ""
         )
         lines = [
             self._status,
             self.next_run_html(),
-            f"Your runs: {html.escape(self.budget_text())}; each seed draws its own training and test "
-            "images. The lines are the stored study, trained under a different budget: compare your "
+            f"Your runs: {html.escape(self.budget_text())}; each seed draws its own training and "
+            f"{self.evaluated_on} images. The lines are the stored study, trained under a different budget: compare your "
             "runs with each other, not with the lines.",
             f"Kept in <code>{html.escape(str(self.store.path))}</code>: {len(self.your_runs)} run(s) "
             f"under this budget{others}.",

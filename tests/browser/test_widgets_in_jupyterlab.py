@@ -267,7 +267,7 @@ def study_trained_readout(c: Controls) -> list[Says]:
     if not cifar10_at_hand():
         return [says(r"Could not load the data: CIFAR-10 source \S+no-cifar10 does not exist")]
     return [
-        says(r"Finished k = {}, d = {}, seed {}: test accuracy", k, d, seed),
+        says(r"Finished k = {}, d = {}, seed {}: validation accuracy", k, d, seed),
         says(r"Your runs: smoke budget: ConvMixer-{}/d, p = {}", int(c["h"]), int(c["p"])),
     ]
 
