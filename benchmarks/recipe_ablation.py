@@ -47,8 +47,7 @@ else:
     va, tr = perm[:5000], perm[5000:]
     tr_x, tr_y, va_x, va_y = train.images[tr], train.labels[tr], train.images[va], train.labels[va]
 
-act = {"gelu": nn.GELU, "relu": nn.ReLU}[a.act]
-model = ConvMixer(a.dim, a.depth, a.k, a.p, activation=act)
+model = ConvMixer(a.dim, a.depth, a.k, a.p, activation=a.act)
 
 if a.whiten:
     whiten_stem(model, tr_x[:5000])

@@ -8,16 +8,16 @@ choose the best cell on a validation split and test it once.
 
 writes ``results/kernel_depth_sweep.json``: the budget, split, machine, date, load average before
 and after, total wall seconds, every run (k, d, seed, validation accuracy after every epoch,
-parameters, FLOPs, receptive field, throughput) and, once the grid is complete, the test accuracy
-of the chosen cell. 500 images of every class are held out of CIFAR-10's training split for
-validation (``convmixer.validation.hold_out``, seed 0); the models train on the other 45,000. The
-cell with the best mean validation accuracy is the study's choice; only its models are evaluated
-on the test split, once. Every run's checkpoint is kept under ``--models`` (default: the package's
-cache folder), so an interrupted sweep continues with ``--resume`` and the final test can read the
-chosen models. The budget is the ``study`` profile (``convmixer.sweep.SWEEP_BUDGET``); ``--epochs``
-and ``--train-subset`` change it for quick tries, not for the stored results. Throughput is timed
-apart from training and is only meaningful on a quiet machine: ``--retime`` measures it again for
-the stored runs (no training) and records the load average while it did.
+parameters, FLOPs, receptive field, throughput) and, once the grid is complete, the test accuracy of
+the chosen cell. 500 images of every class are held out of CIFAR-10's training split for validation
+(``convmixer.validation.hold_out``, seed 0); the models train on the other 45,000. The cell with the
+best mean validation accuracy is the study's choice; only its models are evaluated on the test
+split, once. Every run's checkpoint is kept under ``--models`` (default: a folder for this budget in
+the package's cache folder), so an interrupted sweep continues with ``--resume`` and the final test
+can read the chosen models. The budget is the ``study`` profile (``convmixer.sweep.SWEEP_BUDGET``);
+``--epochs`` and ``--train-subset`` change it for quick tries, not for the stored results.
+Throughput is timed apart from training and is only meaningful on a quiet machine: ``--retime``
+measures it again for the stored runs (no training) and records the load average while it did.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 
 from convmixer.data import ImageDataset, default_cache_dir, load_cifar10
 from convmixer.machine import utc_timestamp
+from convmixer.study_runs import budget_digest
 from convmixer.study_files import budget_from_args, load_average, run_planned, study_main, study_parser
 from convmixer.sweep import (
     DEPTHS, KERNEL_SIZES, SEEDS, SWEEP_BUDGET, VALIDATION_PER_CLASS, final_test, plan, read_results, retime, run_one,
@@ -43,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, SEEDS, VALIDATION_PER_CLASS)
     parser.add_argument("--kernels", type=int, nargs="+", default=list(KERNEL_SIZES))
     parser.add_argument("--depths", type=int, nargs="+", default=list(DEPTHS))
-    parser.add_argument("--models", default=str(default_cache_dir() / "kernel_depth_sweep"),
-                        help="folder for every run's checkpoint")
+    parser.add_argument("--models", help="folder for every run's checkpoint (default: one per budget in the "
+                                          "package's cache folder)")
     parser.add_argument("--resume", action="store_true", help="keep the stored runs, train the missing ones")
     parser.add_argument("--retime", action="store_true", help="only measure the stored runs' throughput again")
     parser.add_argument("--timing-steps", type=int, default=5, help="timed training steps per model")
@@ -93,9 +94,10 @@ def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, v
     finished = {run.key for run in done}
     planned = [key for key in plan(args.kernels, args.depths, args.seeds) if key not in finished]
     notes["timing_steps"] = args.timing_steps
+    models = args.models or default_cache_dir() / "kernel_depth_sweep" / budget_digest(budget)
     runs = run_planned(
         planned,
-        lambda k, d, seed: run_one(with_kernel_depth(budget, k, d, seed), train, validation, args.models,
+        lambda k, d, seed: run_one(with_kernel_depth(budget, k, d, seed), train, validation, models,
                                    timing_steps=args.timing_steps),
         lambda runs: write_results(args.out, budget, runs, notes),
         notes,
@@ -104,7 +106,7 @@ def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, v
                      f"{run.wall_seconds:.0f} s"),
         done,
     )
-    chosen = final_test(runs, args.models, load_cifar10("test", args.data))
+    chosen = final_test(runs, models, load_cifar10("test", args.data))
     notes["test"] = {"split": "test", "dataset": notes["dataset"], **chosen}
     write_results(args.out, budget, runs, notes)
     print(f"chosen on validation: k{chosen['kernel_size']} d{chosen['depth']}; test accuracy "
