@@ -186,7 +186,7 @@ image, so every position of the last block can see all of it.
 paper_receptive_field = 7 * (1 + 20 * (9 - 1))   # 1,127 pixels
 ```""",
     "07-difference-spread": """The two runs are independent, so their variances add:
-$\\mathrm{Var}(a - b) = s^2 + s^2$, and the standard deviation is $s\\sqrt{2}$ (about 0.56 points
+$\\mathrm{Var}(a - b) = s^2 + s^2$, and the standard deviation is $s\\sqrt{2}$ (about 1.19 points
 here). Section 3's 95 % interval is this times Student's $t$.
 
 ```python

@@ -27,9 +27,9 @@ from convmixer.train import TrainProfile, get_profile
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"
 
 # ConvMixer-64/8 (k = 5, p = 4: an 8x8 patch grid), deep enough for the skips to matter, trained on
-# a fixed 7,500 of the 45,000 training images (per seed) for 4 epochs: 30,000 images seen, as
-# many as the kernel-size study's one pass. The rest is the `short` profile (notebook 05's panel):
-# batch 100, AdamW at lr 0.01 with the one-cycle schedule, crop + flip, PyTorch's initialisation.
+# a fixed 7,500 of the 45,000 training images (per seed) for 4 epochs: 30,000 images seen. The
+# rest is the `short` profile (notebook 05's panel): batch 100, AdamW at lr 0.01 with the one-cycle
+# schedule, crop + flip, PyTorch's initialisation.
 # The stored study: 12 runs in 5.8 minutes on the idle 2-core machine (results/skip_study.json).
 BUDGET = get_profile("short").replace(
     name="skip-study",
