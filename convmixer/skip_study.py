@@ -36,7 +36,7 @@ import numpy as np
 from convmixer.analysis import count_parameters
 from convmixer.data import ImageDataset
 from convmixer.layers import RESIDUALS, check_residual
-from convmixer.study_files import EpochPoint, epoch_points, read_study, write_study
+from convmixer.study_files import EpochPoint, check_whole_split, epoch_points, read_study, write_study
 from convmixer.study_stats import mean_half_width
 from convmixer.train import FitResult, TrainProfile, fit
 
@@ -101,11 +101,7 @@ def run_variant(
     ``fit`` is :func:`convmixer.train.fit` (a stand-in in tests). Raises ``ValueError`` when the
     budget would evaluate on only part of ``validation`` (its ``test_subset`` must be ``None``).
     """
-    if budget.test_subset is not None and budget.test_subset < len(validation):
-        raise ValueError(
-            f"the budget evaluates on {budget.test_subset} images; set test_subset=None to use all "
-            f"{len(validation)} validation images"
-        )
+    check_whole_split(budget, validation)
     started = time.perf_counter()
     result = fit(variant_profile(budget, variant, seed), train=train, test=validation, device=device, progress=False)
     return SkipRun(

@@ -42,6 +42,16 @@ def epoch_points(history: Sequence[EpochRecord]) -> tuple[EpochPoint, ...]:
     return tuple(EpochPoint(r.epoch, r.train_loss, r.test_loss, r.test_accuracy, r.seconds) for r in history)
 
 
+def check_whole_split(budget: TrainProfile, validation: ImageDataset) -> None:
+    """A study judges every model on all of ``validation``: a ``ValueError`` when ``budget`` would
+    check only part of it (its ``test_subset`` must be ``None``)."""
+    if budget.test_subset is not None and budget.test_subset < len(validation):
+        raise ValueError(
+            f"the budget evaluates on {budget.test_subset} images; set test_subset=None to use all "
+            f"{len(validation)} validation images"
+        )
+
+
 def load_average() -> list[float]:
     """The 1, 5 and 15 minute load averages, rounded: how busy the machine was."""
     return [round(x, 2) for x in os.getloadavg()]

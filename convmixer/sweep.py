@@ -43,7 +43,7 @@ from convmixer.analysis import count_parameters, forward_flops, receptive_field
 from convmixer.augment import prepare_images
 from convmixer.checkpoint import load_model
 from convmixer.data import ImageDataset
-from convmixer.study_files import EpochPoint, epoch_points, read_study, write_study
+from convmixer.study_files import EpochPoint, check_whole_split, epoch_points, read_study, write_study
 from convmixer.study_runs import describe_budget
 from convmixer.study_stats import cells, mean_half_width
 from convmixer.train import STUDY, TrainProfile, build_training, evaluate, fit, with_kernel_depth
@@ -142,11 +142,7 @@ def run_one(
     can read the model later) and resumes an interrupted run from it. Raises ``ValueError`` when
     the budget would evaluate on only part of ``validation`` (its ``test_subset`` must be ``None``).
     """
-    if profile.test_subset is not None and profile.test_subset < len(validation):
-        raise ValueError(
-            f"the budget evaluates on {profile.test_subset} images; set test_subset=None to use all "
-            f"{len(validation)} validation images"
-        )
+    check_whole_split(profile, validation)
     config = profile.model_config()
     out = model_folder(models, config.kernel_size, config.depth, profile.seed) if models is not None else None
     started = time.perf_counter()
