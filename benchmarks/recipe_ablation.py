@@ -14,11 +14,13 @@ plain / flip / 6-view test-time augmentation at the end. Appends one JSON line p
 """
 import argparse, json, time
 from pathlib import Path
-import torch, torch.nn.functional as F
+import torch
 from torch import nn
-from convmixer.augment import AugmentConfig, augment_batch, prepare_images
+from convmixer.acceleration import Acceleration
+from convmixer.augment import AugmentConfig, augment_batch
 from convmixer.data import load_cifar10
 from convmixer.model import ConvMixer
+from convmixer.train import predict
 from convmixer.whitening import whiten_stem
 
 p = argparse.ArgumentParser()
@@ -74,22 +76,13 @@ loss_fn = nn.CrossEntropyLoss(label_smoothing=a.ls)
 aug = AugmentConfig(crop_padding=a.pad, flip=True)
 gen = torch.Generator()
 
+TTA = {0: "none", 1: "flip", 2: "flip-shift"}  # the columns tta0, tta1, tta2 of the results
+
+
 def evaluate(m, tta):
-    m.eval(); correct = 0; n = 0
-    with torch.no_grad():
-        for s in range(0, len(va_x), 500):
-            x = prepare_images(va_x[s:s+500]).contiguous(memory_format=torch.channels_last)
-            logits = m(x).softmax(1)
-            if tta >= 1:
-                logits = logits + m(x.flip(3)).softmax(1)
-            if tta >= 2:
-                padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
-                for dy, dx in ((0, 0), (2, 2)):
-                    xs = padded[:, :, dy:dy + 32, dx:dx + 32]
-                    logits = logits + 0.5 * (m(xs).softmax(1) + m(xs.flip(3)).softmax(1))
-            y = va_y[s:s+500]
-            correct += (logits.argmax(1) == y).sum().item(); n += len(y)
-    m.train(); return correct / n
+    m.eval()
+    logits = predict(m, va_x, acceleration=Acceleration(channels_last=True), tta=TTA[tta])
+    m.train(); return (logits.argmax(1) == va_y).double().mean().item()
 
 t0 = time.perf_counter(); step = 0; curve = []
 model.train(); done = False; ep = 0

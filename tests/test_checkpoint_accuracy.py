@@ -6,7 +6,7 @@ float32 weights, the model config, the training profile and the per-epoch result
 training state. ``convmixer_cpu.json`` beside it records that run. Always checked: the file loads
 with ``load_model`` (``weights_only=True``), is small, carries no optimizer state (so no run can
 resume from it), and agrees with its record. When CIFAR-10 is at hand, the model is re-evaluated
-on the whole test split (with the flip test-time augmentation its profile states) and must
+on the whole test split (with the test-time augmentation its profile states) and must
 reproduce the recorded accuracy.
 """
 
@@ -97,7 +97,7 @@ def test_checkpoint_reproduces_its_recorded_test_accuracy(record):
     if "image folder" not in test.source:
         pytest.skip(f"the record is for CIFAR-10 (JPEG copy); this machine has {test.source}")
     profile = TrainProfile.from_dict(record["profile"])
-    evaluation = evaluate(load_model(WEIGHTS), test, flip=profile.flip_tta)  # as fit evaluated it
+    evaluation = evaluate(load_model(WEIGHTS), test, tta=profile.tta)  # as fit evaluated it
     assert len(test) == record["test_images"]
     assert abs(evaluation.accuracy - record["test_accuracy"]) <= TOLERANCE, (
         f"re-evaluated {100 * evaluation.accuracy:.2f}%, recorded {100 * record['test_accuracy']:.2f}%"

@@ -157,7 +157,7 @@ def test_script_budget_is_the_short_profile_evaluated_on_the_whole_validation_sp
     config = budget.model_config()
     assert (config.dim, config.patch_size, budget.train_subset, budget.epochs) == (64, 4, 5000, 4)
     assert budget.batch_size == 100
-    assert budget.test_subset is None and budget.stem_init == "random" and not budget.flip_tta
+    assert budget.test_subset is None and budget.stem_init == "random" and budget.tta == "none"
 
 
 def test_script_trains_on_a_held_out_split_and_stores_every_run(trainable_folder, tmp_path, single_threaded):

@@ -47,7 +47,7 @@ def test_budget_trains_every_model_on_all_training_images_and_checks_all_validat
     assert SWEEP_BUDGET == get_profile("study")
     assert SWEEP_BUDGET.train_subset is None and SWEEP_BUDGET.test_subset is None
     assert SWEEP_BUDGET.epochs >= 3  # well past the first pass
-    assert SWEEP_BUDGET.stem_init == "random" and not SWEEP_BUDGET.flip_tta  # architectures compared as they are
+    assert SWEEP_BUDGET.stem_init == "random" and SWEEP_BUDGET.tta == "none"  # architectures compared as they are
 
 
 def test_with_kernel_depth_changes_only_kernel_depth_and_seed():

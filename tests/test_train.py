@@ -40,6 +40,7 @@ from convmixer.train import (
     with_kernel_depth,
 )
 from convmixer.train.__main__ import acceleration_from_args, build_parser, main, profile_from_args
+from convmixer.train.evaluate import evaluate_on_ranks, tta_views
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
@@ -67,16 +68,16 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
     # the CPU budgets keep the CPU recipe (optimizer, schedule, augmentation); only the size changes,
     # and the architecture comparisons (short, study) train with PyTorch's initialisation, evaluate plainly
     recipe = {"lr", "weight_decay", "label_smoothing", "grad_clip", "augment", "model", "seed"}
-    tricks = {"stem_init", "flip_tta"}
+    tricks = {"stem_init", "tta"}
     for name in ("quick", "smoke"):
         assert not differences(get_profile(name), CPU) & (recipe | tricks), name
     for name in ("short", "study"):
         assert differences(get_profile(name), CPU) & (recipe | tricks) == tricks, name
-        assert (get_profile(name).stem_init, get_profile(name).flip_tta) == ("random", False)
+        assert (get_profile(name).stem_init, get_profile(name).tta) == ("random", "none")
     assert differences(get_profile("quick"), CPU) == {"name", "epochs"}
     assert differences(CPU, GPU) == {
         "name", "model", "model_overrides", "epochs", "batch_size", "augment", "lr", "weight_decay", "grad_clip",
-        "stem_init", "flip_tta",
+        "stem_init", "tta",
     }
 
 
@@ -437,7 +438,7 @@ def test_resume_after_kill_9_gives_the_weights_of_an_uninterrupted_run(trainable
     assert resumed.stdout.split("weights sha256 ")[1] == reference_out.split("weights sha256 ")[1]
 
 
-# --- recipe options: whitened stem, flip test-time augmentation -----------------------------------
+# --- recipe options: whitened stem, test-time augmentation ----------------------------------------
 
 
 def test_a_whitened_stem_starts_from_the_training_images_patch_whitening_filters(train_set):
@@ -457,8 +458,51 @@ def test_flip_tta_averages_the_probabilities_of_each_image_and_its_mirror(test_s
     model = tiny_model(varied_norms=True).eval()
     plain = predict(model, test_set.images)
     mirrored = predict(model, test_set.images.flip(-1))
-    averaged = predict(model, test_set.images, flip=True)
+    averaged = predict(model, test_set.images, tta="flip")
     torch.testing.assert_close(averaged.softmax(1), (plain.softmax(1) + mirrored.softmax(1)) / 2)
-    assert evaluate(model, test_set, flip=True).accuracy == float(
+    assert evaluate(model, test_set, tta="flip").accuracy == float(
         (averaged.argmax(1) == test_set.labels).double().mean()
     )
+
+
+def test_flip_shift_tta_adds_one_pixel_diagonal_shifts_at_half_weight(test_set):
+    images = test_set.images[:40]
+    views = list(tta_views(images, "flip-shift"))
+    assert [weight for weight, _ in views] == [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+    (_, down_right), (_, up_left) = views[2], views[4]
+    # the content moves one pixel down-right / up-left; the uncovered row and column are reflections
+    assert torch.equal(down_right[..., 1:, 1:], images[..., :-1, :-1])
+    assert torch.equal(down_right[..., 0, 1:], images[..., 1, :-1])
+    assert torch.equal(up_left[..., :-1, :-1], images[..., 1:, 1:])
+    assert torch.equal(views[3][1], down_right.flip(-1)) and torch.equal(views[5][1], up_left.flip(-1))
+
+    model = tiny_model(varied_norms=True).eval()
+    probabilities = [weight * predict(model, view).softmax(1) for weight, view in views]
+    expected = torch.stack(probabilities).sum(0) / 4.0
+    torch.testing.assert_close(predict(model, images, tta="flip-shift").softmax(1), expected)
+    assert [weight for weight, _ in tta_views(images, "none")] == [1.0]
+    with pytest.raises(ValueError, match="tta must be one of none, flip, flip-shift, got 'crop'"):
+        predict(model, images, tta="crop")
+    with pytest.raises(ValueError, match="tta must be one of none, flip, flip-shift, got 'crop'"):
+        TINY.replace(tta="crop")
+
+
+def test_fit_evaluates_earlier_epochs_plainly_and_the_final_model_with_the_profiles_tta(
+    train_set, test_set, monkeypatch
+):
+    from convmixer.train import engine
+
+    asked = []
+
+    def recording(*args):
+        asked.append(args[4])
+        return evaluate_on_ranks(*args)
+
+    monkeypatch.setattr(engine, "evaluate_on_ranks", recording)
+    profile = TINY.replace(epochs=3, tta="flip-shift")
+    result = fit(profile, train=train_set, test=test_set, device="cpu", progress=False)
+    assert asked == ["none", "none", "flip-shift"]
+    final = evaluate(result.model, test_set, tta="flip-shift")
+    assert result.history[-1].test_accuracy == result.evaluation.accuracy == final.accuracy
+    assert result.history[-1].test_loss == pytest.approx(final.loss, rel=1e-5)
+    assert result.evaluation.loss != pytest.approx(evaluate(result.model, test_set).loss, rel=1e-5)

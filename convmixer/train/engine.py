@@ -252,8 +252,9 @@ def fit(
         verbose: print one line per epoch.
 
     Returns:
-        The trained model (eval mode), the per-epoch history, the final test evaluation, the
-        checkpoint path and the SHA-256 digest of the final weights.
+        The trained model (eval mode), the per-epoch history, the final test evaluation (with
+        the profile's test-time augmentation; earlier epochs are evaluated plainly, which is
+        cheaper), the checkpoint path and the SHA-256 digest of the final weights.
 
     Raises:
         ValueError: bad profile or data, a batch larger than the training set, an existing
@@ -292,7 +293,8 @@ def fit(
                     folder.save(training, state)
             seconds = time.perf_counter() - started
             loss_sum, seen = state.global_sums()
-            evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.flip_tta)
+            tta = profile.tta if state.epoch + 1 == profile.epochs else "none"  # only the final model's is read
+            evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, tta)
             record = EpochRecord(
                 epoch=state.epoch + 1, train_loss=float(loss_sum / seen), test_loss=evaluation.loss,
                 test_accuracy=evaluation.accuracy, lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
@@ -305,7 +307,7 @@ def fit(
     finally:
         bar.close()
     if evaluation is None:  # the checkpoint was already complete
-        evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.flip_tta)
+        evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.tta)
     digest = distributed.check_replicas_identical(training.model)
     return FitResult(training.model.eval(), state.history, evaluation, folder.path, digest)
 

@@ -3,6 +3,7 @@ in one process or summed over the ranks of a distributed run."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -43,19 +44,54 @@ def per_class_accuracy(confusion: torch.Tensor) -> torch.Tensor:
     return confusion.diagonal().double() / totals
 
 
+TTA_MODES = ("none", "flip", "flip-shift")
+
+
+def check_tta(tta: str) -> None:
+    """A ``ValueError`` in one sentence unless ``tta`` is one of :data:`TTA_MODES`."""
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
+
+
+def tta_views(images: torch.Tensor, tta: str = "none") -> Iterator[tuple[float, torch.Tensor]]:
+    """The views of a batch ``(N, C, H, W)`` that test-time augmentation ``tta`` classifies, each
+    with its weight:
+
+    - ``"none"``: the images (weight 1);
+    - ``"flip"``: the images and their mirror images (1 each);
+    - ``"flip-shift"``: those, and the images translated by one pixel diagonally each way -- a
+      crop of the reflect-padded image at offset ``(0, 0)`` or ``(2, 2)`` -- with their mirror
+      images (weight 1/2 each; the 6 views of airbench's multi-crop evaluation).
+    """
+    check_tta(tta)
+    yield 1.0, images
+    if tta == "none":
+        return
+    yield 1.0, images.flip(-1)
+    if tta == "flip-shift":
+        height, width = images.shape[-2:]
+        padded = nn.functional.pad(images, (1, 1, 1, 1), mode="reflect")
+        for offset in (0, 2):
+            shifted = padded[..., offset : offset + height, offset : offset + width]
+            yield 0.5, shifted
+            yield 0.5, shifted.flip(-1)
+
+
 def predict(
     model: nn.Module,
     images: torch.Tensor,
     batch_size: int = EVAL_BATCH_SIZE,
     acceleration: Acceleration | None = None,
-    flip: bool = False,
+    tta: str = "none",
 ) -> torch.Tensor:
     """Logits ``(N, n)`` (float32, on the model's device) for uint8 images ``(N, 3, H, W)``,
     computed in eval mode, ``batch_size`` at a time.
 
-    ``flip``: test-time augmentation -- each image and its mirror image are classified and their
-    class probabilities averaged; the result is then ``log`` of that average (log-probabilities
-    are logits: softmax gives the average back)."""
+    ``tta``: test-time augmentation (:func:`tta_views`). Each view ``v`` of weight ``w_v`` is
+    classified and the class probabilities averaged, ``p = sum_v w_v softmax(f(v)) / sum_v w_v``;
+    the result is then ``log p`` (log-probabilities are logits: softmax gives ``p`` back). With
+    ``"none"`` the logits are the model's own."""
+    check_tta(tta)
     device = next(model.parameters()).device
     acceleration = acceleration or Acceleration(channels_last=False)
     outputs = []
@@ -63,19 +99,22 @@ def predict(
         for start in range(0, len(images), batch_size):
             batch = prepare_images(images[start : start + batch_size].to(device))
             with acceleration.autocast(device):
-                logits = model(acceleration.prepare_input(batch)).float()
-                if flip:
-                    mirrored = model(acceleration.prepare_input(batch.flip(-1))).float()
-                    logits = (logits.softmax(1) + mirrored.softmax(1)).div(2).log()
-            outputs.append(logits)
+                if tta == "none":
+                    outputs.append(model(acceleration.prepare_input(batch)).float())
+                    continue
+                total, weights = 0.0, 0.0
+                for weight, view in tta_views(batch, tta):
+                    total = total + weight * model(acceleration.prepare_input(view)).float().softmax(1)
+                    weights += weight
+                outputs.append((total / weights).log())
     return torch.cat(outputs) if outputs else torch.empty(0, 0, device=device)
 
 
 def _counts(
-    model: nn.Module, data: ImageDataset, batch_size: int, acceleration: Acceleration | None, flip: bool
+    model: nn.Module, data: ImageDataset, batch_size: int, acceleration: Acceleration | None, tta: str
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(confusion matrix, summed cross-entropy) over ``data``, as float64 tensors."""
-    logits = predict(model, data.images, batch_size, acceleration, flip)
+    logits = predict(model, data.images, batch_size, acceleration, tta)
     labels = data.labels.to(logits.device)
     confusion = confusion_matrix(logits.argmax(1), labels, len(data.classes)).double()
     loss = nn.functional.cross_entropy(logits, labels, reduction="sum").double()
@@ -99,13 +138,13 @@ def evaluate(
     data: ImageDataset,
     batch_size: int = EVAL_BATCH_SIZE,
     acceleration: Acceleration | None = None,
-    flip: bool = False,
+    tta: str = "none",
 ) -> Evaluation:
     """Loss, accuracy, per-class accuracy and confusion matrix of ``model`` on ``data``
-    (``flip``: averaged with the mirror images, see :func:`predict`)."""
+    (``tta``: test-time augmentation, see :func:`predict`)."""
     if len(data) == 0:
         raise ValueError("cannot evaluate on an empty dataset")
-    return _evaluation(*_counts(model, data, batch_size, acceleration, flip), data.classes)
+    return _evaluation(*_counts(model, data, batch_size, acceleration, tta), data.classes)
 
 
 def rank_shard(data: ImageDataset, device: torch.device | str) -> ImageDataset:
@@ -120,11 +159,11 @@ def evaluate_on_ranks(
     shard: ImageDataset,
     runner: nn.Module | None = None,
     acceleration: Acceleration | None = None,
-    flip: bool = False,
+    tta: str = "none",
 ) -> Evaluation:
     """:func:`evaluate` of ``model`` (run as ``runner``, its prepared form, if given) on this rank's
     :func:`rank_shard`, with the counts summed over all ranks; every rank first takes rank 0's
     BatchNorm statistics, so all evaluate the same network."""
     distributed.broadcast_buffers(model)
-    confusion, loss = _counts(runner or model, shard, EVAL_BATCH_SIZE, acceleration, flip)
+    confusion, loss = _counts(runner or model, shard, EVAL_BATCH_SIZE, acceleration, tta)
     return _evaluation(distributed.all_reduce_sum(confusion), distributed.all_reduce_sum(loss), shard.classes)

@@ -27,6 +27,7 @@ from typing import Any
 from convmixer._util import check_positive_int
 from convmixer.augment import AugmentConfig
 from convmixer.model import ConvMixerConfig, get_config
+from convmixer.train.evaluate import check_tta
 
 
 STEM_INITS = ("random", "whiten")
@@ -42,8 +43,10 @@ class TrainProfile:
     is the global batch (split evenly over distributed ranks). ``train_subset`` /
     ``test_subset`` train and evaluate on a fixed random subset (``None``: everything).
     ``stem_init`` is ``"random"`` (PyTorch's default) or ``"whiten"``: the stem starts from patch-
-    whitening filters of the training images (:mod:`convmixer.whitening`). ``flip_tta`` evaluates
-    every image and its mirror image and averages their class probabilities.
+    whitening filters of the training images (:mod:`convmixer.whitening`). ``tta`` is the
+    test-time augmentation of the final evaluation (:func:`convmixer.train.evaluate.tta_views`:
+    ``"none"``, ``"flip"`` or ``"flip-shift"``); the evaluations after earlier epochs, which only
+    draw the learning curve, classify each image once.
     """
 
     name: str
@@ -60,7 +63,7 @@ class TrainProfile:
     test_subset: int | None = None
     seed: int = 0
     stem_init: str = "random"
-    flip_tta: bool = False
+    tta: str = "none"
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
@@ -77,6 +80,7 @@ class TrainProfile:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.stem_init not in STEM_INITS:
             raise ValueError(f"stem_init must be one of {', '.join(STEM_INITS)}, got {self.stem_init!r}")
+        check_tta(self.tta)
         self.model_config()  # unknown model names or fields fail here, with one sentence
 
     def model_config(self) -> ConvMixerConfig:
@@ -152,7 +156,7 @@ CPU = GPU.replace(
     grad_clip=1.0,
     augment=AugmentConfig(crop_padding=4, flip=True),
     stem_init="whiten",
-    flip_tta=True,
+    tta="flip-shift",
 )
 # A reader's default run of the training notebook: the cpu recipe for 4 epochs, so that a Run All
 # stays within about 5 minutes on two cores. Its recorded run (accuracy, minutes, machine):
@@ -177,7 +181,7 @@ SHORT = SMOKE.replace(
     train_subset=5000,
     test_subset=1000,
     stem_init="random",
-    flip_tta=False,
+    tta="none",
 )
 # The kernel-size x depth study (convmixer.sweep, notebook 07): the panel's model and recipe, batch
 # 128, for 3 epochs of all the training images a study leaves after its validation split (45,000;

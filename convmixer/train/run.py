@@ -26,7 +26,9 @@ HISTORY_NAME = "history.json"
 @dataclass(frozen=True)
 class EpochRecord:
     """What one epoch did: mean training loss, test loss and accuracy, learning rate at its end,
-    and its wall-clock time (of this process; a resumed epoch counts only the resumed part)."""
+    and its wall-clock time (of this process; a resumed epoch counts only the resumed part). The
+    test numbers of the last epoch are the final evaluation, with the profile's test-time
+    augmentation; earlier epochs classify each test image once."""
 
     epoch: int
     train_loss: float
