@@ -150,8 +150,12 @@ def draw_figure(target: float) -> Path:
         accuracy = [10.0] + [100 * point["test_accuracy"] for point in record["curve"]]
         who = {"ours": "ours: fit()", "timm": "timm ConvMixer, plain loop"}[record["contender"]]
         profile = record["profile"]
-        ax.plot(minutes, accuracy, marker="o", markersize=3, linestyle="-" if record["contender"] == "ours" else "--",
-                label=f"{who}, {profile['name']} ({profile['epochs']} epochs): {accuracy[-1]:.1f}%")
+        tta = profile.get("tta", "none") if record["contender"] == "ours" else "none"
+        tta_text = f", last point {tta} test-time augmentation" if tta != "none" else ""
+        line, = ax.plot(minutes, accuracy, marker="o", markersize=3, linestyle="-" if record["contender"] == "ours" else "--",
+                        label=f"{who}, {profile['name']} ({profile['epochs']} epochs): {accuracy[-1]:.1f}%{tta_text}")
+        if tta != "none":
+            ax.plot(minutes[-1], accuracy[-1], marker="*", markersize=10, color=line.get_color())
     ax.axhline(100 * target, color="0.5", linestyle="--", linewidth=0.8, label=f"{100 * target:.0f}% target")
     ax.set_xlabel("wall-clock minutes on 2 CPU cores (training + test evaluation after each epoch)")
     ax.set_ylabel("test accuracy (%), CIFAR-10 (JPEG copy)")

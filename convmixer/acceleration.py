@@ -9,7 +9,9 @@ development machine is measured by ``benchmarks/speed.py`` and written up in
 ``benchmarks/README.md``. In short, on that CPU: reusing freed host memory is the biggest win;
 channels-last, a fused single-threaded optimizer step and ``torch.compile`` add smaller gains
 (compile mostly for inference); bfloat16 and float16 autocast hold accuracy but are 17x and 78x
-*slower* (the CPU has AVX2 but no AVX-512 BF16/FP16 or AMX), so CPU training stays in float32.
+*slower* (the CPU, a Zen 3, has AVX2 but no AVX-512 BF16/FP16 or AMX). On a Zen 5 with AVX-512
+BF16, bfloat16 trained the ``cpu`` profile's model no faster than float32. So CPU training stays
+in float32.
 """
 
 from __future__ import annotations

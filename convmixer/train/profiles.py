@@ -7,7 +7,7 @@ official recipe (:data:`GPU`) by stating only what differs:
 ``gpu``    the official CIFAR-10 recipe: ConvMixer-256/8 (k5, p2), 25 epochs, batch 512, RandAugment
 ``gpu100`` the official 100-epoch command: ``gpu`` with colour jitter and random erasing
 ``cpu``    a 2-core CPU: ConvMixer-128/8 with k5 and p4, 18 epochs, batch 256, crop + flip,
-           whitened stem, flip test-time augmentation
+           whitened stem, 6-view (flip-shift) test-time augmentation
 ``quick``  a reader's first run of the training notebook: ``cpu`` for 4 epochs
 ``smoke``  seconds, for tests: ConvMixer-32/2 p4 on 2,000 training images
 ``short``  the training panel of notebook 05: ConvMixer-64/d p4, 5,000 images x 4 epochs, no tricks
@@ -142,9 +142,11 @@ GPU100 = GPU.replace(
 # ConvMixer-256/8 p4 and 5.7x faster than ConvMixer-128/8 p2, and with equal compute it learned
 # fastest of the candidates. Crop + flip suit such a short schedule. From the fast CIFAR-10
 # trainers it takes a patch-whitened stem (+1.3 points on a held-out validation split after 4
-# epochs, one seed: benchmarks/README.md) and flip test-time augmentation. 18 epochs: on two idle
-# cores an epoch took 50-65 s, so the run fits 20 minutes. Its recorded run:
-# benchmarks/results/time_to_accuracy-ours-cpu.json and checkpoints/convmixer_cpu.json.
+# epochs, one seed) and 6-view test-time augmentation (flip-shift: +1.4 to +1.7 points over one
+# view on the validation split, two seeds; both in benchmarks/README.md). 18 epochs: on two idle
+# cores an epoch took 47-70 s, so the run fits 20 minutes. Its recorded run (84.50 % in 18.1
+# minutes, 2-core AMD EPYC): benchmarks/results/time_to_accuracy-ours-cpu.json and
+# checkpoints/convmixer_cpu.json.
 CPU = GPU.replace(
     name="cpu",
     model="convmixer_128_4",
