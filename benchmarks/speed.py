@@ -1,6 +1,6 @@
 """Training and inference speed of ConvMixer-256/8: ours against timm's and labml-nn's.
 
-    python benchmarks/speed.py              # full run (results/cpu.json: 325 s of warm-up and timing)
+    python benchmarks/speed.py              # full run (results/cpu.json: 191 s of warm-up and timing on a 2-core Zen 5)
     python benchmarks/speed.py --quick      # 3 repeats instead of 7, one warm-up step
     python benchmarks/speed.py --ablation   # timm, ours and ours with each speed-up taken away
     python benchmarks/speed.py --same-process   # every contender inside this one process
@@ -14,8 +14,9 @@ the same weights (copied across with :mod:`convmixer.interop`) and training on t
   :func:`convmixer.train.build_training` (the optimizer of :func:`~convmixer.train.build_optimizer`:
   fused AdamW stepping on one thread; the one-cycle schedule; the step of
   :func:`~convmixer.train.make_train_step`: cross-entropy, gradient clipping) with the ``gpu``
-  profile's (the official recipe's) hyper-parameters, and :class:`Acceleration` (channels-last,
-  compiled, host-memory reuse; bfloat16 autocast on a GPU);
+  profile's (the official recipe's) hyper-parameters, and the device's :class:`Acceleration`, as
+  ``fit`` uses it (channels-last and host-memory reuse; on a CPU in float32, not compiled; on a GPU
+  compiled, with bfloat16 autocast); ``--compile`` / ``--no-compile`` change only compilation;
 - ``timm-reuse``: timm's plain loop in a process that reuses freed host memory like ours, to show
   how much of the gap is that one process setting.
 
@@ -161,11 +162,13 @@ def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration
     return Contender(name, f"ours, training engine ({', '.join(settings)})", model, train_step, infer)
 
 
-def build_contender(name: str, batch: Batch, compile: bool) -> Contender:
-    """The contender called ``name``, starting from :func:`reference_weights`."""
+def build_contender(name: str, batch: Batch, compile: bool | None) -> Contender:
+    """The contender called ``name``, starting from :func:`reference_weights`; ``compile``:
+    whether ``ours`` is compiled (``None``: as :func:`convmixer.train.fit` runs it on the device)."""
     device = batch.images.device
     weights = reference_weights()
-    fast = dataclasses.replace(Acceleration.for_device(device), compile=compile)
+    fast = Acceleration.for_device(device)
+    fast = fast if compile is None else dataclasses.replace(fast, compile=compile)
 
     def ours() -> ConvMixer:
         model = build_model(RECIPE, device)
@@ -261,7 +264,7 @@ class Worker:
 
     def __init__(self, name: str, args: argparse.Namespace) -> None:
         command = [sys.executable, __file__, "--worker", name, "--batch", str(args.batch), "--device", args.device]
-        command += [] if args.compile else ["--no-compile"]
+        command += [] if args.compile is None else ["--compile" if args.compile else "--no-compile"]
         command += ["--threads", str(args.threads)] if args.threads else []
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.description = self.call({"do": "describe"})
@@ -430,7 +433,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: PyTorch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--no-compile", dest="compile", action="store_false", help="ours without torch.compile")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                        help="torch.compile ours (default: as fit does: on a GPU, not on a CPU)")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the peak-memory measurement")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the CSV and JSON results")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -496,9 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     settings = {
         "config": dataclasses.asdict(CONFIG), "batch": args.batch, "repeats": args.repeats, "steps": args.steps,
-        "warmup": warmup, "compile": args.compile, "isolation": "same process" if args.same_process else "worker processes",
+        "warmup": warmup, "isolation": "same process" if args.same_process else "worker processes",
         "recipe": {"lr": RECIPE.lr, "weight_decay": RECIPE.weight_decay, "grad_clip": RECIPE.grad_clip,
                    "label_smoothing": RECIPE.label_smoothing},
+        "compile": Acceleration.for_device(args.device).compile if args.compile is None else args.compile,
         "max_abs_logit_difference": difference, "command": " ".join(["python benchmarks/speed.py"] + (argv or sys.argv[1:])),
     }
     path = write_results(args, profile, info, settings, rows, results)

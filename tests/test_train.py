@@ -348,6 +348,8 @@ def test_profiles_round_trip_and_follow_the_official_recipe():
 def test_profile_from_args_applies_the_command_lines_overrides():
     args = build_parser().parse_args(["--profile", "smoke", "--lr", "0.02", "--seed", "7", "--epochs", "2"])
     assert profile_from_args(args) == get_profile("smoke").replace(lr=0.02, seed=7, epochs=2)
+    args = build_parser().parse_args(["--profile", "cpu", "--tta", "none"])
+    assert profile_from_args(args) == get_profile("cpu").replace(tta="none")
     args = build_parser().parse_args(["--profile", "cpu", "--config", "convmixer_256_8", "--batch-size", "64"])
     profile = profile_from_args(args)
     assert (profile.model, profile.model_overrides, profile.batch_size) == ("convmixer_256_8", {}, 64)

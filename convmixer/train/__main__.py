@@ -18,6 +18,7 @@ from convmixer import distributed
 from convmixer.acceleration import Acceleration
 from convmixer.model import CONFIGS
 from convmixer.train.engine import fit
+from convmixer.train.evaluate import TTA_MODES
 from convmixer.train.profiles import PROFILES, TrainProfile, get_profile
 
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, help="override the profile's seed")
     parser.add_argument("--train-subset", type=int, help="train on this many images")
     parser.add_argument("--test-subset", type=int, help="evaluate on this many images")
+    parser.add_argument("--tta", choices=TTA_MODES, help="test-time augmentation of the final evaluation (default: the profile's)")
     parser.add_argument("--data", help="CIFAR-10 source: image folder, .zip or torchvision root (default: $CONVMIXER_DATA)")
     parser.add_argument("--cache-dir", help="where decoded images are cached (default: ~/.cache/convmixer)")
     parser.add_argument("--out", help="output folder for checkpoint.pt and history.json (default: runs/<profile>)")
@@ -54,7 +56,7 @@ def profile_from_args(args: argparse.Namespace) -> TrainProfile:
     changes: dict[str, Any] = {}
     if args.config is not None:
         changes.update(model=args.config, model_overrides={})
-    for option in ("epochs", "batch_size", "lr", "seed", "train_subset", "test_subset"):
+    for option in ("epochs", "batch_size", "lr", "seed", "train_subset", "test_subset", "tta"):
         if getattr(args, option) is not None:
             changes[option] = getattr(args, option)
     return profile.replace(**changes)
