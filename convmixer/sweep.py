@@ -164,8 +164,8 @@ def run_one(
         validation_images=int(result.evaluation.confusion.sum()),
         train_loss=result.history[-1].train_loss,
         train_images_per_second=measure_throughput(profile, timing_steps, acceleration),
-        train_seconds=round(sum(r.seconds for r in result.history), 1),
-        wall_seconds=round(wall, 1),
+        train_seconds=round(sum(r.seconds for r in result.history), 3),  # a tiny run can take under 0.05 s
+        wall_seconds=round(wall, 3),
         history=epoch_points(result.history),
     )
 
