@@ -162,13 +162,19 @@ def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration
     return Contender(name, f"ours, training engine ({', '.join(settings)})", model, train_step, infer)
 
 
+def ours_acceleration(device: torch.device | str, compile: bool | None) -> Acceleration:
+    """How ``ours`` runs: as :func:`convmixer.train.fit` does on ``device``, compiled or not as
+    ``compile`` says (``None``: the device's default)."""
+    fast = Acceleration.for_device(device)
+    return fast if compile is None else dataclasses.replace(fast, compile=compile)
+
+
 def build_contender(name: str, batch: Batch, compile: bool | None) -> Contender:
-    """The contender called ``name``, starting from :func:`reference_weights`; ``compile``:
-    whether ``ours`` is compiled (``None``: as :func:`convmixer.train.fit` runs it on the device)."""
+    """The contender called ``name``, starting from :func:`reference_weights`; ``compile``: see
+    :func:`ours_acceleration`."""
     device = batch.images.device
     weights = reference_weights()
-    fast = Acceleration.for_device(device)
-    fast = fast if compile is None else dataclasses.replace(fast, compile=compile)
+    fast = ours_acceleration(device, compile)
 
     def ours() -> ConvMixer:
         model = build_model(RECIPE, device)
@@ -503,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": warmup, "isolation": "same process" if args.same_process else "worker processes",
         "recipe": {"lr": RECIPE.lr, "weight_decay": RECIPE.weight_decay, "grad_clip": RECIPE.grad_clip,
                    "label_smoothing": RECIPE.label_smoothing},
-        "compile": Acceleration.for_device(args.device).compile if args.compile is None else args.compile,
+        "compile": ours_acceleration(args.device, args.compile).compile,
         "max_abs_logit_difference": difference, "command": " ".join(["python benchmarks/speed.py"] + (argv or sys.argv[1:])),
     }
     path = write_results(args, profile, info, settings, rows, results)

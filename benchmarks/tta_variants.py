@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from convmixer._util import atomic_write_text
 from convmixer.augment import prepare_images
 from convmixer.data import load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
-from convmixer.train import fit, get_profile
+from convmixer.train import fit, get_profile, predict
+from convmixer.train.evaluate import shift_images
 from convmixer.validation import hold_out
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tta_variants.json"
@@ -53,17 +53,6 @@ VARIANTS: dict[str, list[Shift]] = {
 REFERENCE = "flip-shift (the package's)"
 
 
-def shifted(images: torch.Tensor, down: int, right: int, padding: str) -> torch.Tensor:
-    """``images`` moved ``down`` rows and ``right`` columns, the uncovered border padded."""
-    if not (down or right):
-        return images
-    pad = max(abs(down), abs(right))
-    mode = "constant" if padding == "zero" else padding
-    padded = nn.functional.pad(images, (pad,) * 4, mode=mode)
-    height, width = images.shape[-2:]
-    return padded[..., pad - down : pad - down + height, pad - right : pad - right + width]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="run folder (resumed if it holds the finished run)")
@@ -78,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     def view_probabilities(mirrored: bool, down: int, right: int, padding: str) -> torch.Tensor:
         key = (mirrored, down, right, padding)
         if key not in probabilities:
-            view = shifted(images, down, right, padding)
+            view = shift_images(images, down, right, "constant" if padding == "zero" else padding)
             view = view.flip(-1) if mirrored else view
             with torch.inference_mode():
                 probabilities[key] = torch.cat([model(batch).softmax(1) for batch in view.split(500)])
@@ -88,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, views in VARIANTS.items():
         total = sum(abs(w) * view_probabilities(w < 0, down, right, padding) for w, down, right, padding in views)
         correct[name] = total.argmax(1) == labels
+        if name == REFERENCE:  # the spelled-out views are the package's
+            expected = predict(model, validation.images, tta="flip-shift").softmax(1)
+            torch.testing.assert_close(total / sum(abs(view[0]) for view in views), expected)
     rows = []
     for name, right in correct.items():
         gained = int((right & ~correct[REFERENCE]).sum())

@@ -53,15 +53,26 @@ def check_tta(tta: str) -> None:
         raise ValueError(f"tta must be one of {', '.join(TTA_MODES)}, got {tta!r}")
 
 
+def shift_images(images: torch.Tensor, down: int, right: int, padding: str = "reflect") -> torch.Tensor:
+    """``images`` ``(N, C, H, W)`` moved ``down`` rows and ``right`` columns (negative: up, left),
+    the uncovered border filled by ``padding`` (``"reflect"``, ``"replicate"`` or ``"constant"``: zeros)."""
+    if not (down or right):
+        return images
+    pad = max(abs(down), abs(right))
+    padded = nn.functional.pad(images, (pad,) * 4, mode=padding)
+    height, width = images.shape[-2:]
+    return padded[..., pad - down : pad - down + height, pad - right : pad - right + width]
+
+
 def tta_views(images: torch.Tensor, tta: str = "none") -> Iterator[tuple[float, torch.Tensor]]:
     """The views of a batch ``(N, C, H, W)`` that test-time augmentation ``tta`` classifies, each
     with its weight:
 
     - ``"none"``: the images (weight 1);
     - ``"flip"``: the images and their mirror images (1 each);
-    - ``"flip-shift"``: those, and the images translated by one pixel diagonally each way -- a
-      crop of the reflect-padded image at offset ``(0, 0)`` or ``(2, 2)`` -- with their mirror
-      images (weight 1/2 each; the 6 views of airbench's multi-crop evaluation).
+    - ``"flip-shift"``: those, and the images moved one pixel down-right and one pixel up-left
+      (:func:`shift_images`, reflect padding), with their mirror images (weight 1/2 each; the 6
+      views of airbench's multi-crop evaluation).
     """
     check_tta(tta)
     yield 1.0, images
@@ -69,10 +80,8 @@ def tta_views(images: torch.Tensor, tta: str = "none") -> Iterator[tuple[float, 
         return
     yield 1.0, images.flip(-1)
     if tta == "flip-shift":
-        height, width = images.shape[-2:]
-        padded = nn.functional.pad(images, (1, 1, 1, 1), mode="reflect")
-        for offset in (0, 2):
-            shifted = padded[..., offset : offset + height, offset : offset + width]
+        for step in (1, -1):
+            shifted = shift_images(images, step, step)
             yield 0.5, shifted
             yield 0.5, shifted.flip(-1)
 
