@@ -30,10 +30,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab $(ROOT_FLAG) notebooks/
 
+# lint-imports checks the package's layering (pyproject.toml, [tool.importlinter]).
 # The browser test (tests/browser) drives Debian's Chromium; installed here when missing.
 # CONVMIXER_PROFILE=smoke: the training notebooks (05, 07) train their seconds-long smoke budget,
 # on every machine alike; a reader's Run All trains the `quick` profile instead (README).
 test: $(STAMP)
+	$(VENV)/bin/lint-imports
 	bash scripts/ensure-chromium.sh
 	CONVMIXER_PROFILE=smoke $(PY) -m pytest tests notebooks --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg

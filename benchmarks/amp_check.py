@@ -18,7 +18,7 @@ import time
 import torch
 from torch import nn
 
-from convmixer.acceleration import Acceleration
+from convmixer.train.acceleration import Acceleration
 from convmixer.model import create_model
 
 

@@ -37,8 +37,8 @@ from typing import Callable
 
 import torch
 
-from convmixer.acceleration import Acceleration
-from convmixer.data import CIFAR10_CLASSES, ImageDataset
+from convmixer.train.acceleration import Acceleration
+from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
 from convmixer.train import GPU as RECIPE, BatchLoader, build_training
 
 CONFIG = RECIPE.model_config()

@@ -16,12 +16,12 @@ import argparse, json, time
 from pathlib import Path
 import torch
 from torch import nn
-from convmixer.acceleration import Acceleration
-from convmixer.augment import AugmentConfig, augment_batch
-from convmixer.data import load_cifar10
+from convmixer.train.acceleration import Acceleration
+from convmixer.data.augment import AugmentConfig, augment_batch
+from convmixer.data.sources import load_cifar10
 from convmixer.model import ConvMixer
 from convmixer.train import predict
-from convmixer.whitening import whiten_stem
+from convmixer.train.whitening import whiten_stem
 
 p = argparse.ArgumentParser()
 p.add_argument("--name", required=True)

@@ -10,7 +10,7 @@ for the activations and one for the weights, each about as costly as the forward
     training FLOPs per image ~ 3 * F,   F = forward FLOPs of one image (torch.utils.flop_counter),
 
 and a step that trains ``r`` images per second computes ``3 F r`` FLOP/s. The step's rate is
-measured with :func:`convmixer.sweep.measure_throughput` (fit's own model, optimizer and step,
+measured with :func:`convmixer.studies.kernel_depth.measure_throughput` (fit's own model, optimizer and step,
 augmentation and data loading excluded), for the ``cpu`` profile's ConvMixer-128/8 p4 and for the
 official ConvMixer-256/8 p2 at batch 128. Writes ``results/roofline-cpu.json``.
 """
@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from convmixer._util import atomic_write_text
-from convmixer.analysis import meta_forward_flops
+from convmixer.analysis.cost import meta_forward_flops
 from convmixer.machine import machine_info, utc_timestamp
-from convmixer.sweep import measure_throughput
+from convmixer.studies.kernel_depth import measure_throughput
 from convmixer.train import get_profile
 
 OUT = Path(__file__).resolve().parent / "results" / "roofline-cpu.json"

@@ -6,7 +6,7 @@
     python benchmarks/speed.py --same-process   # every contender inside this one process
 
 Contenders (ConvMixer-256/8: h=256, d=8, k=5, p=2, 32x32 images, batch 128), all starting from
-the same weights (copied across with :mod:`convmixer.interop`) and training on the same batch:
+the same weights (copied across with :mod:`interop`) and training on the same batch:
 
 - ``timm``: ``timm.models.convmixer.ConvMixer`` in a plain float32 loop (NCHW, AdamW);
 - ``labml``: labml-nn's ``ConvMixer`` built from its parts, the same loop;
@@ -56,8 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convmixer.acceleration import Acceleration, reuse_freed_host_memory
-from convmixer.interop import from_timm_state_dict, to_labml_state_dict, to_timm_state_dict
+from convmixer.train.acceleration import Acceleration, reuse_freed_host_memory
+from interop import from_timm_state_dict, to_labml_state_dict, to_timm_state_dict
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer
 from convmixer.train import GPU as RECIPE, build_model, build_training

@@ -37,8 +37,8 @@ import torch
 from torch import nn
 
 from convmixer._util import atomic_write_text
-from convmixer.checkpoint import export_model
-from convmixer.data import ImageDataset, load_cifar10
+from convmixer.train.export import export_model
+from convmixer.data.sources import ImageDataset, load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.train import EpochRecord, evaluate, fit, get_profile, one_cycle_schedule
 from convmixer.train.loader import BatchLoader
@@ -63,7 +63,7 @@ class Clock:
 
 def run_ours(profile: TrainProfile, train: ImageDataset, test: ImageDataset, export: Path | None) -> list[dict]:
     """fit() as a user calls it; one curve point per epoch (minutes since the first step). With
-    ``export``, the trained model is shipped there (:func:`convmixer.checkpoint.export_model`)."""
+    ``export``, the trained model is shipped there (:func:`convmixer.train.checkpoint.export_model`)."""
     clock = Clock()
     curve: list[dict] = []
 

@@ -3,7 +3,7 @@
     python benchmarks/tta_variants.py --out runs/tta-validation    # ~17 min of training, then ~2 min
 
 Trains the ``cpu`` profile with ``fit`` on the 45,000 training images that
-``convmixer.validation.hold_out(per_class=500, seed=0)`` leaves (the split of the studies), or
+``convmixer.data.splits.hold_out(per_class=500, seed=0)`` leaves (the split of the studies), or
 resumes the finished run in ``--out``, then classifies the 5,000 held-out images with several sets
 of views of each image -- none, the mirror image, one-pixel shifts in two, four or eight
 directions, a two-pixel shift, zero instead of reflect padding, equal instead of half weights --
@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 
 from convmixer._util import atomic_write_text
-from convmixer.augment import prepare_images
-from convmixer.data import load_cifar10
+from convmixer.data.augment import prepare_images
+from convmixer.data.sources import load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.train import fit, get_profile, predict
 from convmixer.train.evaluate import shift_images
-from convmixer.validation import hold_out
+from convmixer.data.splits import hold_out
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tta_variants.json"
 Shift = tuple[float, int, int, str]  # weight, rows down, columns right, padding

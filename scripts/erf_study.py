@@ -9,7 +9,7 @@ writes ``results/erf_study.json``: the budget, machine, date, load average befor
 wall seconds and every run (k, d, seed, validation accuracy, and for the trained model and its
 initial weights the ERF map of the centre position, its half-gradient side and own-patch share),
 rewritten after every run. 100 images of every class are held out of CIFAR-10's training split for
-validation (``convmixer.validation.hold_out``, seed 0); the models train on the budget's subset of
+validation (``convmixer.data.splits.hold_out``, seed 0); the models train on the budget's subset of
 the other 49,000, every model is evaluated on all 1,000 validation images, and the ERF is averaged
 over the first 64 of them. The test split is never read. ``--epochs`` and ``--train-subset`` change
 the budget for quick tries, not for the stored results.
@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from convmixer.data import ImageDataset
-from convmixer.erf_study import BUDGET, DEPTHS, ERF_IMAGES, KERNEL_SIZES, SEEDS, VALIDATION_PER_CLASS
-from convmixer.erf_study import format_table, run_cell, summarise, write_results
-from convmixer.study_files import run_planned, study_main, study_parser
+from convmixer.data.sources import ImageDataset
+from convmixer.studies.erf import BUDGET, DEPTHS, ERF_IMAGES, KERNEL_SIZES, SEEDS, VALIDATION_PER_CLASS
+from convmixer.studies.erf import format_table, run_cell, summarise, write_results
+from convmixer.studies.records import run_planned, study_main, study_parser
 from convmixer.train import TrainProfile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "erf_study.json"

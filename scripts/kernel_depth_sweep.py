@@ -10,11 +10,11 @@ writes ``results/kernel_depth_sweep.json``: the budget, split, machine, date, lo
 and after, total wall seconds, every run (k, d, seed, validation accuracy after every epoch,
 parameters, FLOPs, receptive field, throughput) and, once the grid is complete, the test accuracy of
 the chosen cell. 500 images of every class are held out of CIFAR-10's training split for validation
-(``convmixer.validation.hold_out``, seed 0); the models train on the other 45,000. The cell with the
+(``convmixer.data.splits.hold_out``, seed 0); the models train on the other 45,000. The cell with the
 best mean validation accuracy is the study's choice; only its models are evaluated on the test
 split, once. Every run's checkpoint is kept under ``--models`` (default: a folder for this budget in
 the package's cache folder), so an interrupted sweep continues with ``--resume`` and the final test
-can read the chosen models. The budget is the ``study`` profile (``convmixer.sweep.SWEEP_BUDGET``);
+can read the chosen models. The budget is the ``study`` profile (``convmixer.studies.kernel_depth.SWEEP_BUDGET``);
 ``--epochs`` and ``--train-subset`` change it for quick tries, not for the stored results.
 Throughput is timed apart from training and is only meaningful on a quiet machine: ``--retime``
 measures it again for the stored runs (no training) and records the load average while it did.
@@ -27,11 +27,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from convmixer.data import ImageDataset, default_cache_dir, load_cifar10
+from convmixer.data.sources import default_cache_dir, ImageDataset, load_cifar10
 from convmixer.machine import utc_timestamp
-from convmixer.study_runs import budget_digest
-from convmixer.study_files import budget_from_args, load_average, run_planned, study_main, study_parser
-from convmixer.sweep import (
+from convmixer.studies.panel_runs import budget_digest
+from convmixer.studies.records import budget_from_args, load_average, run_planned, study_main, study_parser
+from convmixer.studies.kernel_depth import (
     DEPTHS, KERNEL_SIZES, SEEDS, SWEEP_BUDGET, VALIDATION_PER_CLASS, final_test, plan, read_results, retime, run_one,
     write_results,
 )

@@ -23,12 +23,13 @@ from pathlib import Path
 import torch
 
 from convmixer import ConvMixer
-from convmixer.checkpoint import load_checkpoint, load_model
-from convmixer.skip_study import read_results as read_skip_study
-from convmixer.sweep import describe_sweep, read_results
-from convmixer.viz.inspection import depthwise_kernels, kernel_comparison_figure
-from convmixer.viz.skip_study import skip_study_figure
-from convmixer.viz.sweep import sweep_figure
+from convmixer.train.checkpoint import load_checkpoint, load_model
+from convmixer.studies.skip import read_results as read_skip_study
+from convmixer.studies.kernel_depth import describe_sweep, read_results
+from convmixer.analysis.inspection import depthwise_kernels
+from convmixer.viz.inspection import kernel_comparison_figure
+from convmixer.viz.skip import skip_study_figure
+from convmixer.viz.kernel_depth import sweep_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 DPI = 90

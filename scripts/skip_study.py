@@ -7,7 +7,7 @@ what they reach on a held-out validation split (notebook 04, "The skip question,
 writes ``results/skip_study.json``: the budget, machine, date, load average before and after, total
 wall seconds and every run (variant, seed, per-epoch history, final validation accuracy,
 parameters), rewritten after every run. 500 images of every class are held out of CIFAR-10's
-training split for validation (``convmixer.validation.hold_out``, seed 0); the models train on the
+training split for validation (``convmixer.data.splits.hold_out``, seed 0); the models train on the
 other 45,000 (the budget's subset of them) and the test split is never read. ``--epochs`` and
 ``--train-subset`` change the budget for quick tries, not for the stored results.
 """
@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from convmixer.data import ImageDataset
-from convmixer.skip_study import VARIANTS, run_variant, summarise, verdicts, write_results
-from convmixer.study_files import run_planned, study_main, study_parser
+from convmixer.data.sources import ImageDataset
+from convmixer.studies.skip import VARIANTS, run_variant, summarise, verdicts, write_results
+from convmixer.studies.records import run_planned, study_main, study_parser
 from convmixer.train import TrainProfile, get_profile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"

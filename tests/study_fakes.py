@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import torch
 
 from convmixer import ConvMixer
-from convmixer.analysis import count_parameters
-from convmixer.data import CIFAR10_CLASSES, ImageDataset
-from convmixer.study_files import EpochPoint
-from convmixer.sweep import SweepRun
+from convmixer.analysis.cost import count_parameters
+from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
+from convmixer.studies.records import EpochPoint
+from convmixer.studies.kernel_depth import SweepRun
 from convmixer.train import EpochRecord, Evaluation, FitResult, TrainProfile
 
 

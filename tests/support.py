@@ -23,8 +23,8 @@ import torch
 from PIL import Image
 
 from convmixer._util import torch_threads
-from convmixer.augment import AugmentConfig
-from convmixer.data import CIFAR10_CLASSES, ImageDataset, load_cifar10
+from convmixer.data.augment import AugmentConfig
+from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset, load_cifar10
 from convmixer.model import ConvMixer
 from convmixer.train import SMOKE
 
@@ -174,10 +174,11 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def load_script(name: str) -> ModuleType:
-    """The module ``scripts/<name>.py``, loaded fresh (the scripts are not a package)."""
-    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"{name}_script", path)
+def load_script(name: str, folder: str = "scripts") -> ModuleType:
+    """The module ``<folder>/<name>.py`` (``scripts/`` or ``benchmarks/``), loaded fresh (neither
+    folder is a package)."""
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_{folder}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

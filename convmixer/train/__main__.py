@@ -14,8 +14,8 @@ from typing import Any, Sequence
 
 import torch
 
-from convmixer import distributed
-from convmixer.acceleration import Acceleration
+from convmixer.train import distributed
+from convmixer.train.acceleration import Acceleration
 from convmixer.model import CONFIGS
 from convmixer.train.engine import fit
 from convmixer.train.evaluate import TTA_MODES

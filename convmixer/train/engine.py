@@ -7,10 +7,10 @@ augmentation; a :class:`~convmixer.train.profiles.TrainProfile` fixes its number
 
 Everything that trains -- :func:`fit`, the speed benchmarks (``benchmarks/speed.py``,
 ``benchmarks/profile_step.py``) and the kernel-size study's throughput
-(:func:`convmixer.sweep.measure_throughput`) -- builds its model, optimizer and step here
+(:func:`convmixer.studies.kernel_depth.measure_throughput`) -- builds its model, optimizer and step here
 (:func:`build_training`), so a speed measured by one is the speed of the others. Channels-last
 memory format, autocast, ``torch.compile``, the fused optimizer and its thread count come from
-:class:`~convmixer.acceleration.Acceleration`.
+:class:`~convmixer.train.acceleration.Acceleration`.
 """
 
 from __future__ import annotations
@@ -26,18 +26,16 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from convmixer import distributed
-from convmixer.acceleration import Acceleration
-from convmixer.checkpoint import restore_training_state
-from convmixer.data import ImageDataset, load_cifar10
+from convmixer.train import distributed
+from convmixer.train.acceleration import Acceleration
+from convmixer.train.checkpoint import restore_training_state
+from convmixer.data.sources import ImageDataset, load_cifar10
 from convmixer.model import ConvMixer
 from convmixer.train.evaluate import Evaluation, evaluate_on_ranks, rank_shard
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile, get_profile
-from convmixer.train.run import EpochRecord, RunFolder
-from convmixer.whitening import whiten_stem
-
-TrainStep = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from convmixer.train.run import EpochRecord, RunFolder, Training, TrainStep
+from convmixer.train.whitening import whiten_stem
 
 # --- the parts ------------------------------------------------------------------------------------
 
@@ -154,20 +152,6 @@ def make_train_step(
     return step
 
 
-@dataclass
-class Training:
-    """Everything that trains one model: ``model`` (the plain module: save and load through it),
-    ``runner`` (the same model as it runs: channels-last, maybe compiled), the optimizer, the
-    schedule, the loss scaler and ``step`` (:func:`make_train_step`)."""
-
-    model: ConvMixer
-    runner: nn.Module
-    optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LRScheduler
-    scaler: torch.amp.GradScaler
-    step: TrainStep
-
-
 def build_training(
     profile: TrainProfile,
     device: torch.device | str,
@@ -258,11 +242,11 @@ def fit(
 
     Raises:
         ValueError: bad profile or data, a batch larger than the training set, an existing
-            checkpoint without ``resume``; :class:`~convmixer.checkpoint.CheckpointError` (a
+            checkpoint without ``resume``; :class:`~convmixer.train.checkpoint.CheckpointError` (a
             ``ValueError``) for an unreadable checkpoint or one from another configuration.
             Nothing on disk is changed before these checks pass.
 
-    Under ``torchrun`` (a process group initialised by :func:`convmixer.distributed.setup`)
+    Under ``torchrun`` (a process group initialised by :func:`convmixer.train.distributed.setup`)
     each rank trains on its shard with DistributedDataParallel; only rank 0 writes files,
     calls ``callback`` and shows progress.
     """

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convmixer import distributed
+from convmixer.train import distributed
 from convmixer._util import eval_mode
-from convmixer.acceleration import Acceleration
-from convmixer.augment import prepare_images
-from convmixer.data import ImageDataset
+from convmixer.train.acceleration import Acceleration
+from convmixer.data.augment import prepare_images
+from convmixer.data.sources import ImageDataset
 
 EVAL_BATCH_SIZE = 500  # images per forward pass when evaluating
 

@@ -1,7 +1,7 @@
 """The training set on the device, served as augmented batches in a seeded order.
 
 There are no data-loader workers: the uint8 images live on the training device (50,000 CIFAR-10
-images are 150 MB) and each batch is augmented there (:func:`convmixer.augment.augment_batch`).
+images are 150 MB) and each batch is augmented there (:func:`convmixer.data.augment.augment_batch`).
 The order of an epoch and the augmentation of a batch are drawn from generators seeded by
 ``(seed, epoch, rank)`` and ``(seed, epoch, step, rank)``, so a run resumed at any step sees the
 same batches as one that never stopped.
@@ -14,9 +14,9 @@ from typing import Iterator
 
 import torch
 
-from convmixer import distributed
-from convmixer.augment import AugmentConfig, augment_batch
-from convmixer.data import ImageDataset
+from convmixer.train import distributed
+from convmixer.data.augment import AugmentConfig, augment_batch
+from convmixer.data.sources import ImageDataset
 
 
 def derive_seed(*keys: object) -> int:

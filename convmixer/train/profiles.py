@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convmixer._util import check_positive_int
-from convmixer.augment import AugmentConfig
+from convmixer.data.augment import AugmentConfig
 from convmixer.model import ConvMixerConfig, get_config
 from convmixer.train.evaluate import check_tta
 
@@ -43,7 +43,7 @@ class TrainProfile:
     is the global batch (split evenly over distributed ranks). ``train_subset`` /
     ``test_subset`` train and evaluate on a fixed random subset (``None``: everything).
     ``stem_init`` is ``"random"`` (PyTorch's default) or ``"whiten"``: the stem starts from patch-
-    whitening filters of the training images (:mod:`convmixer.whitening`). ``tta`` is the
+    whitening filters of the training images (:mod:`convmixer.train.whitening`). ``tta`` is the
     test-time augmentation of the final evaluation (:func:`convmixer.train.evaluate.tta_views`:
     ``"none"``, ``"flip"`` or ``"flip-shift"``); the evaluations after earlier epochs, which only
     draw the learning curve, classify each image once.
@@ -185,7 +185,7 @@ SHORT = SMOKE.replace(
     stem_init="random",
     tta="none",
 )
-# The kernel-size x depth study (convmixer.sweep, notebook 07): the panel's model and recipe, batch
+# The kernel-size x depth study (convmixer.studies.kernel_depth, notebook 07): the panel's model and recipe, batch
 # 128, for 3 epochs of all the training images a study leaves after its validation split (45,000;
 # 1,056 optimizer steps), checked on the whole validation split after every epoch. The stored grid
 # (12 cells x 3 seeds, results/kernel_depth_sweep.json) took 81 minutes on an idle 2-core Intel Xeon.

@@ -1,5 +1,6 @@
-"""Where a training run stands, and the folder that keeps it: ``checkpoint.pt`` (everything needed
-to resume exactly) and ``history.json`` (the per-epoch records, for people and plots)."""
+"""A training run's parts (:class:`Training`), where it stands (:class:`RunState`), and the folder
+that keeps it: ``checkpoint.pt`` (everything needed to resume exactly) and ``history.json`` (the
+per-epoch records, for people and plots)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,34 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 import torch
+from torch import nn
 
-from convmixer import distributed
+from convmixer.train import distributed
 from convmixer._util import atomic_write_text
-from convmixer.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint, training_state
+from convmixer.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint, training_state
+from convmixer.model import ConvMixer
 from convmixer.train.profiles import TrainProfile
 
-if TYPE_CHECKING:  # the engine imports this module
-    from convmixer.train.engine import Training
-
 HISTORY_NAME = "history.json"
+
+TrainStep = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Training:
+    """Everything that trains one model: ``model`` (the plain module: save and load through it),
+    ``runner`` (the same model as it runs: channels-last, maybe compiled), the optimizer, the
+    schedule, the loss scaler and ``step`` (:func:`make_train_step`)."""
+
+    model: ConvMixer
+    runner: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    step: TrainStep
 
 
 @dataclass(frozen=True)
@@ -108,7 +124,7 @@ class RunFolder:
                 state.seen += metrics["seen"]
         return state
 
-    def save(self, training: "Training", state: RunState) -> None:
+    def save(self, training: Training, state: RunState) -> None:
         """Write ``checkpoint.pt`` and ``history.json`` (rank 0 only) for ``state``. Every rank
         must call it: the running sums are gathered from all of them."""
         loss_sum, seen = state.global_sums()

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
 
 from convmixer._util import check_positive_int
-from convmixer.analysis import convolution_costs
+from convmixer.analysis.cost import convolution_costs
 from convmixer.viz.images import draw_kernel, to_display
 from convmixer.viz.images import render_figure  # noqa: F401  (notebooks import it from here)
 from convmixer.viz.style import new_figure

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from convmixer._util import check_positive_int
-from convmixer.validation import accuracy_standard_error
+from convmixer.data.splits import accuracy_standard_error
 from convmixer.viz.style import new_figure
 
 # One colour per split, in the order given: train blue, the evaluated split red, then others.

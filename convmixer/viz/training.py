@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from convmixer._util import check_positive_int
-from convmixer.augment import CIFAR10_MEAN, CIFAR10_STD
-from convmixer.validation import accuracy_standard_error
+from convmixer.data.augment import CIFAR10_MEAN, CIFAR10_STD
+from convmixer.data.splits import accuracy_standard_error
 from convmixer.viz.images import to_display
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 

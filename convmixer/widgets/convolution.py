@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import torch
 
 from convmixer._util import check_positive_int
-from convmixer.analysis import CONV_KINDS, convolution_costs, count_parameters
+from convmixer.analysis.cost import CONV_KINDS, convolution_costs, count_parameters
 from convmixer.filters import FILTER_NAMES, apply_filter, depthwise_filter, make_filters
 from convmixer.layers import same_padding
 from convmixer.viz.convolution import DEFAULT_WIDTHS, cost_ratio_figure, filter_figure

@@ -16,11 +16,10 @@ from typing import Any, Callable, Sequence
 import torch
 
 from convmixer._util import check_int_in_range
-from convmixer.analysis import receptive_field
+from convmixer.analysis.fields import receptive_field
 from convmixer.model import ConvMixer
-from convmixer.viz.inspection import (
-    Inspection, inspect_image, inspection_figure, most_varied_channel, patch_norms, stage_names,
-)
+from convmixer.analysis.inspection import inspect_image, Inspection, most_varied_channel, patch_norms, stage_names
+from convmixer.viz.inspection import inspection_figure
 from convmixer.widgets.panel import Panel, dropdown, int_slider
 
 FIGURE_WIDTH = "760px"
@@ -41,7 +40,7 @@ class ActivationExplorer(Panel):
         images: uint8 ``(N, C, H, W)`` test images; ``labels``: their true classes ``(N,)``.
         classes: class names, indexed by label.
         preprocess: turns a uint8 batch into the model's input (e.g.
-            ``convmixer.augment.prepare_images``), so the panel sees what the model saw in training.
+            ``convmixer.data.augment.prepare_images``), so the panel sees what the model saw in training.
         image, layer, channel: the initial selection (``layer`` defaults to the last block).
     """
 

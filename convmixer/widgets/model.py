@@ -12,15 +12,11 @@ import torch
 from matplotlib.figure import Figure
 
 from convmixer._util import check_positive_int, eval_mode, torch_threads
-from convmixer.analysis import (
-    convmixer_flops,
-    convmixer_parameters,
-    count_parameters,
-    receptive_field,
-)
-from convmixer.augment import prepare_images
+from convmixer.analysis.cost import convmixer_flops, convmixer_parameters, count_parameters
+from convmixer.analysis.fields import receptive_field
+from convmixer.data.augment import prepare_images
 from convmixer.model import ConvMixer, ConvMixerConfig
-from convmixer.receptive_field import (
+from convmixer.analysis.fields import (
     centre_position,
     effective_receptive_field,
     effective_side,
@@ -28,7 +24,7 @@ from convmixer.receptive_field import (
 )
 from convmixer.viz.model import plot_feature_maps, receptive_box
 from convmixer.viz.patches import check_chw
-from convmixer.viz.receptive_field import erf_figure
+from convmixer.viz.fields import erf_figure
 from convmixer.widgets.panel import Panel, figure_image, int_slider, selection_slider, show_figure
 from convmixer.widgets.patches import standardize
 
@@ -130,7 +126,7 @@ class ModelExplorer(Panel):
     mode, on ``preprocess(image)``) when the settings match it or its first ``d`` blocks (see
     :func:`matches_trained`), else those of a seeded, untrained model (BatchNorm using the image's
     statistics, on the standardised image). The second shows the effective receptive field of the
-    centre position (:func:`convmixer.receptive_field.effective_receptive_field`, eval mode,
+    centre position (:func:`convmixer.analysis.fields.effective_receptive_field`, eval mode,
     averaged over ``erf_images``) of the untrained model, and of the trained one where it
     matches. The sliders' ranges always include the trained model's settings."""
 

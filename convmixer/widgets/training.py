@@ -17,9 +17,9 @@ from typing import Any, Callable
 import torch
 
 from convmixer._util import check_int_in_range, check_positive_int
-from convmixer.analysis import count_parameters
-from convmixer.data import ImageDataset
-from convmixer.sample import cifar10_sample
+from convmixer.analysis.cost import count_parameters
+from convmixer.data.sources import ImageDataset
+from convmixer.data.sample import cifar10_sample
 from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.training import Curves, TrainingCurves
 from convmixer.widgets.panel import Panel, int_slider, run_button
@@ -38,7 +38,7 @@ def bundled_sample_split(test_per_class: int = 10) -> tuple[ImageDataset, ImageD
         members = torch.nonzero(sample.labels == label).flatten()
         rank[members] = torch.arange(len(members))
     is_test = rank < test_per_class
-    source = "bundled 300-image CIFAR-10 sample (convmixer.sample)"
+    source = "bundled 300-image CIFAR-10 sample (convmixer.data.sample)"
 
     def part(mask: torch.Tensor) -> ImageDataset:
         return ImageDataset(sample.images[mask], sample.labels[mask], sample.classes, source)

@@ -40,7 +40,8 @@ import pytest
 from PIL import Image
 from support import cifar10_at_hand
 
-from convmixer.analysis import convmixer_parameters, forward_flops, receptive_field
+from convmixer.analysis.cost import convmixer_parameters, forward_flops
+from convmixer.analysis.fields import receptive_field
 from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.train import panel_budget
 

@@ -1,0 +1,261 @@
+"""Why kernel size matters, measured: the effective receptive field of trained ConvMixer-h/d models
+for a small and a large kernel ``k``, a shallow and a deep ``d`` (``scripts/erf_study.py``,
+notebook 07).
+
+After the stem and ``d`` mixer blocks of ``k x k`` depth-wise convolutions, a grid position can see
+a square of side
+
+    RF = p (1 + d (k - 1))
+
+pixels (:func:`convmixer.analysis.receptive_field`): nothing outside it has any influence. How much
+each pixel inside it *does* influence the position is the effective receptive field (Luo et al.,
+2016; :func:`convmixer.analysis.fields.effective_receptive_field`): with ``z_d`` the last feature
+map and ``(r, c)`` the centre of the ``H/p x W/p`` grid,
+
+    ERF(u, v) = 1/B sum_b sum_ch_in | d (sum_ch z_d^(b)[ch, r, c]) / d x^(b)[ch_in, u, v] |,
+
+averaged over ``B`` fixed validation images, in eval mode. Every map is stored as shares of its
+total (it sums to 1), and summarised by two numbers: the side of the smallest centred square that
+holds half of it (:func:`~convmixer.analysis.fields.effective_side`, ``p`` when the position looks
+only at its own patch) and the share on the position's own ``p x p`` patch
+(:func:`~convmixer.analysis.fields.own_patch_share`).
+
+Every ``(k, d)`` is trained with several seeds under one budget (a
+:class:`~convmixer.train.TrainProfile`) on a training split, with a validation split held out; the
+same architecture at its initial weights (what :func:`convmixer.train.build_model` gives for that
+seed, the weights ``fit`` starts from) is measured too, so the change training made is visible.
+Over ``n`` seeds with values ``v_1 .. v_n`` (mean ``m``, sample standard deviation ``s``) a number
+is reported as ``m +- t_{n-1} s / sqrt(n)``, the 95 % interval of the mean
+(:func:`convmixer.studies.stats.t_quantile`: 4.30 for three seeds).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from convmixer.analysis.fields import receptive_field
+from convmixer.data.augment import prepare_images
+from convmixer.data.sources import ImageDataset
+from convmixer.model import ConvMixer
+from convmixer.analysis.fields import centre_position, effective_receptive_field, effective_side, own_patch_share
+from convmixer.studies.records import read_study, write_study
+from convmixer.studies.stats import mean_half_width
+from convmixer.train import FitResult, TrainProfile, build_model, fit, get_profile, with_kernel_depth
+
+# The `short` profile (notebook 05's panel, notebook 07's "train one yourself"): ConvMixer-64/d with
+# p = 4, 5,000 training images (drawn per seed) x 4 epochs, batch 100, AdamW at lr 0.01 with the
+# one-cycle schedule, crop + flip, PyTorch's initialisation, no test-time augmentation; evaluated on
+# the whole validation split (test_subset=None), so every model is judged on the same images.
+BUDGET = get_profile("short").replace(name="erf-study", test_subset=None)
+VALIDATION_PER_CLASS = 100  # held out of the training split: 1,000 validation images
+KERNEL_SIZES: tuple[int, ...] = (3, 9)
+DEPTHS: tuple[int, ...] = (2, 8)
+SEEDS: tuple[int, ...] = (0, 1, 2)
+ERF_IMAGES = 64  # the first validation images, the same for every model
+SIGNIFICANT_DIGITS = 3  # of each stored map entry (the pictures need no more)
+STATES = ("trained", "untrained")
+
+
+@dataclass(frozen=True)
+class ErfMeasure:
+    """One model's ERF of the centre position: ``side`` (pixels, holding half the gradient),
+    ``own_share`` (the fraction on its own patch) and the map, ``H`` rows of ``W`` shares summing
+    to 1 (rounded to :data:`SIGNIFICANT_DIGITS`; ``side`` and ``own_share`` come from the unrounded
+    map)."""
+
+    side: int
+    own_share: float
+    map: tuple[tuple[float, ...], ...]
+
+    def tensor(self) -> torch.Tensor:
+        return torch.tensor(self.map, dtype=torch.float64)
+
+
+def measure(model: ConvMixer, images: torch.Tensor) -> ErfMeasure:
+    """The ERF of ``model``'s centre grid position after all ``d`` blocks, averaged over the
+    preprocessed ``images`` (on the model's device), as an :class:`ErfMeasure`."""
+    height, width = images.shape[-2:]
+    p = model.stem.patch_size
+    position = centre_position(height, width, p)
+    device = next(model.parameters()).device
+    erf = effective_receptive_field(model, images.to(device), position=position).detach().double().cpu()
+    share = erf / erf.sum()
+    rounded = tuple(tuple(float(f"{v:.{SIGNIFICANT_DIGITS}g}") for v in row) for row in share.tolist())
+    return ErfMeasure(effective_side(share, p, position), round(own_patch_share(share, p, position), 4), rounded)
+
+
+@dataclass(frozen=True)
+class ErfRun:
+    """One ``(k, d, seed)``: validation accuracy of the trained model (a fraction, on
+    ``validation_images`` images), the ERF of the trained model and of its initial weights, and
+    the run's wall seconds (training and both measurements)."""
+
+    kernel_size: int
+    depth: int
+    patch_size: int
+    seed: int
+    validation_accuracy: float
+    validation_images: int
+    trained: ErfMeasure
+    untrained: ErfMeasure
+    wall_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "ErfRun":
+        values = dict(values)
+        for state in STATES:
+            measured = values[state]
+            values[state] = ErfMeasure(measured["side"], measured["own_share"],
+                                       tuple(tuple(row) for row in measured["map"]))
+        return cls(**values)
+
+
+def run_cell(
+    budget: TrainProfile,
+    kernel_size: int,
+    depth: int,
+    seed: int,
+    train: ImageDataset,
+    validation: ImageDataset,
+    *,
+    fit: Callable[..., FitResult] = fit,
+    device: str = "cpu",
+    erf_images: int = ERF_IMAGES,
+) -> ErfRun:
+    """Train ConvMixer-h/``depth`` with ``kernel_size`` and ``seed`` under ``budget``
+    (:func:`~convmixer.train.with_kernel_depth`) on ``train``, evaluate it on ``validation`` (the
+    budget's ``test_subset`` applies), and measure the ERF of the trained model and of its
+    initial weights on the first ``erf_images`` validation images.
+
+    ``fit`` is :func:`convmixer.train.fit` (a stand-in in tests)."""
+    started = time.perf_counter()
+    profile = with_kernel_depth(budget, kernel_size, depth, seed)
+    images = prepare_images(validation.images[:erf_images])
+    start = build_model(profile, device, train.subset(profile.train_subset, profile.seed).images)
+    untrained = measure(start, images)  # the weights fit starts from
+    result = fit(profile, train=train, test=validation, device=device, progress=False)
+    return ErfRun(
+        kernel_size=kernel_size, depth=depth, patch_size=profile.model_config().patch_size, seed=seed,
+        validation_accuracy=result.evaluation.accuracy,
+        validation_images=int(result.evaluation.confusion.sum()),
+        trained=measure(result.model, images), untrained=untrained,
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One number over seeds: the values (by seed), their mean and the 95 % interval's
+    half-width ``t_{n-1} s / sqrt(n)`` (``None`` for one seed)."""
+
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values))
+
+    @property
+    def half_width(self) -> float | None:
+        return mean_half_width(self.values)
+
+    def describe(self, scale: float = 1.0, digits: int = 1) -> str:
+        """E.g. ``13.3 ± 5.7`` (``scale`` multiplies: 100 for percent)."""
+        spread = "" if self.half_width is None else f" ± {scale * self.half_width:.{digits}f}"
+        return f"{scale * self.mean:.{digits}f}{spread}"
+
+
+@dataclass(frozen=True, eq=False)
+class FieldSummary:
+    """The ERF of one ``(k, d)`` in one state over seeds: effective side (pixels), own-patch
+    share, and the mean of the seeds' maps (an ``(H, W)`` tensor summing to 1)."""
+
+    side: Estimate
+    own_share: Estimate
+    map: torch.Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class CellSummary:
+    """One ``(k, d)`` over its seeds: the theoretical receptive field ``p (1 + d (k - 1))``
+    (pixels), the validation accuracy (a fraction), and the ERF trained and untrained."""
+
+    kernel_size: int
+    depth: int
+    patch_size: int
+    seeds: tuple[int, ...]
+    receptive_field: int
+    accuracy: Estimate
+    trained: FieldSummary
+    untrained: FieldSummary
+
+    @property
+    def label(self) -> str:
+        return f"k{self.kernel_size} d{self.depth}"
+
+
+def summarise(runs: Sequence[ErfRun]) -> list[CellSummary]:
+    """One :class:`CellSummary` per ``(k, d)``, ordered by depth, then kernel size; ``ValueError``
+    for no runs or for one ``(k, d)`` measured with different patch or image sizes."""
+    if not runs:
+        raise ValueError("no runs to summarise")
+    groups: dict[tuple[int, int], list[ErfRun]] = {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        groups.setdefault((run.kernel_size, run.depth), []).append(run)
+    summaries = []
+    for (k, d), chosen in sorted(groups.items(), key=lambda item: item[0][::-1]):
+        if len({(r.patch_size, len(r.trained.map), len(r.trained.map[0])) for r in chosen}) > 1:
+            raise ValueError(f"the runs of k{k} d{d} differ in patch or image size; they cannot be averaged")
+
+        def field(state: str) -> FieldSummary:
+            measured = [getattr(r, state) for r in chosen]
+            return FieldSummary(Estimate(tuple(float(m.side) for m in measured)),
+                                Estimate(tuple(m.own_share for m in measured)),
+                                torch.stack([m.tensor() for m in measured]).mean(dim=0))
+
+        p = chosen[0].patch_size
+        summaries.append(CellSummary(
+            k, d, p, tuple(r.seed for r in chosen), receptive_field(k, p, d),
+            Estimate(tuple(r.validation_accuracy for r in chosen)), field("trained"), field("untrained"),
+        ))
+    return summaries
+
+
+def format_table(summaries: Sequence[CellSummary]) -> str:
+    """The summaries as a text table: theoretical RF, half-gradient side and own-patch share
+    trained and untrained, and validation accuracy, each as mean ± 95 % half-width over seeds."""
+    lines = [f"{'':<7}{'theoretical':>12}{'half-gradient side (px)':>28}{'share on own patch (%)':>28}"
+             f"{'validation':>14}",
+             f"{'k, d':<7}{'RF (px)':>12}{'trained':>14}{'untrained':>14}{'trained':>14}{'untrained':>14}"
+             f"{'accuracy (%)':>14}"]
+    for s in summaries:
+        lines.append(
+            f"{s.label:<7}{s.receptive_field:>12}{s.trained.side.describe():>14}{s.untrained.side.describe():>14}"
+            f"{s.trained.own_share.describe(100):>14}{s.untrained.own_share.describe(100):>14}"
+            f"{s.accuracy.describe(100):>14}"
+        )
+    seeds = sorted({len(s.seeds) for s in summaries})
+    lines.append(f"mean ± 95 % half-width over {'/'.join(map(str, seeds))} seed(s) per row")
+    return "\n".join(lines)
+
+
+def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[ErfRun], notes: dict[str, Any]) -> Path:
+    """Store the study as JSON, atomically: ``notes`` (machine, date, load, ...), the budget as a
+    profile dict and every run; each list of numbers (a map row) on one line."""
+    return write_study(path, budget, [run.to_dict() for run in runs], notes, number_rows_on_one_line=True)
+
+
+def read_results(path: str | os.PathLike) -> tuple[list[ErfRun], dict[str, Any]]:
+    """The runs stored by :func:`write_results` and everything else in the file; a missing or
+    unreadable file is one clear ``ValueError``."""
+    return read_study(path, ErfRun.from_dict, "scripts/erf_study.py", "an ERF-study")

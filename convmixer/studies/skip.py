@@ -1,0 +1,205 @@
+"""Where should a mixer block's skip connection go? Train every placement under one budget and
+compare (``scripts/skip_study.py``, notebook 04).
+
+The variants are :data:`convmixer.layers.RESIDUALS`, with ``S`` the depth-wise part and ``C`` the
+point-wise part of a block (:class:`~convmixer.layers.MixerBlock`):
+
+- ``"depthwise"`` (the paper): ``z_l = C(z_{l-1} + S(z_{l-1}))``,
+- ``"block"``: ``z_l = z_{l-1} + C(S(z_{l-1}))``,
+- ``"both"``: ``z_l = z'_l + C(z'_l)`` with ``z'_l = z_{l-1} + S(z_{l-1})``,
+- ``"none"``: ``z_l = C(S(z_{l-1}))``.
+
+All four have the same parameters; only the function differs. Each variant is trained with
+several seeds on the same *budget* (one :class:`~convmixer.train.TrainProfile`: model, images,
+epochs, schedule) and judged on a validation split held out of the training set, never on the
+test split. For a variant trained ``n`` times with validation accuracies ``a_1 .. a_n`` (mean
+``m``, sample standard deviation ``s``), the 95 % interval of its mean is
+
+    m +- t_{n-1} * s / sqrt(n)
+
+with Student's ``t`` for ``n - 1`` degrees of freedom (4.30 for three seeds,
+:func:`convmixer.studies.stats.t_quantile`). Two variants are told apart only when their intervals
+do not overlap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from convmixer.analysis.cost import count_parameters
+from convmixer.data.sources import ImageDataset
+from convmixer.layers import RESIDUALS, check_residual
+from convmixer.studies.records import EpochPoint, check_whole_split, epoch_points, read_study, write_study
+from convmixer.studies.stats import mean_half_width
+from convmixer.train import FitResult, TrainProfile, fit
+
+VARIANTS: tuple[str, ...] = RESIDUALS
+
+# How the figures and tables name each variant.
+VARIANT_LABELS: dict[str, str] = {
+    "depthwise": "around depth-wise (paper)",
+    "block": "around the whole block",
+    "both": "two skips",
+    "none": "no skip",
+}
+
+
+def variant_profile(budget: TrainProfile, variant: str, seed: int) -> TrainProfile:
+    """``budget`` with the blocks' skip set to ``variant`` and the seed set to ``seed``, named
+    e.g. ``skip-study-both``: one run of the study."""
+    check_residual(variant)
+    return budget.replace(
+        name=f"{budget.name}-{variant}",
+        model_overrides={**budget.model_overrides, "residual": variant},
+        seed=seed,
+    )
+
+
+@dataclass(frozen=True)
+class SkipRun:
+    """One trained model: its variant and seed, parameter count, validation accuracy after the
+    last epoch (a fraction, on ``validation_images`` images), per-epoch history and wall time."""
+
+    variant: str
+    seed: int
+    parameters: int
+    validation_accuracy: float
+    validation_images: int
+    history: tuple[EpochPoint, ...]
+    wall_seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SkipRun":
+        values = dict(values)
+        values["history"] = tuple(EpochPoint(**point) for point in values["history"])
+        return cls(**values)
+
+
+def run_variant(
+    budget: TrainProfile,
+    variant: str,
+    seed: int,
+    train: ImageDataset,
+    validation: ImageDataset,
+    *,
+    fit: Callable[..., FitResult] = fit,
+    device: str = "cpu",
+) -> SkipRun:
+    """Train ``variant`` with ``seed`` under ``budget`` on ``train`` (the budget's
+    ``train_subset`` applies), checking it on all of ``validation`` after every epoch.
+
+    ``fit`` is :func:`convmixer.train.fit` (a stand-in in tests). Raises ``ValueError`` when the
+    budget would evaluate on only part of ``validation`` (its ``test_subset`` must be ``None``).
+    """
+    check_whole_split(budget, validation)
+    started = time.perf_counter()
+    result = fit(variant_profile(budget, variant, seed), train=train, test=validation, device=device, progress=False)
+    return SkipRun(
+        variant=variant,
+        seed=seed,
+        parameters=count_parameters(result.model),
+        validation_accuracy=result.evaluation.accuracy,
+        validation_images=int(result.evaluation.confusion.sum()),
+        history=epoch_points(result.history),
+        wall_seconds=round(time.perf_counter() - started, 1),
+    )
+
+
+@dataclass(frozen=True)
+class VariantSummary:
+    """A variant's seeds summarised, in accuracy points: final validation accuracies (one per
+    seed, by seed), their mean and the 95 % interval's half-width (``None`` for one seed), and
+    the mean validation accuracy and training loss after each epoch."""
+
+    variant: str
+    accuracies: tuple[float, ...]
+    mean: float
+    half_width: float | None
+    accuracy_curve: tuple[float, ...]
+    train_loss_curve: tuple[float, ...]
+
+    @property
+    def label(self) -> str:
+        return VARIANT_LABELS[self.variant]
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """``(low, high)`` of the 95 % interval of the mean (the mean twice for one seed)."""
+        half = self.half_width or 0.0
+        return self.mean - half, self.mean + half
+
+    def describe(self) -> str:
+        """E.g. ``two skips: 45.31 ± 0.82 points (3 seeds: 44.9, 45.5, 45.6)``."""
+        spread = f" ± {self.half_width:.2f}" if self.half_width is not None else ""
+        seeds = ", ".join(f"{a:.1f}" for a in self.accuracies)
+        return f"{self.label}: {self.mean:.2f}{spread} points ({len(self.accuracies)} seeds: {seeds})"
+
+
+def summarise(runs: Sequence[SkipRun]) -> list[VariantSummary]:
+    """One :class:`VariantSummary` per variant that has runs, in the order of :data:`VARIANTS`.
+
+    Raises ``ValueError`` for no runs, or for runs of one variant with different numbers of epochs
+    (their curves cannot be averaged).
+    """
+    if not runs:
+        raise ValueError("no runs to summarise")
+    summaries = []
+    for variant in VARIANTS:
+        chosen = sorted((r for r in runs if r.variant == variant), key=lambda r: r.seed)
+        if not chosen:
+            continue
+        if len({len(r.history) for r in chosen}) > 1:
+            raise ValueError(f"the runs of {variant!r} have different numbers of epochs; they cannot be averaged")
+        accuracies = tuple(100 * r.validation_accuracy for r in chosen)
+        curves = np.array([[(100 * p.validation_accuracy, p.train_loss) for p in r.history] for r in chosen])
+        summaries.append(VariantSummary(
+            variant, accuracies, float(np.mean(accuracies)), mean_half_width(accuracies),
+            tuple(curves[:, :, 0].mean(axis=0).tolist()), tuple(curves[:, :, 1].mean(axis=0).tolist()),
+        ))
+    return summaries
+
+
+def separated(a: VariantSummary, b: VariantSummary) -> bool:
+    """Whether the 95 % intervals of ``a`` and ``b`` do not overlap (single seeds never are)."""
+    if a.half_width is None or b.half_width is None:
+        return False
+    (low_a, high_a), (low_b, high_b) = a.interval, b.interval
+    return high_a < low_b or high_b < low_a
+
+
+def verdicts(summaries: Sequence[VariantSummary], reference: str = "depthwise") -> list[str]:
+    """Every other variant against ``reference``, one line each, e.g. ``no skip vs around
+    depth-wise (paper): -3.10 points, intervals do not overlap``."""
+    by_variant = {s.variant: s for s in summaries}
+    if reference not in by_variant:
+        raise ValueError(f"no runs of the reference variant {reference!r}")
+    base = by_variant[reference]
+    lines = []
+    for summary in summaries:
+        if summary.variant == reference:
+            continue
+        verdict = "intervals do not overlap" if separated(summary, base) else "intervals overlap: not told apart"
+        lines.append(f"{summary.label} vs {base.label}: {summary.mean - base.mean:+.2f} points, {verdict}")
+    return lines
+
+
+def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[SkipRun], notes: dict[str, Any]) -> Path:
+    """Store the study as JSON, atomically: ``notes`` (machine, date, load, ...), the budget as a
+    profile dict and every run."""
+    return write_study(path, budget, [run.to_dict() for run in runs], notes)
+
+
+def read_results(path: str | os.PathLike) -> tuple[list[SkipRun], dict[str, Any]]:
+    """The runs stored by :func:`write_results` and everything else in the file; a missing or
+    unreadable file is one clear ``ValueError``."""
+    return read_study(path, SkipRun.from_dict, "scripts/skip_study.py", "a skip-study")

@@ -1,0 +1,67 @@
+"""Reading a shipped run back: the exported model with its JSON record, checked to belong together."""
+
+import json
+
+import pytest
+import torch
+
+from convmixer.train.export import export_model
+from convmixer.model import ConvMixer
+from convmixer.train.export import load_stored_run
+from convmixer.train import EpochRecord, evaluate
+from support import REPO, TINY, synthetic
+
+
+@pytest.fixture
+def exported(tmp_path):
+    torch.manual_seed(0)
+    model = ConvMixer.from_config(TINY.model_config()).eval()
+    history = [EpochRecord(e, 2.0 - e / 10, 1.9, 0.1 * e, 0.01, 1.0, 100.0) for e in (1, 2)]
+    evaluation = evaluate(model, synthetic(per_class=2, seed=0))
+    path, _ = export_model(
+        model, tmp_path / "run.pt", profile=TINY, history=history, evaluation=evaluation,
+        dataset="synthetic", command="(test)", wall_seconds=1.0,
+        notes={"per_epoch_split": "validation", "per_epoch_images": 500},
+    )
+    return model, history, path
+
+
+def test_stored_run_gives_back_model_profile_and_history(exported):
+    model, history, path = exported
+    run = load_stored_run(path)
+    assert run.profile == TINY
+    assert run.history == history
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(run.model.state_dict()[name], tensor, rtol=0, atol=0)
+    assert not run.model.training
+    assert (run.per_epoch_split, run.per_epoch_images) == ("validation", 500)
+
+
+def test_a_record_without_notes_was_evaluated_on_the_test_split(exported):
+    _, _, path = exported
+    record_path = path.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    del record["notes"]
+    record_path.write_text(json.dumps(record))
+    run = load_stored_run(path)
+    assert (run.per_epoch_split, run.per_epoch_images) == ("test", record["test_images"])
+
+
+def test_a_record_of_another_file_or_none_at_all_is_refused(exported):
+    _, _, path = exported
+    record_path = path.with_suffix(".json")
+    record = json.loads(record_path.read_text())
+    record["file_sha256"] = "0" * 64
+    record_path.write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="describes another file"):
+        load_stored_run(path)
+    record_path.unlink()
+    with pytest.raises(ValueError, match="cannot read the run record"):
+        load_stored_run(path)
+
+
+def test_the_shipped_run_reads_back_consistently():
+    run = load_stored_run(REPO / "checkpoints" / "convmixer_cpu.pt")
+    assert len(run.history) == run.profile.epochs == run.record["epochs"]
+    assert run.model.config() == run.profile.model_config()
+    assert run.history[-1].test_accuracy == pytest.approx(run.record["history"][-1]["test_accuracy"])

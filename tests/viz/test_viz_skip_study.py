@@ -1,0 +1,42 @@
+"""The skip study's figure draws what the summary says: means with 95 % error bars, every seed, and
+the mean curves per epoch."""
+
+import math
+
+import numpy as np
+import pytest
+
+from convmixer.studies.skip import EpochPoint, SkipRun
+from convmixer.viz.skip import skip_study_figure
+
+
+def run(variant: str, seed: int, curve: tuple[float, ...]) -> SkipRun:
+    history = tuple(EpochPoint(e, 2.0 - 0.1 * e - 0.01 * seed, 1.8, a, 1.0) for e, a in enumerate(curve, start=1))
+    return SkipRun(variant, seed, 100, curve[-1], 50, history, 5.0)
+
+
+def error_bar_half_widths(ax) -> list[float]:
+    bars = [c for c in ax.containers if getattr(c, "has_yerr", False)]
+    return [(s[1][1] - s[0][1]) / 2 for bar in bars for s in bar.lines[2][0].get_segments()]
+
+
+def test_figure_shows_means_intervals_seeds_and_curves():
+    runs = [run("depthwise", s, (0.30, a)) for s, a in enumerate((0.50, 0.52, 0.54))]
+    runs += [run("none", s, (0.20 + 0.02 * s, 0.40)) for s in range(3)]
+    fig = skip_study_figure(runs, title="skip study")
+    final_ax, accuracy_ax, loss_ax = fig.axes
+    assert [t.get_text() for t in final_ax.get_xticklabels()] == ["around depth-wise\n(paper)", "no skip"]
+    # depthwise: s = 2 points over 3 seeds -> 4.303 * 2 / sqrt(3); none: every seed ends at 40 %
+    assert error_bar_half_widths(final_ax) == pytest.approx([4.303 * 2 / math.sqrt(3), 0.0], abs=1e-3)
+    seeds = [c for c in final_ax.collections if len(c.get_offsets()) == 3]
+    np.testing.assert_allclose(np.asarray(seeds[0].get_offsets())[:, 1], [50, 52, 54])
+    np.testing.assert_allclose(accuracy_ax.get_lines()[1].get_ydata(), [22, 40])
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), [1.89, 1.79])
+    assert [t.get_text() for t in accuracy_ax.get_legend().get_texts()] == ["around depth-wise (paper)", "no skip"]
+    assert fig._suptitle.get_text() == "skip study"
+
+
+def test_figure_of_single_seeds_has_no_error_bars():
+    fig = skip_study_figure([run("both", 0, (0.3, 0.4)), run("block", 0, (0.3, 0.45))])
+    assert error_bar_half_widths(fig.axes[0]) == []
+    assert "seeds per variant: 1)" in fig.axes[0].get_title()

@@ -1,0 +1,123 @@
+"""Notebook 07's figures: cell means with 95 % error bars, and the reader's runs on the same axes."""
+
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.collections import PathCollection
+from matplotlib.container import ErrorbarContainer
+
+from convmixer.studies.panel_runs import StudyRun
+from convmixer.studies.stats import cells, interval_half_width, seed_noise
+from convmixer.viz.kernel_depth import (
+    METRICS,
+    YOUR_RUNS_OFFSET,
+    metric_figure,
+    select,
+    study_figure,
+    sweep_figure,
+)
+from study_fakes import sweep_grid
+
+
+@pytest.fixture()
+def grid():
+    return sweep_grid()
+
+
+def lines_by_label(ax):
+    """Label -> data line, for plain lines and for the lines of error-bar series."""
+    found = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
+    found.update({c.get_label(): c.lines[0] for c in ax.containers if isinstance(c, ErrorbarContainer)})
+    return found
+
+
+def error_bars(ax) -> dict[str, list[float]]:
+    """Each error-bar series' label -> the half-lengths of its bars."""
+    found = {}
+    for container in ax.containers:
+        if isinstance(container, ErrorbarContainer):
+            (bars,) = container.lines[2]
+            found[container.get_label()] = [abs(s[1][1] - s[0][1]) / 2 for s in bars.get_segments()]
+    return found
+
+
+def test_select_filters_depths_and_rejects_unknown_ones(grid):
+    assert {r.depth for r in select(grid, [4])} == {4}
+    with pytest.raises(ValueError, match=r"depths must be chosen from \[2, 4\]"):
+        select(grid, [8])
+    with pytest.raises(ValueError, match="no sweep runs"):
+        select([])
+
+
+@pytest.mark.parametrize("metric", list(METRICS))
+def test_sweep_figure_draws_cell_means_of_every_metric(grid, metric):
+    by_kernel = sweep_figure(grid, metric).axes[0]
+    assert by_kernel.get_ylabel() == METRICS[metric].label
+    lines = lines_by_label(by_kernel)
+    assert {"d = 2", "d = 4"} <= set(lines)
+    value = METRICS[metric].value
+    k5d4 = [value(r) for r in grid if (r.kernel_size, r.depth) == (5, 4)]
+    expected = [value(grid[3]), sum(k5d4) / 3, value(grid[5])]  # k5 d4: the mean of its 3 seeds
+    assert list(lines["d = 4"].get_ydata()) == pytest.approx(expected)
+
+
+def test_accuracy_has_95_percent_error_bars_from_the_seed_spread(grid):
+    ax = sweep_figure(grid, "accuracy").axes[0]
+    summary = cells(grid)
+    noise = seed_noise(summary)
+    bars = error_bars(ax)
+    expected = [interval_half_width([c], noise) for c in summary if c.depth == 4]
+    assert bars["d = 4"] == pytest.approx(expected)
+    assert bars["d = 4"][1] < bars["d = 4"][0]  # the repeated cell is known better
+    assert "95 % interval" in ax.get_title() and "k5 d4 × 3 seeds" in ax.get_title()
+    assert not error_bars(sweep_figure(grid, "parameters").axes[0])  # exact numbers: no bars
+    single_seeds = [c for c in ax.collections if c.get_label() == "d = 4, single seeds"]
+    assert sorted(single_seeds[0].get_offsets()[:, 1]) == pytest.approx([50.5, 52.0, 53.0])
+
+
+def test_without_a_repeated_cell_there_are_no_error_bars(grid):
+    ax = sweep_figure([r for r in grid if r.seed == 0], "accuracy").axes[0]
+    assert not error_bars(ax) and ax.get_title() == ""
+
+
+def test_error_bars_use_the_noise_of_all_runs_when_depths_are_filtered(grid):
+    ax = sweep_figure(grid, "accuracy", depths=[2]).axes[0]
+    assert set(lines_by_label(ax)) == {"d = 2"}
+    assert error_bars(ax)["d = 2"] == pytest.approx([interval_half_width([c], seed_noise(cells(grid)))
+                                                     for c in cells(grid) if c.depth == 2])
+    with pytest.raises(ValueError, match="unknown metric 'speed'"):
+        sweep_figure(grid, "speed")
+
+
+def test_metric_figure_is_one_panel(grid):
+    fig = metric_figure(grid, "gflops_per_second", depths=[4])
+    assert len(fig.axes) == 1
+    line = lines_by_label(fig.axes[0])["d = 4"]
+    k5d4 = [3 * r.flops * r.train_images_per_second / 1e9 for r in grid if (r.kernel_size, r.depth) == (5, 4)]
+    assert line.get_ydata()[1] == pytest.approx(sum(k5d4) / 3)
+
+
+def your_run(k: int, d: int, seed: int, accuracy: float) -> StudyRun:
+    return StudyRun(k, d, seed, 64, 4, "short", "abc", 5000, 4, 1000, accuracy, 1, 1.0, "x", "now")
+
+
+def test_study_figure_puts_your_runs_on_the_stored_plot(grid):
+    yours = [your_run(5, 4, 0, 0.43), your_run(7, 6, 1, 0.41)]
+    ax = study_figure(grid, yours, "short budget: 5,000 images × 4 epochs", next_run=(7, 6, 1)).axes[0]
+    stars = {tuple(c.get_offsets()[0]): c for c in ax.collections
+             if isinstance(c, PathCollection) and len(c.get_offsets()) == 1}
+    assert set(stars) == {(5 + YOUR_RUNS_OFFSET, 43.0), (7 + YOUR_RUNS_OFFSET, 41.0)}
+    legend = [t.get_text().replace("\n", " ") for t in ax.get_legend().get_texts()]
+    assert "your runs (short budget: 5,000 images × 4 epochs)" in legend
+    assert "next run: k = 7, d = 6, seed 1" in legend
+    assert ax.get_legend().get_title().get_text() == "lines: the stored study"
+    assert list(ax.get_xticks()) == [3, 5, 7, 9]
+    colors = {label: to_rgba(line.get_color()) for label, line in lines_by_label(ax).items()}
+    assert to_rgba(stars[5 + YOUR_RUNS_OFFSET, 43.0].get_facecolor()[0]) == colors["d = 4"]  # its depth's colour
+    assert to_rgba(stars[7 + YOUR_RUNS_OFFSET, 41.0].get_facecolor()[0]) not in colors.values()  # a new depth
+
+
+def test_study_figure_without_your_runs_has_no_your_runs_entry(grid):
+    ax = study_figure(grid).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert not any(text.startswith("your runs") for text in legend)
+    assert error_bars(ax)  # the stored study keeps its error bars
