@@ -18,8 +18,8 @@ import time
 import torch
 from torch import nn
 
-from convmixer.train.acceleration import Acceleration
 from convmixer.model import create_model
+from convmixer.train.acceleration import Acceleration
 
 
 def main(argv: list[str] | None = None) -> int:

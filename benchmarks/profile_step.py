@@ -37,9 +37,10 @@ from typing import Callable
 
 import torch
 
-from convmixer.train.acceleration import Acceleration
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
-from convmixer.train import GPU as RECIPE, BatchLoader, build_training
+from convmixer.train import GPU as RECIPE
+from convmixer.train import BatchLoader, build_training
+from convmixer.train.acceleration import Acceleration
 
 CONFIG = RECIPE.model_config()
 BATCH = 128

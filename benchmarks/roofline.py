@@ -17,16 +17,15 @@ official ConvMixer-256/8 p2 at batch 128. Writes ``results/roofline-cpu.json``.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import torch
 
-from convmixer._util import atomic_write_text
 from convmixer.analysis.cost import meta_forward_flops
 from convmixer.machine import machine_info, utc_timestamp
+from convmixer.records import write_record_file
 from convmixer.studies.kernel_depth import measure_throughput
 from convmixer.train import get_profile
 
@@ -72,7 +71,7 @@ def main() -> int:
     record = {"date": utc_timestamp(), "machine": machine_info(), "load_average_before": load_before,
               "load_average_after": [round(x, 2) for x in os.getloadavg()],
               "matmul_gflops": {str(n): r for n, r in peak.items()}, "peak_gflops": ceiling, "models": rows}
-    atomic_write_text(OUT, json.dumps(record, indent=1) + "\n")
+    write_record_file(OUT, "convmixer roofline", 1, record)
     print(f"fp32 matmul peak: {ceiling:.1f} GFLOP/s ({', '.join(f'n={n}: {r:.1f}' for n, r in peak.items())})")
     for row in rows:
         print(f"{row['model']}: {row['training_gflop_per_image']:.3f} GFLOP per training image, "

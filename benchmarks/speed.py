@@ -54,13 +54,15 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from interop import from_timm_state_dict, to_labml_state_dict, to_timm_state_dict
 from torch import nn
 
-from convmixer.train.acceleration import Acceleration, reuse_freed_host_memory
-from interop import from_timm_state_dict, to_labml_state_dict, to_timm_state_dict
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer
-from convmixer.train import GPU as RECIPE, build_model, build_training
+from convmixer.records import write_record_file
+from convmixer.train import GPU as RECIPE
+from convmixer.train import build_model, build_training
+from convmixer.train.acceleration import Acceleration, reuse_freed_host_memory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = RECIPE.model_config()  # ConvMixer-256/8, k5, p2
@@ -114,7 +116,8 @@ def timm_model() -> nn.Module:
 
 
 def labml_model() -> nn.Module:
-    from labml_nn.conv_mixer import ClassificationHead, ConvMixer as LabmlConvMixer, ConvMixerLayer, PatchEmbeddings
+    from labml_nn.conv_mixer import ClassificationHead, ConvMixerLayer, PatchEmbeddings
+    from labml_nn.conv_mixer import ConvMixer as LabmlConvMixer
 
     return LabmlConvMixer(
         ConvMixerLayer(CONFIG.dim, CONFIG.kernel_size), CONFIG.depth,
@@ -418,7 +421,7 @@ def write_results(args: argparse.Namespace, profile: str, info: dict, settings: 
     args.out.mkdir(parents=True, exist_ok=True)
     raw = {phase: {n: s["wall_s"] for n, s in results[phase].items()} for phase in ("train", "infer")}
     document = {"machine": info, "settings": settings, "rows": rows, "wall_seconds_per_repeat": raw}
-    (args.out / f"{profile}.json").write_text(json.dumps(document, indent=1) + "\n")
+    write_record_file(args.out / f"{profile}.json", "convmixer speed benchmark", 1, document)
     extra = {"date_utc": info["date_utc"], "cpu": info["cpu"], "torch_threads": info["torch_threads"]}
     with open(args.out / f"{profile}.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) + list(extra))

@@ -18,7 +18,8 @@ Contenders, one per process (some settings of ours, like host-memory reuse, are 
   size, epochs and on-device crop + flip augmentation, no other tricks -- the reference a reader
   would write from timm's model.
 
-Each run writes ``benchmarks/results/time_to_accuracy-<contender>-<profile>.json``: the curve
+Each run writes ``benchmarks/results/time_to_accuracy-<contender>-<profile>.json`` (a
+:mod:`convmixer.records` file): the curve
 (epoch, minutes, test accuracy), the final accuracy, the profile, the machine (with its load
 average before and after) and the date. The test split is evaluated once per epoch to draw the
 curve; that evaluation reads the test set but chooses nothing (the recipe was chosen on a
@@ -28,7 +29,6 @@ validation split, see ``benchmarks/README.md``).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -36,17 +36,19 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from convmixer._util import atomic_write_text
-from convmixer.train.export import export_model
 from convmixer.data.sources import ImageDataset, load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
+from convmixer.records import read_record_file, write_record_file
 from convmixer.train import EpochRecord, evaluate, fit, get_profile, one_cycle_schedule
+from convmixer.train.export import export_model
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile
 from convmixer.viz.images import render_figure
 from convmixer.viz.style import new_figure
 
 RESULTS = Path(__file__).resolve().parent / "results"
+RECORD_FORMAT = "convmixer time to accuracy"  # each results file, a convmixer.records file
+RECORD_VERSION = 1
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "img" / "time_to_accuracy.png"
 
 
@@ -68,7 +70,7 @@ def run_ours(profile: TrainProfile, train: ImageDataset, test: ImageDataset, exp
     curve: list[dict] = []
 
     def on_epoch(record: EpochRecord) -> None:
-        curve.append({"epoch": record.epoch, **clock.read(), "test_accuracy": record.test_accuracy})
+        curve.append({"epoch": record.epoch, **clock.read(), "test_accuracy": record.eval_accuracy})  # fit(test=test)
 
     result = fit(profile, train=train, test=test, device="cpu", progress=False, callback=on_epoch, verbose=True)
     curve[-1].update(**clock.read(), test_accuracy=result.evaluation.accuracy)
@@ -135,7 +137,7 @@ def run(contender: str, profile_name: str, data: str | None, export: Path | None
         "load_average_after": machine_info()["load_average"],
     }
     path = RESULTS / f"time_to_accuracy-{contender}-{profile.name}.json"
-    atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+    write_record_file(path, RECORD_FORMAT, RECORD_VERSION, record)
     print(f"{contender}: {100 * record['final_test_accuracy']:.2f}% in {record['minutes']:.1f} min -> {path}")
     return path
 
@@ -145,7 +147,7 @@ def draw_figure(target: float) -> Path:
     fig = new_figure(6.4, 3.8, layout="constrained")
     ax = fig.add_subplot()
     for path in sorted(RESULTS.glob("time_to_accuracy-*.json")):
-        record = json.loads(path.read_text())
+        record = read_record_file(path, RECORD_FORMAT, RECORD_VERSION, made_by="benchmarks/time_to_accuracy.py")
         minutes = [0.0] + [point["minutes"] for point in record["curve"]]
         accuracy = [10.0] + [100 * point["test_accuracy"] for point in record["curve"]]
         who = {"ours": "ours: fit()", "timm": "timm ConvMixer, plain loop"}[record["contender"]]

@@ -15,19 +15,18 @@ read. Writes ``benchmarks/results/tta_variants.json``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import torch
 
-from convmixer._util import atomic_write_text
 from convmixer.data.augment import prepare_images
 from convmixer.data.sources import load_cifar10
+from convmixer.records import write_record_file
+from convmixer.data.splits import hold_out
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.train import fit, get_profile, predict
 from convmixer.train.evaluate import shift_images
-from convmixer.data.splits import hold_out
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tta_variants.json"
 Shift = tuple[float, int, int, str]  # weight, rows down, columns right, padding
@@ -92,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
               f"({100 * (gained - lost) / len(labels):+.2f} +- {100 * rows[-1]['margin']:.2f} points)")
     record = {"date": utc_timestamp(), "machine": machine_info(), "profile": profile.to_dict(),
               "split": {"train": len(train), "validation": len(validation)}, "variants": rows}
-    atomic_write_text(RESULTS, json.dumps(record, indent=1) + "\n")
+    write_record_file(RESULTS, "convmixer TTA variants", 1, record)
     print(f"-> {RESULTS}")
     return 0
 

@@ -18,20 +18,15 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convmixer.layers import (
-    ClassifierHead, MixerBlock, PatchEmbedding, activation_layer, check_positive_int, check_residual,
-)
+from convmixer._util import check_positive_int
+from convmixer.layers import ClassifierHead, MixerBlock, PatchEmbedding, activation_layer, check_residual
 
 
 @dataclass(frozen=True)
 class ConvMixerConfig:
-    """Hyper-parameters of one ConvMixer, named as in the paper.
-
-    ``image_size`` is not part of the network (ConvMixer accepts any size divisible by ``p``);
-    it records the input size the configuration was designed for, used by the analysis tools.
-    ``activation`` names the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
-    ``residual`` says where each block's skip connection goes: ``"depthwise"`` (the paper),
-    ``"block"``, ``"both"`` or ``"none"`` (:class:`~convmixer.layers.MixerBlock`).
+    """Hyper-parameters of one ConvMixer, named as in the paper (what each field means:
+    :class:`ConvMixer`). Frozen, and checked here, once: a config that exists is a valid network
+    for ``image_size x image_size`` inputs.
     """
 
     dim: int  # h
@@ -59,55 +54,36 @@ class ConvMixerConfig:
 class ConvMixer(nn.Module):
     """ConvMixer-h/d: a patch embedding, ``d`` mixer blocks of width ``h``, a linear head.
 
-    Args:
-        dim: hidden dimension ``h`` (channels of every feature map).
-        depth: number of mixer blocks ``d``.
-        kernel_size: depth-wise kernel size ``k`` (any ``k >= 1``; even sizes use "same" padding).
-        patch_size: patch size ``p`` (kernel and stride of the stem).
-        num_classes: number of classes ``n``.
-        in_channels: channels of the input image (3 for RGB).
-        activation: the non-linearity ``sigma``: ``"gelu"`` (the paper) or ``"relu"``.
-        image_size: the input size the network is meant for (kept in :meth:`config`; the
-            network itself takes any size divisible by ``p``).
-        residual: where each block's skip connection goes: ``"depthwise"`` (the paper), ``"block"``,
-            ``"both"`` or ``"none"`` (see :class:`~convmixer.layers.MixerBlock`).
+    Built from one :class:`ConvMixerConfig`, kept as ``model.config`` (checkpoints and the analysis
+    tools read it back). Its fields, in the paper's notation:
+
+    - ``dim`` = ``h``: hidden dimension (channels of every feature map);
+    - ``depth`` = ``d``: number of mixer blocks;
+    - ``kernel_size`` = ``k``: depth-wise kernel size (any ``k >= 1``; even sizes use "same" padding);
+    - ``patch_size`` = ``p``: kernel and stride of the stem;
+    - ``num_classes`` = ``n``: number of classes;
+    - ``in_channels`` = ``c_in``: channels of the input image (3 for RGB);
+    - ``activation``: the non-linearity ``sigma``, ``"gelu"`` (the paper) or ``"relu"``;
+    - ``residual``: where each block's skip connection goes, ``"depthwise"`` (the paper), ``"block"``,
+      ``"both"`` or ``"none"`` (see :class:`~convmixer.layers.MixerBlock`);
+    - ``image_size``: the input size the network is meant for (the network itself takes any size
+      divisible by ``p``).
+
+    The config validated itself when it was made, so the model does not check it again.
+
+    >>> ConvMixer(ConvMixerConfig(dim=256, depth=8, kernel_size=5, patch_size=2)).config.depth
+    8
     """
 
-    def __init__(
-        self,
-        dim: int,
-        depth: int,
-        kernel_size: int,
-        patch_size: int,
-        num_classes: int = 10,
-        in_channels: int = 3,
-        activation: str = "gelu",
-        image_size: int = 32,
-        residual: str = "depthwise",
-    ) -> None:
+    def __init__(self, config: ConvMixerConfig) -> None:
         super().__init__()
-        check_positive_int("depth", depth)
-        sigma = activation_layer(activation)
-        self.stem = PatchEmbedding(in_channels, dim, patch_size, sigma)
-        self.blocks = nn.Sequential(*(MixerBlock(dim, kernel_size, sigma, residual) for _ in range(depth)))
-        self.head = ClassifierHead(dim, num_classes)
-        # What the network was built from, for config() (checkpoints, analysis tools).
-        self._arguments = dict(
-            dim=dim, depth=depth, kernel_size=kernel_size, patch_size=patch_size,
-            num_classes=num_classes, in_channels=in_channels, image_size=image_size, activation=activation,
-            residual=residual,
+        self.config = config
+        sigma = activation_layer(config.activation)
+        self.stem = PatchEmbedding(config.in_channels, config.dim, config.patch_size, sigma)
+        self.blocks = nn.Sequential(
+            *(MixerBlock(config.dim, config.kernel_size, sigma, config.residual) for _ in range(config.depth))
         )
-
-    @classmethod
-    def from_config(cls, config: ConvMixerConfig) -> "ConvMixer":
-        """The network ``config`` describes; ``model.config()`` gives ``config`` back."""
-        return cls(**dataclasses.asdict(config))
-
-    def config(self, image_size: int | None = None) -> ConvMixerConfig:
-        """The configuration this network was built from (stored in checkpoints), with
-        ``image_size`` replaced when given."""
-        arguments = self._arguments if image_size is None else {**self._arguments, "image_size": image_size}
-        return ConvMixerConfig(**arguments)
+        self.head = ClassifierHead(config.dim, config.num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Image ``(B, c_in, H, W)`` -> last feature map ``(B, h, H/p, W/p)``."""
@@ -167,4 +143,4 @@ def create_model(name: str, **overrides: int | str) -> ConvMixer:
     >>> create_model("convmixer_256_8", kernel_size=9).blocks[0].spatial.conv.kernel_size
     (9, 9)
     """
-    return ConvMixer.from_config(get_config(name, **overrides))
+    return ConvMixer(get_config(name, **overrides))

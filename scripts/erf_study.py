@@ -22,10 +22,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from study_cli import study_main, study_parser
+
 from convmixer.data.sources import ImageDataset
-from convmixer.studies.erf import BUDGET, DEPTHS, ERF_IMAGES, KERNEL_SIZES, SEEDS, VALIDATION_PER_CLASS
-from convmixer.studies.erf import format_table, run_cell, summarise, write_results
-from convmixer.studies.records import run_planned, study_main, study_parser
+from convmixer.studies.erf import (
+    BUDGET,
+    DEPTHS,
+    ERF_IMAGES,
+    KERNEL_SIZES,
+    SEEDS,
+    VALIDATION_PER_CLASS,
+    format_table,
+    run_cell,
+    summarise,
+    write_results,
+)
+from convmixer.studies.records import run_planned
 from convmixer.train import TrainProfile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "erf_study.json"

@@ -14,7 +14,7 @@ the chosen cell. 500 images of every class are held out of CIFAR-10's training s
 best mean validation accuracy is the study's choice; only its models are evaluated on the test
 split, once. Every run's checkpoint is kept under ``--models`` (default: a folder for this budget in
 the package's cache folder), so an interrupted sweep continues with ``--resume`` and the final test
-can read the chosen models. The budget is the ``study`` profile (``convmixer.studies.kernel_depth.SWEEP_BUDGET``);
+can read the chosen models. The budget is the ``study`` profile (``convmixer.train.profiles.STUDY``);
 ``--epochs`` and ``--train-subset`` change it for quick tries, not for the stored results.
 Throughput is timed apart from training and is only meaningful on a quiet machine: ``--retime``
 measures it again for the stored runs (no training) and records the load average while it did.
@@ -27,15 +27,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from convmixer.data.sources import default_cache_dir, ImageDataset, load_cifar10
+from study_cli import budget_from_args, study_main, study_parser
+
+from convmixer.data.sources import ImageDataset, default_cache_dir, load_cifar10
 from convmixer.machine import utc_timestamp
-from convmixer.studies.panel_runs import budget_digest
-from convmixer.studies.records import budget_from_args, load_average, run_planned, study_main, study_parser
 from convmixer.studies.kernel_depth import (
-    DEPTHS, KERNEL_SIZES, SEEDS, SWEEP_BUDGET, VALIDATION_PER_CLASS, final_test, plan, read_results, retime, run_one,
+    DEPTHS,
+    KERNEL_SIZES,
+    SEEDS,
+    VALIDATION_PER_CLASS,
+    final_test,
+    plan,
+    read_results,
+    retime,
+    run_one,
     write_results,
 )
-from convmixer.train import TrainProfile, with_kernel_depth
+from convmixer.studies.panel_runs import budget_digest
+from convmixer.studies.records import load_average, run_planned
+from convmixer.train import STUDY, TrainProfile, with_kernel_depth
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "kernel_depth_sweep.json"
 
@@ -119,8 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.retime:
-        return retime_stored(args, budget_from_args(SWEEP_BUDGET, args))
-    return study_main(parser, SWEEP_BUDGET, argv, study)
+        return retime_stored(args, budget_from_args(STUDY, args))
+    return study_main(parser, STUDY, argv, study)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from convmixer import ConvMixer
-from convmixer.train.checkpoint import load_checkpoint, load_model
-from convmixer.studies.skip import read_results as read_skip_study
-from convmixer.studies.kernel_depth import describe_sweep, read_results
 from convmixer.analysis.inspection import depthwise_kernels
+from convmixer.studies.kernel_depth import describe_sweep, read_results
+from convmixer.studies.skip import read_results as read_skip_study
+from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.viz.inspection import kernel_comparison_figure
-from convmixer.viz.skip import skip_study_figure
 from convmixer.viz.kernel_depth import sweep_figure
+from convmixer.viz.skip import skip_study_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 DPI = 90
@@ -37,9 +37,9 @@ DPI = 90
 
 def kernels_figure(checkpoint: Path, out: Path) -> None:
     model = load_model(checkpoint)
-    config = model.config()
+    config = model.config
     torch.manual_seed(load_checkpoint(checkpoint)["profile"]["seed"])  # as convmixer.train.fit does
-    untrained = ConvMixer.from_config(config)
+    untrained = ConvMixer(config)
     title = (
         f"ConvMixer-{config.dim}/{config.depth} (k = {config.kernel_size}, p = {config.patch_size}) "
         "trained on CIFAR-10 (JPEG copy): depth-wise kernels, first 10 channels of every block"

@@ -19,31 +19,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from study_cli import study_main, study_parser
+
 from convmixer.data.sources import ImageDataset
-from convmixer.studies.skip import VARIANTS, run_variant, summarise, verdicts, write_results
-from convmixer.studies.records import run_planned, study_main, study_parser
+from convmixer.layers import RESIDUALS
+from convmixer.studies.records import run_planned
+from convmixer.studies.skip import run_variant, summarise, verdicts, write_results
 from convmixer.train import TrainProfile, get_profile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "skip_study.json"
 
-# ConvMixer-64/8 (k = 5, p = 4: an 8x8 patch grid), deep enough for the skips to matter, trained on
-# a fixed 7,500 of the 45,000 training images (per seed) for 4 epochs: 30,000 images seen. The
-# rest is the `short` profile (notebook 05's panel): batch 100, AdamW at lr 0.01 with the one-cycle
-# schedule, crop + flip, PyTorch's initialisation.
-# The stored study: 12 runs in 5.8 minutes on the idle 2-core machine (results/skip_study.json).
-BUDGET = get_profile("short").replace(
-    name="skip-study",
-    model_overrides={"dim": 64, "depth": 8, "kernel_size": 5, "patch_size": 4},
-    train_subset=7_500,
-    epochs=4,
-    test_subset=None,
-)
+# The study's budget: the `skip-study` profile (convmixer.train.profiles.SKIP_STUDY).
+BUDGET = get_profile("skip-study")
 VALIDATION_PER_CLASS = 500
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, (0, 1, 2), VALIDATION_PER_CLASS)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=list(RESIDUALS), choices=RESIDUALS)
     return parser
 
 

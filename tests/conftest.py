@@ -14,7 +14,6 @@ from typing import Iterator
 
 import matplotlib
 import pytest
-
 from support import TinyFolder, make_tiny_folder, single_thread
 
 matplotlib.use("Agg")

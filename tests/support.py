@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 import socket
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from PIL import Image
 from convmixer._util import torch_threads
 from convmixer.data.augment import AugmentConfig
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset, load_cifar10
-from convmixer.model import ConvMixer
+from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.train import SMOKE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,10 +61,11 @@ def synthetic_images(labels: torch.Tensor, seed: int) -> torch.Tensor:
     return torch.stack(images)
 
 
-def synthetic(per_class: int, seed: int) -> ImageDataset:
-    """An in-memory dataset of :func:`synthetic_images`, ``per_class`` images per class."""
+def synthetic(per_class: int, seed: int, split: str = "test") -> ImageDataset:
+    """An in-memory dataset of :func:`synthetic_images`, ``per_class`` images per class, named
+    as the ``split`` it stands for."""
     labels = torch.arange(len(CIFAR10_CLASSES)).repeat_interleave(per_class)
-    return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic")
+    return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic", split)
 
 
 # The smoke profile made small enough to train in a second on a CPU core, on datasets passed in.
@@ -85,7 +87,7 @@ def tiny_model(
     ``torch.manual_seed(seed)``, in training mode. ``varied_norms``: every BatchNorm gets running
     statistics and a scale and shift other than the initial ones, so that eval mode matters."""
     torch.manual_seed(seed)
-    model = ConvMixer(dim, depth, kernel_size, patch_size, activation=activation)
+    model = ConvMixer(ConvMixerConfig(dim, depth, kernel_size, patch_size, activation=activation))
     if varied_norms:
         with torch.no_grad():
             for module in model.modules():
@@ -178,7 +180,20 @@ def load_script(name: str, folder: str = "scripts") -> ModuleType:
     """The module ``<folder>/<name>.py`` (``scripts/`` or ``benchmarks/``), loaded fresh (neither
     folder is a package)."""
     path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
+    if str(path.parent) not in sys.path:  # a script imports its siblings (scripts/study_cli.py), as when run
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(f"{name}_{folder}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def small_model(kernel_size: int = 3, seed: int = 0) -> ConvMixer:
+    """ConvMixer-8/2 with non-trivial BatchNorm statistics (so eval mode matters): the model the
+    inspection tests look inside."""
+    return tiny_model(seed, dim=8, kernel_size=kernel_size, varied_norms=True)
+
+
+def as_input(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images as the model's input, scaled to [-1, 1]."""
+    return images.float() / 127.5 - 1

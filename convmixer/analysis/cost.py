@@ -7,6 +7,7 @@ tests check against the module.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -14,8 +15,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from convmixer._util import check_positive_int, eval_mode
-from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding
 from convmixer.analysis.fields import receptive_field
+from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding
 from convmixer.model import ConvMixer, ConvMixerConfig
 
 
@@ -67,7 +68,7 @@ def trace_stages(model: ConvMixer, image_size: int) -> list[Stage]:
     """Run a ``1 x c_in x image_size x image_size`` zero image through ``model`` and report the
     output shape and receptive field (in pixels) after the stem, after every block and after the
     head."""
-    config = model.config(image_size)
+    config = dataclasses.replace(model.config, image_size=image_size)
     x = torch.zeros(1, config.in_channels, image_size, image_size)
     with eval_mode(model):
         maps = model.feature_maps(x)
@@ -92,9 +93,9 @@ class ModelSummary:
     tokens: int  # positions on the patch grid, (H/p) * (W/p)
 
 
-def summarize(config: ConvMixerConfig) -> ModelSummary:
+def summarise(config: ConvMixerConfig) -> ModelSummary:
     """Build ``config`` and measure it at its ``image_size``."""
-    model = ConvMixer.from_config(config)
+    model = ConvMixer(config)
     size = config.image_size
     return ModelSummary(
         config=config,
@@ -206,7 +207,7 @@ def meta_model(config: ConvMixerConfig) -> ConvMixer:
     forward pass, but no weights in memory and no arithmetic, so even ConvMixer-1536/20 is built
     and counted in milliseconds (``count_parameters`` works on it as on a real model)."""
     with torch.device("meta"):
-        return ConvMixer.from_config(config)
+        return ConvMixer(config)
 
 
 def meta_forward_flops(config: ConvMixerConfig, image_size: int | None = None) -> int:

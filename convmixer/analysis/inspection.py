@@ -31,7 +31,6 @@ import torch
 from convmixer._util import eval_mode
 from convmixer.model import ConvMixer
 
-
 # --- weights -------------------------------------------------------------------------------------
 
 

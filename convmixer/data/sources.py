@@ -17,6 +17,7 @@ SHA-256 digest on every load and rebuilt when it is damaged or the source change
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -62,13 +63,16 @@ class ImageDataset:
     """A labelled set of images held in memory.
 
     ``images``: uint8 ``(N, 3, H, W)``; ``labels``: int64 ``(N,)`` indexing ``classes``;
-    ``source``: where the images came from (for messages and notebooks).
+    ``source``: where the images came from (for messages and notebooks); ``split``: which split
+    they are, as results measured on them are named (``"train"``, ``"test"``, or ``"validation"``
+    for images held out of the training split by :func:`convmixer.data.splits.hold_out`).
     """
 
     images: torch.Tensor
     labels: torch.Tensor
     classes: tuple[str, ...]
     source: str
+    split: str = "test"
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -88,7 +92,7 @@ class ImageDataset:
             raise ValueError(f"subset size must be >= 1, got {size}")
         generator = torch.Generator().manual_seed(seed)
         index = torch.randperm(len(self), generator=generator)[:size].sort().values
-        return ImageDataset(self.images[index], self.labels[index], self.classes, self.source)
+        return ImageDataset(self.images[index], self.labels[index], self.classes, self.source, self.split)
 
 
 def default_cache_dir() -> Path:
@@ -125,6 +129,11 @@ def load_cifar10(
     """
     if split not in SPLIT_SIZES:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    return dataclasses.replace(_load_split(split, source, cache_dir, download), split=split)
+
+
+def _load_split(split: Split, source: str | os.PathLike | None, cache_dir: str | os.PathLike | None,
+                download: bool) -> ImageDataset:
     cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     if source is None and os.environ.get(DATA_ENV):
         source = os.environ[DATA_ENV]

@@ -1,18 +1,13 @@
-"""Held-out validation: a split of the training images that is never trained on, and how precisely
-an accuracy measured on ``n`` images pins down the true one.
+"""Held-out validation: a split of the training images that is never trained on.
 
 Choices during development (which recipe, which epoch, which kernel size) are made on the
 *validation* split; the test set is evaluated once, at the end, so its number is not the best of
 many tries. :func:`hold_out` sets the validation images aside, the same number from every class.
-
-An accuracy measured on ``n`` images is a binomial proportion: with true accuracy ``a`` its
-standard error is ``sqrt(a (1 - a) / n)`` (:func:`accuracy_standard_error`); two standard errors
-either side is the usual ~95 % band.
+How precisely an accuracy measured on the held-out images pins down the true one is
+:func:`convmixer.studies.stats.binomial_half_width`.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 
@@ -22,8 +17,8 @@ from convmixer.data.sources import ImageDataset
 
 def hold_out(data: ImageDataset, per_class: int, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
     """Split ``data`` into ``(rest, held_out)``: ``per_class`` images of every class, drawn at
-    random (a fixed draw for each ``seed``), go to ``held_out``; the others, in their original
-    order, stay in ``rest``. The two never share an image.
+    random (a fixed draw for each ``seed``), go to ``held_out`` (its ``split`` is
+    ``"validation"``); the others, in their original order, stay in ``rest``. The two never share an image.
 
     Raises:
         ValueError: ``per_class`` is not a positive integer, or some class has no more than
@@ -40,16 +35,8 @@ def hold_out(data: ImageDataset, per_class: int, seed: int = 0) -> tuple[ImageDa
             )
         held[members[torch.randperm(len(members), generator=generator)[:per_class]]] = True
 
-    def part(mask: torch.Tensor) -> ImageDataset:
-        return ImageDataset(data.images[mask], data.labels[mask], data.classes, data.source)
+    def part(mask: torch.Tensor, split: str) -> ImageDataset:
+        return ImageDataset(data.images[mask], data.labels[mask], data.classes, data.source, split)
 
-    return part(~held), part(held)
+    return part(~held, data.split), part(held, "validation")
 
-
-def accuracy_standard_error(accuracy: float, images: int) -> float:
-    """Standard error ``sqrt(a (1 - a) / n)`` of an accuracy ``a`` measured on ``n`` images
-    (each image right or wrong independently: a binomial proportion)."""
-    check_positive_int("images", images)
-    if not 0.0 <= accuracy <= 1.0:
-        raise ValueError(f"accuracy must be a fraction in [0, 1], got {accuracy}")
-    return math.sqrt(accuracy * (1.0 - accuracy) / images)

@@ -27,7 +27,7 @@ def _format(value: Any) -> str:
 def _settings(profile: TrainProfile) -> dict[str, str]:
     """The profile's settings in display form: the model first, then every other field."""
     config = profile.model_config()
-    parameters = count_parameters(ConvMixer.from_config(config))
+    parameters = count_parameters(ConvMixer(config))
     settings = {
         "model": f"ConvMixer-{config.dim}/{config.depth}, k = {config.kernel_size}, p = {config.patch_size}",
         "parameters": f"{parameters:,}",

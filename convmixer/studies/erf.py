@@ -24,14 +24,14 @@ Every ``(k, d)`` is trained with several seeds under one budget (a
 :class:`~convmixer.train.TrainProfile`) on a training split, with a validation split held out; the
 same architecture at its initial weights (what :func:`convmixer.train.build_model` gives for that
 seed, the weights ``fit`` starts from) is measured too, so the change training made is visible.
-Over ``n`` seeds with values ``v_1 .. v_n`` (mean ``m``, sample standard deviation ``s``) a number
-is reported as ``m +- t_{n-1} s / sqrt(n)``, the 95 % interval of the mean
-(:func:`convmixer.studies.stats.t_quantile`: 4.30 for three seeds).
+Each number is reported as its mean over seeds with a 95 % interval, and two cells are compared,
+by the package's one rule (:mod:`convmixer.studies.stats`): the seed-to-seed standard deviation of
+that number pooled over the four cells, and a difference is separable only when the 95 % interval of
+the difference excludes zero (:func:`comparisons`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -41,20 +41,23 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from convmixer.analysis.fields import receptive_field
+from convmixer.analysis.fields import (
+    centre_position,
+    effective_receptive_field,
+    effective_side,
+    own_patch_share,
+    receptive_field,
+)
 from convmixer.data.augment import prepare_images
 from convmixer.data.sources import ImageDataset
 from convmixer.model import ConvMixer
-from convmixer.analysis.fields import centre_position, effective_receptive_field, effective_side, own_patch_share
-from convmixer.studies.records import read_study, write_study
-from convmixer.studies.stats import mean_half_width
+from convmixer.studies.records import StudyFormat, read_study, write_study
+from convmixer.studies.stats import Comparison, Group, compare, interval_half_width, seed_noise
 from convmixer.train import FitResult, TrainProfile, build_model, fit, get_profile, with_kernel_depth
 
-# The `short` profile (notebook 05's panel, notebook 07's "train one yourself"): ConvMixer-64/d with
-# p = 4, 5,000 training images (drawn per seed) x 4 epochs, batch 100, AdamW at lr 0.01 with the
-# one-cycle schedule, crop + flip, PyTorch's initialisation, no test-time augmentation; evaluated on
-# the whole validation split (test_subset=None), so every model is judged on the same images.
-BUDGET = get_profile("short").replace(name="erf-study", test_subset=None)
+# The study's budget: the `erf-study` profile (convmixer.train.profiles.ERF_STUDY): the `short`
+# profile (notebook 05's panel) judged on the whole validation split.
+BUDGET = get_profile("erf-study")
 VALIDATION_PER_CLASS = 100  # held out of the training split: 1,000 validation images
 KERNEL_SIZES: tuple[int, ...] = (3, 9)
 DEPTHS: tuple[int, ...] = (2, 8)
@@ -92,6 +95,10 @@ def measure(model: ConvMixer, images: torch.Tensor) -> ErfMeasure:
     return ErfMeasure(effective_side(share, p, position), round(own_patch_share(share, p, position), 4), rounded)
 
 
+# results/erf_study.json, a convmixer.records file: notes, "budget" and "runs" (ErfRun records)
+RESULTS_FORMAT = StudyFormat("convmixer ERF study", 1, "scripts/erf_study.py")
+
+
 @dataclass(frozen=True)
 class ErfRun:
     """One ``(k, d, seed)``: validation accuracy of the trained model (a fraction, on
@@ -108,17 +115,6 @@ class ErfRun:
     untrained: ErfMeasure
     wall_seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "ErfRun":
-        values = dict(values)
-        for state in STATES:
-            measured = values[state]
-            values[state] = ErfMeasure(measured["side"], measured["own_share"],
-                                       tuple(tuple(row) for row in measured["map"]))
-        return cls(**values)
 
 
 def run_cell(
@@ -156,23 +152,27 @@ def run_cell(
 
 @dataclass(frozen=True)
 class Estimate:
-    """One number over seeds: the values (by seed), their mean and the 95 % interval's
-    half-width ``t_{n-1} s / sqrt(n)`` (``None`` for one seed)."""
+    """One number over seeds: the values (by seed), their mean and the 95 % interval's half-width
+    from the seed spread pooled over the study's cells (``None`` when no cell has two seeds)."""
 
     values: tuple[float, ...]
+    half_width: float | None
 
     @property
     def mean(self) -> float:
         return float(np.mean(self.values))
 
-    @property
-    def half_width(self) -> float | None:
-        return mean_half_width(self.values)
-
     def describe(self, scale: float = 1.0, digits: int = 1) -> str:
         """E.g. ``13.3 ± 5.7`` (``scale`` multiplies: 100 for percent)."""
         spread = "" if self.half_width is None else f" ± {scale * self.half_width:.{digits}f}"
         return f"{scale * self.mean:.{digits}f}{spread}"
+
+
+def _estimates(values: Sequence[tuple[float, ...]]) -> list[Estimate]:
+    """One :class:`Estimate` per cell's values, the seed spread pooled over the cells."""
+    groups = [Group(str(i), v) for i, v in enumerate(values)]
+    noise = seed_noise(groups)
+    return [Estimate(g.values, None if noise is None else interval_half_width([g], noise)) for g in groups]
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,23 +212,61 @@ def summarise(runs: Sequence[ErfRun]) -> list[CellSummary]:
     groups: dict[tuple[int, int], list[ErfRun]] = {}
     for run in sorted(runs, key=lambda r: r.seed):
         groups.setdefault((run.kernel_size, run.depth), []).append(run)
-    summaries = []
-    for (k, d), chosen in sorted(groups.items(), key=lambda item: item[0][::-1]):
+    ordered = sorted(groups.items(), key=lambda item: item[0][::-1])
+    for (k, d), chosen in ordered:
         if len({(r.patch_size, len(r.trained.map), len(r.trained.map[0])) for r in chosen}) > 1:
             raise ValueError(f"the runs of k{k} d{d} differ in patch or image size; they cannot be averaged")
+    chosen_runs = [chosen for _, chosen in ordered]
+    accuracy = _estimates([tuple(r.validation_accuracy for r in chosen) for chosen in chosen_runs])
 
-        def field(state: str) -> FieldSummary:
-            measured = [getattr(r, state) for r in chosen]
-            return FieldSummary(Estimate(tuple(float(m.side) for m in measured)),
-                                Estimate(tuple(m.own_share for m in measured)),
-                                torch.stack([m.tensor() for m in measured]).mean(dim=0))
+    def fields(state: str) -> list[FieldSummary]:
+        measured = [[getattr(r, state) for r in chosen] for chosen in chosen_runs]
+        sides = _estimates([tuple(float(m.side) for m in cell) for cell in measured])
+        shares = _estimates([tuple(m.own_share for m in cell) for cell in measured])
+        maps = [torch.stack([m.tensor() for m in cell]).mean(dim=0) for cell in measured]
+        return [FieldSummary(side, share, erf) for side, share, erf in zip(sides, shares, maps)]
 
+    trained, untrained = fields("trained"), fields("untrained")
+    summaries = []
+    for i, ((k, d), chosen) in enumerate(ordered):
         p = chosen[0].patch_size
-        summaries.append(CellSummary(
-            k, d, p, tuple(r.seed for r in chosen), receptive_field(k, p, d),
-            Estimate(tuple(r.validation_accuracy for r in chosen)), field("trained"), field("untrained"),
-        ))
+        summaries.append(CellSummary(k, d, p, tuple(r.seed for r in chosen), receptive_field(k, p, d),
+                                     accuracy[i], trained[i], untrained[i]))
     return summaries
+
+
+def comparisons(summaries: Sequence[CellSummary]) -> list[Comparison]:
+    """What notebook 07 reads off the study, each by the one rule (the number's seed spread pooled
+    over the cells): the validation accuracy of the largest kernel against the smallest at every
+    depth; and the half-gradient side and the own-patch share (in points), trained and at the
+    initial weights, of those pairs and of the cells with the same theoretical field (the larger
+    kernel against the deeper stack)."""
+    quantities = (("half-gradient side", "side", 1.0, "px"), ("own-patch share", "own_share", 100.0, "points"))
+    kernel_pairs = []  # the largest kernel against the smallest, at each depth
+    for depth in sorted({s.depth for s in summaries}):
+        row = [s for s in summaries if s.depth == depth]
+        if len(row) > 1:
+            kernel_pairs.append((row[-1], row[0]))
+    same_field_pairs = [(a, b) for a in summaries for b in summaries
+                        if a.receptive_field == b.receptive_field and a.kernel_size > b.kernel_size]
+    pairs = kernel_pairs + same_field_pairs
+    accuracy = {s.label: Group(s.label, tuple(100 * v for v in s.accuracy.values)) for s in summaries}
+    accuracy_noise = seed_noise(list(accuracy.values()))
+    found = [] if accuracy_noise is None else [
+        compare([accuracy[a.label]], [accuracy[b.label]], accuracy_noise, f"validation accuracy: {a.label} vs {b.label}")
+        for a, b in kernel_pairs
+    ]
+    for name, attribute, scale, unit in quantities:
+        for state in ("trained", "untrained"):
+            groups = {s.label: Group(s.label, tuple(scale * v for v in getattr(getattr(s, state), attribute).values))
+                      for s in summaries}
+            noise = seed_noise(list(groups.values()))
+            if noise is None:
+                continue
+            for a, b in pairs:
+                found.append(compare([groups[a.label]], [groups[b.label]], noise,
+                                     f"{name}, {state}: {a.label} vs {b.label}", unit))
+    return found
 
 
 def format_table(summaries: Sequence[CellSummary]) -> str:
@@ -245,17 +283,17 @@ def format_table(summaries: Sequence[CellSummary]) -> str:
             f"{s.accuracy.describe(100):>14}"
         )
     seeds = sorted({len(s.seeds) for s in summaries})
-    lines.append(f"mean ± 95 % half-width over {'/'.join(map(str, seeds))} seed(s) per row")
+    lines.append(f"mean ± 95 % half-width over {'/'.join(map(str, seeds))} seed(s) per row, the seed spread pooled over the rows")
     return "\n".join(lines)
 
 
 def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[ErfRun], notes: dict[str, Any]) -> Path:
     """Store the study as JSON, atomically: ``notes`` (machine, date, load, ...), the budget as a
     profile dict and every run; each list of numbers (a map row) on one line."""
-    return write_study(path, budget, [run.to_dict() for run in runs], notes, number_rows_on_one_line=True)
+    return write_study(path, RESULTS_FORMAT, budget, runs, notes, number_rows_on_one_line=True)
 
 
 def read_results(path: str | os.PathLike) -> tuple[list[ErfRun], dict[str, Any]]:
     """The runs stored by :func:`write_results` and everything else in the file; a missing or
     unreadable file is one clear ``ValueError``."""
-    return read_study(path, ErfRun.from_dict, "scripts/erf_study.py", "an ERF-study")
+    return read_study(path, ErfRun, RESULTS_FORMAT)

@@ -1,7 +1,7 @@
 """Kernel size ``k`` x depth ``d``: train small ConvMixers under one fixed budget, several seeds
 each, and record what each costs and reaches (notebook 07, ``scripts/kernel_depth_sweep.py``).
 
-The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`SWEEP_BUDGET`, the ``study``
+The *budget* is one :class:`~convmixer.train.TrainProfile` (:data:`~convmixer.train.profiles.STUDY`, the ``study``
 profile of :data:`convmixer.train.PROFILES`): the same training images, epochs, batch size,
 learning-rate schedule and augmentation for every model; only ``k``, ``d`` and the seed change
 (:func:`convmixer.train.with_kernel_depth`). Every model takes the same number of optimizer steps: a
@@ -38,16 +38,16 @@ import numpy as np
 import torch
 
 from convmixer._util import check_positive_int
-from convmixer.train.acceleration import Acceleration
 from convmixer.analysis.cost import count_parameters, forward_flops
 from convmixer.analysis.fields import receptive_field
 from convmixer.data.augment import prepare_images
-from convmixer.train.checkpoint import load_model
 from convmixer.data.sources import ImageDataset
-from convmixer.studies.records import EpochPoint, check_whole_split, epoch_points, read_study, write_study
 from convmixer.studies.panel_runs import describe_budget
-from convmixer.studies.stats import cells, mean_half_width
-from convmixer.train import STUDY, TrainProfile, build_training, evaluate, fit, with_kernel_depth
+from convmixer.studies.records import StudyFormat, check_whole_split, read_study, write_study
+from convmixer.studies.stats import Comparison, Group, SeedNoise, compare, mean_half_width
+from convmixer.train import STUDY, EpochRecord, TrainProfile, build_training, evaluate, fit, with_kernel_depth
+from convmixer.train.acceleration import Acceleration
+from convmixer.train.checkpoint import load_model
 
 KERNEL_SIZES: tuple[int, ...] = (3, 5, 7, 9)
 DEPTHS: tuple[int, ...] = (2, 4, 8)
@@ -56,7 +56,10 @@ VALIDATION_PER_CLASS = 500  # held out of the training split: 5,000 validation i
 
 # ConvMixer-64/d with p = 4 (an 8x8 patch grid on 32x32 images), several epochs over the 45,000
 # training images left after the validation split: see the `study` profile.
-SWEEP_BUDGET = STUDY
+
+
+# results/kernel_depth_sweep.json, a convmixer.records file: notes, "budget" and "runs" (SweepRun records)
+RESULTS_FORMAT = StudyFormat("convmixer kernel-size x depth sweep", 1, "scripts/kernel_depth_sweep.py")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class SweepRun:
     train_images_per_second: float  # measure_throughput: median of timed training steps
     train_seconds: float  # training only, as it happened (depends on the machine's load)
     wall_seconds: float  # the whole run: training and the checks after every epoch
-    history: tuple[EpochPoint, ...] = ()
+    history: tuple[EpochRecord, ...] = ()  # fit's records, evaluated on the validation split
 
     @property
     def label(self) -> str:
@@ -90,14 +93,6 @@ class SweepRun:
         """``(k, d, seed)``: what :func:`plan` lists."""
         return self.kernel_size, self.depth, self.seed
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "SweepRun":
-        values = dict(values)
-        values["history"] = tuple(EpochPoint(**point) for point in values.get("history", ()))
-        return cls(**values)
 
 
 def measure_throughput(profile: TrainProfile, steps: int = 5, acceleration: Acceleration | None = None) -> float:
@@ -167,7 +162,7 @@ def run_one(
         train_images_per_second=measure_throughput(profile, timing_steps, acceleration),
         train_seconds=round(sum(r.seconds for r in result.history), 3),  # a tiny run can take under 0.05 s
         wall_seconds=round(wall, 3),
-        history=epoch_points(result.history),
+        history=tuple(result.history),
     )
 
 
@@ -192,6 +187,66 @@ def plan(
     if not kernel_sizes or not depths or not seeds:
         raise ValueError("need at least one kernel size, one depth and one seed")
     return [(k, d, seed) for seed in seeds for d in depths for k in kernel_sizes]
+
+
+# --- the cells and the comparisons notebook 07 makes -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cell(Group):
+    """One configuration ``(k, d)`` and its validation accuracies in points, one per seed (a
+    :class:`~convmixer.studies.stats.Group` labelled ``k5 d4``)."""
+
+    kernel_size: int = 0
+    depth: int = 0
+
+
+def cells(runs: Sequence[SweepRun]) -> list[Cell]:
+    """The runs grouped by ``(k, d)``, ordered by depth, then kernel size."""
+    if not runs:
+        raise ValueError("no runs to summarise")
+    groups: dict[tuple[int, int], list[float]] = {}
+    for run in sorted(runs, key=lambda r: r.seed):
+        groups.setdefault((run.kernel_size, run.depth), []).append(100 * run.validation_accuracy)
+    return [Cell(f"k{k} d{d}", tuple(acc), k, d) for (k, d), acc in sorted(groups.items(), key=lambda item: item[0][::-1])]
+
+
+def pick(summary: Sequence[Cell], kernel_size: int | None = None, depth: int | None = None) -> list[Cell]:
+    """The cells with this ``k`` and/or ``d``; an empty result is a ``ValueError``."""
+    chosen = [
+        c for c in summary
+        if (kernel_size is None or c.kernel_size == kernel_size) and (depth is None or c.depth == depth)
+    ]
+    if not chosen:
+        raise ValueError(f"no cell with kernel size {kernel_size} and depth {depth}")
+    return chosen
+
+
+def kernel_comparison(summary: Sequence[Cell], depth: int, noise: SeedNoise) -> Comparison:
+    """At ``depth``, the largest kernel against the smallest."""
+    row = pick(summary, depth=depth)
+    small, large = row[0], row[-1]
+    label = f"k = {large.kernel_size} vs k = {small.kernel_size} at d = {depth}"
+    return compare([large], [small], noise, label)
+
+
+def kernel_comparisons(summary: Sequence[Cell], noise: SeedNoise) -> list[Comparison]:
+    """:func:`kernel_comparison` at every depth."""
+    return [kernel_comparison(summary, depth, noise) for depth in sorted({c.depth for c in summary})]
+
+
+def depth_comparisons(summary: Sequence[Cell], noise: SeedNoise) -> list[Comparison]:
+    """Each depth against the next smaller one, averaged over the kernel sizes both have."""
+    depths = sorted({c.depth for c in summary})
+    found = []
+    for shallow, deep in zip(depths, depths[1:]):
+        kernels = sorted({c.kernel_size for c in pick(summary, depth=shallow)}
+                         & {c.kernel_size for c in pick(summary, depth=deep)})
+        a = [c for c in summary if c.depth == deep and c.kernel_size in kernels]
+        b = [c for c in summary if c.depth == shallow and c.kernel_size in kernels]
+        over = ", ".join(str(k) for k in kernels)
+        found.append(compare(a, b, noise, f"d = {deep} vs d = {shallow}, mean over k = {over}"))
+    return found
 
 
 def chosen_cell(runs: Sequence[SweepRun]) -> tuple[int, int]:
@@ -232,7 +287,7 @@ def describe_sweep(notes: dict[str, Any]) -> str:
     e.g. ``study budget: ConvMixer-64/d, p = 4, 45,000 images × 3 epochs, checked on 5,000
     validation images, seeds 0, 1, 2``."""
     split = notes["split"]
-    budget = describe_budget(TrainProfile.from_dict(notes["budget"]), split["train"], split["validation"], "validation")
+    budget = describe_budget(TrainProfile.from_dict(notes["budget"]), split["train"], split["validation"], eval_split="validation")
     return f"{budget}, seeds {', '.join(str(seed) for seed in notes['seeds'])}"
 
 
@@ -240,10 +295,10 @@ def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[
                   notes: dict[str, Any]) -> Path:
     """Store the sweep as JSON, atomically: ``notes`` (split, machine, date, load, ...), the budget
     as a profile dict and every run."""
-    return write_study(path, budget, [run.to_dict() for run in runs], notes)
+    return write_study(path, RESULTS_FORMAT, budget, runs, notes)
 
 
 def read_results(path: str | os.PathLike) -> tuple[list[SweepRun], dict[str, Any]]:
     """The runs stored by :func:`write_results` and everything else in the file; a missing or
     unreadable file is one clear ``ValueError``."""
-    return read_study(path, SweepRun.from_dict, "scripts/kernel_depth_sweep.py", "a kernel-size x depth sweep")
+    return read_study(path, SweepRun, RESULTS_FORMAT)

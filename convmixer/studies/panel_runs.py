@@ -8,16 +8,14 @@ uses too: ``"short"``, or ``"smoke"`` when the environment variable ``CONVMIXER_
 
 A :class:`StudyRun` records the model, the seed, the budget (its name, a digest of all its
 settings, and the numbers of images it really used), the accuracy on the split it was judged on
-(``evaluated_on``: notebook 07 holds a validation split out of the training set; runs stored before
-that field existed were judged on test images) and the time taken.
-:class:`RunStore` keeps them in one JSON file (default ``~/.cache/convmixer/study_runs.json``,
-or ``$CONVMIXER_STUDY_RUNS``), rewritten atomically after each run: a crash mid-write leaves the
-previous file whole.
+(``eval_split``, as ``fit``'s records name it: notebook 07 holds a validation split out of the
+training set) and the time taken. :class:`RunStore` keeps them in one :mod:`convmixer.records` file
+(default ``~/.cache/convmixer/study_runs.json``, or ``$CONVMIXER_STUDY_RUNS``), rewritten
+atomically after each run: a crash mid-write leaves the previous file whole.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 import json
@@ -27,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from convmixer._util import atomic_write_text
 from convmixer.analysis.cost import count_parameters
-from convmixer.data.sources import default_cache_dir, ImageDataset
+from convmixer.data.sources import ImageDataset, default_cache_dir
+from convmixer.records import from_record, read_record_file, to_record, write_record_file
 from convmixer.train import EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 
 PROFILE_ENV = "CONVMIXER_PROFILE"
 STORE_ENV = "CONVMIXER_STUDY_RUNS"
 STORE_FORMAT = "convmixer study runs"
-STORE_VERSION = 1
+STORE_VERSION = 2  # 2: eval_images / eval_accuracy / eval_split (were test_images / test_accuracy / evaluated_on)
 
 Trainer = Callable[..., FitResult]
 
@@ -48,20 +46,20 @@ def budget_digest(budget: TrainProfile) -> str:
 
 
 def describe_budget(
-    budget: TrainProfile, train_images: int | None = None, test_images: int | None = None, evaluated_on: str = "test",
+    budget: TrainProfile, train_images: int | None = None, test_images: int | None = None, eval_split: str = "test",
 ) -> str:
     """The budget in words, e.g. ``short budget: ConvMixer-64/d, p = 4, 5,000 images × 4 epochs,
-    tested on 1,000`` (with ``evaluated_on="validation"``: ``..., checked on 1,000 validation
+    tested on 1,000`` (with ``eval_split="validation"``: ``..., checked on 1,000 validation
     images``). ``train_images`` / ``test_images``: the numbers really used, when a dataset is
     smaller than the budget's subsets."""
     config = budget.model_config()
     train_images = train_images or budget.train_subset
     test_images = test_images or budget.test_subset
     train_text = f"{train_images:,} images" if train_images else "all training images"
-    if evaluated_on == "test":
+    if eval_split == "test":
         test_text = "tested on " + (f"{test_images:,}" if test_images else "the full test split")
     else:
-        test_text = f"checked on {f'{test_images:,}' if test_images else 'all'} {evaluated_on} images"
+        test_text = f"checked on {f'{test_images:,}' if test_images else 'all'} {eval_split} images"
     return (
         f"{budget.name} budget: ConvMixer-{config.dim}/d, p = {config.patch_size}, "
         f"{train_text} × {budget.epochs} epochs, {test_text}"
@@ -81,20 +79,17 @@ class StudyRun:
     budget_digest: str  # budget_digest() of the profile
     train_images: int
     epochs: int
-    test_images: int  # images of the evaluated split (``evaluated_on``)
-    test_accuracy: float  # a fraction, on the evaluated split
+    eval_split: str  # the split it was judged on: "test", or "validation" (held out of training)
+    eval_images: int  # images of that split
+    eval_accuracy: float  # a fraction, on those images
     parameters: int
     seconds: float
     data: str  # where the images came from
     finished: str  # ISO 8601, UTC
-    evaluated_on: str = "test"  # the split it was judged on: "test", or "validation" (held out of training)
 
     @property
     def label(self) -> str:
         return f"k{self.kernel_size} d{self.depth} seed {self.seed}"
-
-
-FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(StudyRun))
 
 
 def default_store_path() -> Path:
@@ -113,27 +108,18 @@ class RunStore:
 
     def load(self) -> list[StudyRun]:
         """Every stored run (none when the file does not exist yet). A file that is not a
-        study-runs file is a ``ValueError`` naming it."""
+        study-runs file of this version is a ``ValueError`` naming it."""
         if not self.path.exists():
             return []
         try:
-            content = json.loads(self.path.read_text())
-            if content.get("format") != STORE_FORMAT or content.get("version") != STORE_VERSION:
-                raise ValueError("unknown format or version")
-            return [StudyRun(**{name: row[name] for name in FIELDS if name in row}) for row in content["runs"]]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ValueError(
-                f"{self.path} is not a readable study-runs file ({error}); move or delete it to start a new one"
-            ) from None
+            content = read_record_file(self.path, STORE_FORMAT, STORE_VERSION)
+            return [from_record(StudyRun, row) for row in content["runs"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{error}; move or delete {self.path} to start a new one") from None
 
     def save(self, runs: Sequence[StudyRun]) -> Path:
         """Replace the file's content with ``runs``, atomically."""
-        content = {
-            "format": STORE_FORMAT,
-            "version": STORE_VERSION,
-            "runs": [dataclasses.asdict(run) for run in runs],
-        }
-        return atomic_write_text(self.path, json.dumps(content, indent=1) + "\n")
+        return write_record_file(self.path, STORE_FORMAT, STORE_VERSION, {"runs": to_record(list(runs))})
 
     def add(self, run: StudyRun) -> list[StudyRun]:
         """Append ``run`` to the stored runs; returns them all."""
@@ -142,12 +128,11 @@ class RunStore:
         return runs
 
 
-def same_budget(runs: Sequence[StudyRun], budget: TrainProfile, evaluated_on: str | None = None) -> list[StudyRun]:
+def same_budget(runs: Sequence[StudyRun], budget: TrainProfile, eval_split: str | None = None) -> list[StudyRun]:
     """The runs trained under exactly ``budget`` (same digest) and, if given, judged on the
-    ``evaluated_on`` split."""
+    ``eval_split`` split."""
     digest = budget_digest(budget)
-    return [run for run in runs
-            if run.budget_digest == digest and evaluated_on in (None, run.evaluated_on)]
+    return [run for run in runs if run.budget_digest == digest and eval_split in (None, run.eval_split)]
 
 
 def train_study_run(
@@ -159,12 +144,12 @@ def train_study_run(
     test: ImageDataset,
     train_fn: Trainer = fit,
     on_epoch: Callable[[EpochRecord], None] | None = None,
-    evaluated_on: str = "test",
 ) -> StudyRun:
     """Train ConvMixer-h/d with kernel ``k`` under ``budget`` with ``seed`` (which also draws the
     budget's training and test subsets) through ``train_fn`` (:func:`convmixer.train.fit`), and
-    record it. ``test`` is the split it is judged on, named by ``evaluated_on`` (``"validation"``
-    for one held out of the training set). ``on_epoch`` is called with each epoch's record."""
+    record it. ``test`` is the split it is judged on (its ``split``, e.g. ``"validation"`` for one
+    held out of the training set, names it in the records). ``on_epoch`` is called with each
+    epoch's record."""
     profile = with_kernel_depth(budget, kernel_size, depth, seed)
     config = profile.model_config()
     started = time.perf_counter()
@@ -179,12 +164,12 @@ def train_study_run(
         budget_digest=budget_digest(budget),
         train_images=min(len(train), profile.train_subset or len(train)),
         epochs=profile.epochs,
-        test_images=int(result.evaluation.confusion.sum()),
-        test_accuracy=float(result.evaluation.accuracy),
+        eval_split=result.history[-1].eval_split,
+        eval_images=int(result.evaluation.confusion.sum()),
+        eval_accuracy=float(result.evaluation.accuracy),
         parameters=count_parameters(result.model),
         seconds=round(time.perf_counter() - started, 1),
         data=train.source,
         finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        evaluated_on=evaluated_on,
     )
 

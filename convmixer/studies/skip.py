@@ -12,19 +12,14 @@ point-wise part of a block (:class:`~convmixer.layers.MixerBlock`):
 All four have the same parameters; only the function differs. Each variant is trained with
 several seeds on the same *budget* (one :class:`~convmixer.train.TrainProfile`: model, images,
 epochs, schedule) and judged on a validation split held out of the training set, never on the
-test split. For a variant trained ``n`` times with validation accuracies ``a_1 .. a_n`` (mean
-``m``, sample standard deviation ``s``), the 95 % interval of its mean is
-
-    m +- t_{n-1} * s / sqrt(n)
-
-with Student's ``t`` for ``n - 1`` degrees of freedom (4.30 for three seeds,
-:func:`convmixer.studies.stats.t_quantile`). Two variants are told apart only when their intervals
-do not overlap.
+test split. A variant's seeds are one :class:`~convmixer.studies.stats.Group`; the error bars and
+every "A differs from B" follow the package's one rule (:mod:`convmixer.studies.stats`): the
+seed-to-seed standard deviation pooled over all variants, and a difference is told apart only when
+the 95 % interval of the difference excludes zero (:func:`comparisons`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -36,11 +31,9 @@ import numpy as np
 from convmixer.analysis.cost import count_parameters
 from convmixer.data.sources import ImageDataset
 from convmixer.layers import RESIDUALS, check_residual
-from convmixer.studies.records import EpochPoint, check_whole_split, epoch_points, read_study, write_study
-from convmixer.studies.stats import mean_half_width
-from convmixer.train import FitResult, TrainProfile, fit
-
-VARIANTS: tuple[str, ...] = RESIDUALS
+from convmixer.studies.records import StudyFormat, check_whole_split, read_study, write_study
+from convmixer.studies.stats import Comparison, Group, compare, interval_half_width, seed_noise
+from convmixer.train import EpochRecord, FitResult, TrainProfile, fit
 
 # How the figures and tables name each variant.
 VARIANT_LABELS: dict[str, str] = {
@@ -62,6 +55,10 @@ def variant_profile(budget: TrainProfile, variant: str, seed: int) -> TrainProfi
     )
 
 
+# results/skip_study.json, a convmixer.records file: notes, "budget" and "runs" (SkipRun records)
+RESULTS_FORMAT = StudyFormat("convmixer skip study", 1, "scripts/skip_study.py")
+
+
 @dataclass(frozen=True)
 class SkipRun:
     """One trained model: its variant and seed, parameter count, validation accuracy after the
@@ -72,17 +69,9 @@ class SkipRun:
     parameters: int
     validation_accuracy: float
     validation_images: int
-    history: tuple[EpochPoint, ...]
+    history: tuple[EpochRecord, ...]  # fit's records, evaluated on the validation split
     wall_seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "SkipRun":
-        values = dict(values)
-        values["history"] = tuple(EpochPoint(**point) for point in values["history"])
-        return cls(**values)
 
 
 def run_variant(
@@ -110,7 +99,7 @@ def run_variant(
         parameters=count_parameters(result.model),
         validation_accuracy=result.evaluation.accuracy,
         validation_images=int(result.evaluation.confusion.sum()),
-        history=epoch_points(result.history),
+        history=tuple(result.history),
         wall_seconds=round(time.perf_counter() - started, 1),
     )
 
@@ -118,8 +107,9 @@ def run_variant(
 @dataclass(frozen=True)
 class VariantSummary:
     """A variant's seeds summarised, in accuracy points: final validation accuracies (one per
-    seed, by seed), their mean and the 95 % interval's half-width (``None`` for one seed), and
-    the mean validation accuracy and training loss after each epoch."""
+    seed, by seed), their mean and the 95 % interval's half-width from the seed spread pooled over
+    every variant (``None`` when no variant has two seeds), and the mean validation accuracy and
+    training loss after each epoch."""
 
     variant: str
     accuracies: tuple[float, ...]
@@ -133,10 +123,9 @@ class VariantSummary:
         return VARIANT_LABELS[self.variant]
 
     @property
-    def interval(self) -> tuple[float, float]:
-        """``(low, high)`` of the 95 % interval of the mean (the mean twice for one seed)."""
-        half = self.half_width or 0.0
-        return self.mean - half, self.mean + half
+    def group(self) -> Group:
+        """The variant's final accuracies as a :class:`~convmixer.studies.stats.Group`."""
+        return Group(self.label, self.accuracies)
 
     def describe(self) -> str:
         """E.g. ``two skips: 45.31 ± 0.82 points (3 seeds: 44.9, 45.5, 45.6)``."""
@@ -146,60 +135,58 @@ class VariantSummary:
 
 
 def summarise(runs: Sequence[SkipRun]) -> list[VariantSummary]:
-    """One :class:`VariantSummary` per variant that has runs, in the order of :data:`VARIANTS`.
+    """One :class:`VariantSummary` per variant that has runs, in the order of :data:`RESIDUALS`.
 
     Raises ``ValueError`` for no runs, or for runs of one variant with different numbers of epochs
     (their curves cannot be averaged).
     """
     if not runs:
         raise ValueError("no runs to summarise")
+    chosen_runs = {variant: sorted((r for r in runs if r.variant == variant), key=lambda r: r.seed)
+                   for variant in RESIDUALS}
+    chosen_runs = {variant: chosen for variant, chosen in chosen_runs.items() if chosen}
+    groups = [Group(variant, tuple(100 * r.validation_accuracy for r in chosen)) for variant, chosen in chosen_runs.items()]
+    noise = seed_noise(groups)
     summaries = []
-    for variant in VARIANTS:
-        chosen = sorted((r for r in runs if r.variant == variant), key=lambda r: r.seed)
-        if not chosen:
-            continue
+    for group, chosen in zip(groups, chosen_runs.values()):
         if len({len(r.history) for r in chosen}) > 1:
-            raise ValueError(f"the runs of {variant!r} have different numbers of epochs; they cannot be averaged")
-        accuracies = tuple(100 * r.validation_accuracy for r in chosen)
-        curves = np.array([[(100 * p.validation_accuracy, p.train_loss) for p in r.history] for r in chosen])
+            raise ValueError(f"the runs of {group.label!r} have different numbers of epochs; they cannot be averaged")
+        curves = np.array([[(100 * p.eval_accuracy, p.train_loss) for p in r.history] for r in chosen])
         summaries.append(VariantSummary(
-            variant, accuracies, float(np.mean(accuracies)), mean_half_width(accuracies),
+            group.label, group.values, group.mean, None if noise is None else interval_half_width([group], noise),
             tuple(curves[:, :, 0].mean(axis=0).tolist()), tuple(curves[:, :, 1].mean(axis=0).tolist()),
         ))
     return summaries
 
 
-def separated(a: VariantSummary, b: VariantSummary) -> bool:
-    """Whether the 95 % intervals of ``a`` and ``b`` do not overlap (single seeds never are)."""
-    if a.half_width is None or b.half_width is None:
-        return False
-    (low_a, high_a), (low_b, high_b) = a.interval, b.interval
-    return high_a < low_b or high_b < low_a
-
-
-def verdicts(summaries: Sequence[VariantSummary], reference: str = "depthwise") -> list[str]:
-    """Every other variant against ``reference``, one line each, e.g. ``no skip vs around
-    depth-wise (paper): -3.10 points, intervals do not overlap``."""
+def comparisons(summaries: Sequence[VariantSummary], reference: str = "depthwise") -> list[Comparison]:
+    """Every other variant against ``reference``, by the package's one rule
+    (:func:`convmixer.studies.stats.compare`, the seed spread pooled over all variants); an empty
+    list when no variant has two seeds (no spread to judge by)."""
     by_variant = {s.variant: s for s in summaries}
     if reference not in by_variant:
         raise ValueError(f"no runs of the reference variant {reference!r}")
+    noise = seed_noise([s.group for s in summaries])
+    if noise is None:
+        return []
     base = by_variant[reference]
-    lines = []
-    for summary in summaries:
-        if summary.variant == reference:
-            continue
-        verdict = "intervals do not overlap" if separated(summary, base) else "intervals overlap: not told apart"
-        lines.append(f"{summary.label} vs {base.label}: {summary.mean - base.mean:+.2f} points, {verdict}")
-    return lines
+    return [compare([s.group], [base.group], noise, f"{s.label} vs {base.label}")
+            for s in summaries if s.variant != reference]
+
+
+def verdicts(summaries: Sequence[VariantSummary], reference: str = "depthwise") -> list[str]:
+    """:func:`comparisons` one line each, e.g. ``no skip vs around depth-wise (paper): -3.2 ± 2.1
+    points: larger than the noise``."""
+    return [comparison.describe() for comparison in comparisons(summaries, reference)]
 
 
 def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[SkipRun], notes: dict[str, Any]) -> Path:
     """Store the study as JSON, atomically: ``notes`` (machine, date, load, ...), the budget as a
     profile dict and every run."""
-    return write_study(path, budget, [run.to_dict() for run in runs], notes)
+    return write_study(path, RESULTS_FORMAT, budget, runs, notes)
 
 
 def read_results(path: str | os.PathLike) -> tuple[list[SkipRun], dict[str, Any]]:
     """The runs stored by :func:`write_results` and everything else in the file; a missing or
     unreadable file is one clear ``ValueError``."""
-    return read_study(path, SkipRun.from_dict, "scripts/skip_study.py", "a skip-study")
+    return read_study(path, SkipRun, RESULTS_FORMAT)

@@ -1,92 +1,108 @@
-"""How much of a difference between trained models is noise (notebook 07).
+"""Is a difference between trained models real? One rule for every study and notebook.
 
-A study trains every configuration ``(k, d)`` -- a *cell* -- with one or more seeds. Training the
-same cell again with another seed moves its (validation) accuracy; that seed-to-seed spread is the
-yardstick for every comparison. With cell ``i`` trained ``n_i`` times (accuracies ``a_ij``), the
-pooled standard deviation
+A study trains each setting -- a *group*: a cell ``(k, d)``, a skip variant, ... -- with several
+seeds. Training the same setting again with another seed moves its accuracy; that seed-to-seed
+spread is the yardstick for every comparison. With group ``i`` trained ``n_i`` times (values
+``a_ij``), the pooled standard deviation
 
     s^2 = sum_i sum_j (a_ij - mean_i)^2 / sum_i (n_i - 1)
 
-uses every cell with two or more seeds and has ``sum_i (n_i - 1)`` degrees of freedom. It applies
-to the single-seed cells too: one run is one draw from its cell's seed distribution.
+uses every group with two or more seeds and has ``sum_i (n_i - 1)`` degrees of freedom. It applies
+to single-seed groups too: one run is one draw from its setting's seed distribution.
 
-A *group* of cells (one cell, or e.g. every cell with ``d = 8``) is summarised by the mean of its
-cell means; with ``G`` cells its standard error is ``(s / G) * sqrt(sum_i 1 / n_i)``. The
-difference of two groups has the 95 % interval ``difference +- t * sqrt(se_A^2 + se_B^2)``, with
-Student's ``t`` for the pooled degrees of freedom (4.30 for 2 of them, 1.96 for many). A
-difference is *separable* only when that interval excludes zero.
+A *set* of groups (one group, or e.g. every cell with ``d = 8``) is summarised by the mean of its
+group means; with ``G`` groups its standard error is ``(s / G) * sqrt(sum_i 1 / n_i)``, and its
+95 % interval (an error bar) is ``mean +- t * se``. The difference of two sets has the 95 % interval
+
+    difference +- t * sqrt(se_A^2 + se_B^2),
+
+with Student's ``t`` for the pooled degrees of freedom (:func:`t_quantile`: 4.30 for 2 of them,
+1.96 for many). A difference is *separable* only when that interval excludes zero
+(:func:`compare`). That is the one rule; nothing here asks whether two error bars overlap.
+
+An accuracy measured on ``n`` images is also a binomial proportion: its standard error from the
+images alone is ``sqrt(a (1 - a) / n)`` (:func:`binomial_standard_error`), and its 95 % interval
+``+- 1.96`` of those (:func:`binomial_half_width`).
 """
 
 from __future__ import annotations
 
 import collections
-import functools
 import math
-import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from convmixer._util import check_positive_int
-if TYPE_CHECKING:  # convmixer.studies.kernel_depth uses this module
-    from convmixer.studies.kernel_depth import SweepRun
 
 CONFIDENCE = 0.95
 
+# Student's t, two-sided 95 % (the 0.975 quantile), by degrees of freedom: the standard table
+# (e.g. NIST/SEMATECH e-Handbook of Statistical Methods, table 1.3.6.7.2), exact to 3 decimals.
+_T_975 = {
+    1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+    10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+    18: 2.101, 19: 2.093, 20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060,
+    26: 2.056, 27: 2.052, 28: 2.048, 29: 2.045, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980,
+}
+Z_975 = 1.960  # the normal quantile: t with infinitely many degrees of freedom
+
+
+def t_quantile(dof: int | float) -> float:
+    """Student's ``t`` for a two-sided 95 % interval with ``dof`` degrees of freedom (12.71 for 1,
+    4.30 for 2, 2.23 for 10, 1.96 for ``math.inf``): the table, and between its rows (past 30) a
+    linear interpolation in ``1 / dof``, exact to 3 decimals."""
+    if dof == math.inf:
+        return Z_975
+    check_positive_int("dof", dof)
+    if dof in _T_975:
+        return _T_975[dof]
+    rows = sorted(_T_975) + [math.inf]
+    low = max(r for r in rows if r < dof)
+    high = min(r for r in rows if r > dof)
+    t_high = Z_975 if high == math.inf else _T_975[high]
+    share = (1 / low - 1 / dof) / (1 / low - (0.0 if high == math.inf else 1 / high))
+    return _T_975[low] + share * (t_high - _T_975[low])
+
 
 @dataclass(frozen=True)
-class Cell:
-    """One configuration ``(k, d)`` and its validation accuracies in percent, one per seed."""
+class Group:
+    """One setting and its values (e.g. validation accuracies in points), one per seed."""
 
-    kernel_size: int
-    depth: int
-    accuracies: tuple[float, ...]
+    label: str
+    values: tuple[float, ...]
 
     @property
     def n(self) -> int:
-        return len(self.accuracies)
+        return len(self.values)
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.accuracies))
+        return float(np.mean(self.values))
 
     @property
     def std(self) -> float | None:
         """Sample standard deviation over seeds (``None`` for a single seed)."""
-        return float(np.std(self.accuracies, ddof=1)) if self.n > 1 else None
-
-    @property
-    def label(self) -> str:
-        return f"k{self.kernel_size} d{self.depth}"
-
-
-def cells(runs: Sequence[SweepRun]) -> list[Cell]:
-    """The runs grouped by ``(k, d)``, ordered by depth, then kernel size."""
-    if not runs:
-        raise ValueError("no runs to summarise")
-    groups: dict[tuple[int, int], list[float]] = {}
-    for run in sorted(runs, key=lambda r: r.seed):
-        groups.setdefault((run.kernel_size, run.depth), []).append(100 * run.validation_accuracy)
-    return [Cell(k, d, tuple(acc)) for (k, d), acc in sorted(groups.items(), key=lambda item: item[0][::-1])]
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else None
 
 
 @dataclass(frozen=True)
 class SeedNoise:
-    """The pooled seed-to-seed standard deviation ``std`` (accuracy points), its degrees of
-    freedom, and the repeated cells it was estimated from."""
+    """The pooled seed-to-seed standard deviation ``std``, its degrees of freedom, and the
+    repeated groups it was estimated from."""
 
     std: float
     dof: int
-    sources: tuple[Cell, ...]
+    sources: tuple[Group, ...]
 
     def _sources(self, times: str) -> str:
-        """The repeated cells: named when there are one or two (``k5 d4, 3 seeds``), else counted
-        (``12 cells × 3 seeds``)."""
+        """The repeated groups: named when there are one or two (``k5 d4, 3 seeds``), else
+        counted (``12 groups × 3 seeds``)."""
         if len(self.sources) <= 2:
-            return ", ".join(f"{c.label}{times}{c.n} seeds" for c in self.sources)
-        by_seeds = collections.Counter(c.n for c in self.sources)
-        return ", ".join(f"{count} cell{'s' * (count > 1)} × {n} seeds" for n, count in sorted(by_seeds.items()))
+            return ", ".join(f"{g.label}{times}{g.n} seeds" for g in self.sources)
+        by_seeds = collections.Counter(g.n for g in self.sources)
+        return ", ".join(f"{count} setting{'s' * (count > 1)} × {n} seeds" for n, count in sorted(by_seeds.items()))
 
     def describe(self) -> str:
         """E.g. ``0.40 points (from k5 d4, 3 seeds; 2 degrees of freedom)``."""
@@ -97,57 +113,45 @@ class SeedNoise:
         return f"s = {self.std:.2f} points ({self._sources(' × ')})"
 
 
-def seed_noise(summary: Sequence[Cell]) -> SeedNoise | None:
-    """The pooled seed-to-seed standard deviation of the cells trained with two or more seeds;
-    ``None`` when no cell was repeated (then no difference can be judged)."""
-    repeated = tuple(c for c in summary if c.n > 1)
+def seed_noise(groups: Sequence[Group]) -> SeedNoise | None:
+    """The pooled seed-to-seed standard deviation of the groups trained with two or more seeds;
+    ``None`` when no group was repeated (then no difference can be judged)."""
+    repeated = tuple(g for g in groups if g.n > 1)
     if not repeated:
         return None
-    dof = sum(c.n - 1 for c in repeated)
-    squares = sum(float(np.sum((np.array(c.accuracies) - c.mean) ** 2)) for c in repeated)
+    dof = sum(g.n - 1 for g in repeated)
+    squares = sum(float(np.sum((np.array(g.values) - g.mean) ** 2)) for g in repeated)
     return SeedNoise(math.sqrt(squares / dof), dof, repeated)
 
 
-@functools.lru_cache(maxsize=None)
-def t_quantile(dof: int, probability: float = 0.5 + CONFIDENCE / 2) -> float:
-    """Student's ``t`` quantile for ``dof`` degrees of freedom (e.g. 0.975: 12.71 for 1, 4.30
-    for 2, 2.23 for 10), by integrating the density numerically: exact to 3 decimals."""
-    check_positive_int("dof", dof)
-    if not 0.5 < probability < 1:
-        raise ValueError(f"probability must be between 0.5 and 1, got {probability}")
-    log_scale = math.lgamma((dof + 1) / 2) - math.lgamma(dof / 2) - 0.5 * math.log(dof * math.pi)
-    x = np.linspace(0.0, 400.0, 400_001)
-    density = np.exp(log_scale - (dof + 1) / 2 * np.log1p(x * x / dof))
-    cdf = 0.5 + np.concatenate([[0.0], np.cumsum((density[1:] + density[:-1]) / 2 * (x[1] - x[0]))])
-    return float(np.interp(probability, cdf, x))
+def standard_error(groups: Sequence[Group], noise: SeedNoise) -> float:
+    """Standard error of the mean of ``groups``' means: ``(s / G) sqrt(sum 1 / n_i)``."""
+    if not groups:
+        raise ValueError("an empty set of groups has no mean")
+    return noise.std / len(groups) * math.sqrt(sum(1 / g.n for g in groups))
+
+
+def interval_half_width(groups: Sequence[Group], noise: SeedNoise) -> float:
+    """Half-width of the 95 % interval of ``groups``' mean (an error bar)."""
+    return t_quantile(noise.dof) * standard_error(groups, noise)
 
 
 def mean_half_width(values: Sequence[float]) -> float | None:
-    """Half-width of the 95 % interval of the mean of ``values`` (independent repeats, e.g. one
-    per seed): ``t_{n-1} s / sqrt(n)``; ``None`` for a single value, which has no spread."""
-    n = len(values)
-    return t_quantile(n - 1) * float(np.std(values, ddof=1)) / math.sqrt(n) if n > 1 else None
-
-
-def standard_error(group: Sequence[Cell], noise: SeedNoise) -> float:
-    """Standard error of the mean of ``group``'s cell means: ``(s / G) sqrt(sum 1 / n_i)``."""
-    if not group:
-        raise ValueError("an empty group of cells has no mean")
-    return noise.std / len(group) * math.sqrt(sum(1 / c.n for c in group))
-
-
-def interval_half_width(group: Sequence[Cell], noise: SeedNoise) -> float:
-    """Half-width of the 95 % interval of ``group``'s mean accuracy (an error bar)."""
-    return t_quantile(noise.dof) * standard_error(group, noise)
+    """Half-width of the 95 % interval of the mean of ``values`` when they are the only seeds
+    there are (one group pooled with itself: ``t_{n-1} s / sqrt(n)``); ``None`` for one value."""
+    group = Group("", tuple(values))
+    noise = seed_noise([group])
+    return None if noise is None else interval_half_width([group], noise)
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """Mean accuracy of group A minus group B (points) and the 95 % interval's half-width."""
+    """Mean of set A minus set B (points) and the 95 % interval's half-width."""
 
     label: str
     difference: float
     half_width: float
+    unit: str = "points"
 
     @property
     def separable(self) -> bool:
@@ -155,61 +159,30 @@ class Comparison:
         return abs(self.difference) > self.half_width
 
     def describe(self) -> str:
-        """E.g. ``k9 vs k3 at d = 2: +1.8 +- 2.5 points: within the noise``."""
+        """E.g. ``k9 vs k3 at d = 2: +1.8 ± 2.5 points: within the noise``."""
         verdict = "larger than the noise" if self.separable else "within the noise"
-        return f"{self.label}: {self.difference:+.1f} ± {self.half_width:.1f} points: {verdict}"
+        return f"{self.label}: {self.difference:+.1f} ± {self.half_width:.1f} {self.unit}: {verdict}"
 
 
-def compare(a: Sequence[Cell], b: Sequence[Cell], noise: SeedNoise, label: str) -> Comparison:
-    """Group ``a``'s mean accuracy against group ``b``'s, with a 95 % interval."""
-    se = math.hypot(standard_error(a, noise), standard_error(b, noise))  # checks both groups
-    mean_a, mean_b = (float(np.mean([c.mean for c in group])) for group in (a, b))
-    return Comparison(label, mean_a - mean_b, t_quantile(noise.dof) * se)
+def compare(a: Sequence[Group], b: Sequence[Group], noise: SeedNoise, label: str, unit: str = "points") -> Comparison:
+    """Set ``a``'s mean against set ``b``'s, with the 95 % interval of the difference: the one
+    rule every "A differs from B" in the package and the notebooks uses."""
+    se = math.hypot(standard_error(a, noise), standard_error(b, noise))  # checks both sets
+    mean_a, mean_b = (float(np.mean([g.mean for g in groups])) for groups in (a, b))
+    return Comparison(label, mean_a - mean_b, t_quantile(noise.dof) * se, unit)
 
 
-def pick(summary: Sequence[Cell], kernel_size: int | None = None, depth: int | None = None) -> list[Cell]:
-    """The cells with this ``k`` and/or ``d``; an empty result is a ``ValueError``."""
-    chosen = [
-        c for c in summary
-        if (kernel_size is None or c.kernel_size == kernel_size) and (depth is None or c.depth == depth)
-    ]
-    if not chosen:
-        raise ValueError(f"no cell with kernel size {kernel_size} and depth {depth}")
-    return chosen
-
-
-def kernel_comparison(summary: Sequence[Cell], depth: int, noise: SeedNoise) -> Comparison:
-    """At ``depth``, the largest kernel against the smallest."""
-    row = pick(summary, depth=depth)
-    small, large = row[0], row[-1]
-    label = f"k = {large.kernel_size} vs k = {small.kernel_size} at d = {depth}"
-    return compare([large], [small], noise, label)
-
-
-def kernel_comparisons(summary: Sequence[Cell], noise: SeedNoise) -> list[Comparison]:
-    """:func:`kernel_comparison` at every depth."""
-    return [kernel_comparison(summary, depth, noise) for depth in sorted({c.depth for c in summary})]
-
-
-def depth_comparisons(summary: Sequence[Cell], noise: SeedNoise) -> list[Comparison]:
-    """Each depth against the next smaller one, averaged over the kernel sizes both have."""
-    depths = sorted({c.depth for c in summary})
-    found = []
-    for shallow, deep in zip(depths, depths[1:]):
-        kernels = sorted({c.kernel_size for c in pick(summary, depth=shallow)}
-                         & {c.kernel_size for c in pick(summary, depth=deep)})
-        a = [c for c in summary if c.depth == deep and c.kernel_size in kernels]
-        b = [c for c in summary if c.depth == shallow and c.kernel_size in kernels]
-        over = ", ".join(str(k) for k in kernels)
-        found.append(compare(a, b, noise, f"d = {deep} vs d = {shallow}, mean over k = {over}"))
-    return found
-
-
-def sampling_half_width(accuracy: float, images: int) -> float:
-    """Half-width, in points, of the 95 % interval that testing on only ``images`` images puts
-    around an ``accuracy`` (a fraction): ``1.96 sqrt(a (1 - a) / n)``, the binomial sampling error
-    alone, before any seed-to-seed spread."""
+def binomial_standard_error(accuracy: float, images: int) -> float:
+    """Standard error ``sqrt(a (1 - a) / n)`` of an accuracy ``a`` (a fraction) measured on ``n``
+    images, each right or wrong independently: the sampling error alone, before any seed-to-seed
+    spread."""
     check_positive_int("images", images)
-    if not 0 <= accuracy <= 1:
+    if not 0.0 <= accuracy <= 1.0:
         raise ValueError(f"accuracy must be a fraction between 0 and 1, got {accuracy}")
-    return 100 * statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2) * math.sqrt(accuracy * (1 - accuracy) / images)
+    return math.sqrt(accuracy * (1.0 - accuracy) / images)
+
+
+def binomial_half_width(accuracy: float, images: int) -> float:
+    """Half-width of the 95 % interval (a fraction) that judging on only ``images`` images puts
+    around ``accuracy``: ``1.96`` binomial standard errors."""
+    return Z_975 * binomial_standard_error(accuracy, images)

@@ -24,7 +24,18 @@ from convmixer.train.engine import (
 from convmixer.train.evaluate import Evaluation, confusion_matrix, evaluate, per_class_accuracy, predict
 from convmixer.train.loader import BatchLoader, derive_seed, epoch_order
 from convmixer.train.profiles import (
-    CPU, GPU, GPU100, PROFILES, QUICK, SHORT, SMOKE, STUDY, TrainProfile, get_profile, panel_budget, with_kernel_depth,
+    CPU,
+    GPU,
+    GPU100,
+    PROFILES,
+    QUICK,
+    SHORT,
+    SMOKE,
+    STUDY,
+    TrainProfile,
+    get_profile,
+    panel_budget,
+    with_kernel_depth,
 )
 from convmixer.train.run import EpochRecord, RunFolder, RunState
 

@@ -14,9 +14,9 @@ from typing import Any, Sequence
 
 import torch
 
+from convmixer.model import CONFIGS
 from convmixer.train import distributed
 from convmixer.train.acceleration import Acceleration
-from convmixer.model import CONFIGS
 from convmixer.train.engine import fit
 from convmixer.train.evaluate import TTA_MODES
 from convmixer.train.profiles import PROFILES, TrainProfile, get_profile

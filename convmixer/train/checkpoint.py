@@ -115,7 +115,7 @@ def model_from_checkpoint(state: dict[str, Any], path: str | os.PathLike = "chec
     """Build the ConvMixer described by a loaded checkpoint and load its weights."""
     try:
         config = ConvMixerConfig(**state["model_config"])
-        model = ConvMixer.from_config(config)
+        model = ConvMixer(config)
         model.load_state_dict(state["model"])
     except (TypeError, ValueError, RuntimeError) as error:
         raise CheckpointError(

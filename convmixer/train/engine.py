@@ -26,11 +26,11 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
+from convmixer.data.sources import ImageDataset, load_cifar10
+from convmixer.model import ConvMixer
 from convmixer.train import distributed
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.checkpoint import restore_training_state
-from convmixer.data.sources import ImageDataset, load_cifar10
-from convmixer.model import ConvMixer
 from convmixer.train.evaluate import Evaluation, evaluate_on_ranks, rank_shard
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile, get_profile
@@ -50,7 +50,7 @@ def build_model(
     with ``stem_init="whiten"`` its stem starts from the patch-whitening filters of the first
     :data:`WHITENING_IMAGES` of ``images`` (uint8 training images; required then)."""
     torch.manual_seed(profile.seed)
-    model = ConvMixer.from_config(profile.model_config())
+    model = ConvMixer(profile.model_config())
     if profile.stem_init == "whiten":
         if images is None:
             raise ValueError("a whitened stem (stem_init='whiten') needs the training images")
@@ -223,6 +223,9 @@ def fit(
         data: where to load CIFAR-10 from (see :func:`convmixer.data.load_cifar10`); ignored
             for the splits passed as ``train`` / ``test``.
         train, test: the datasets, if already loaded (the profile's subsets still apply).
+            ``test`` is what every epoch is evaluated on; its ``split`` (``"test"``, or
+            ``"validation"`` for images held out of the training set) names the numbers in each
+            :class:`EpochRecord` (``eval_split``).
         out: folder for ``checkpoint.pt`` (written after every epoch) and ``history.json``;
             ``None``: keep nothing on disk.
         resume: continue from ``out``'s checkpoint if there is one. Without it, an existing
@@ -280,8 +283,10 @@ def fit(
             tta = profile.tta if state.epoch + 1 == profile.epochs else "none"  # only the final model's is read
             evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, tta)
             record = EpochRecord(
-                epoch=state.epoch + 1, train_loss=float(loss_sum / seen), test_loss=evaluation.loss,
-                test_accuracy=evaluation.accuracy, lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
+                epoch=state.epoch + 1, train_loss=float(loss_sum / seen), eval_loss=evaluation.loss,
+                eval_accuracy=evaluation.accuracy, eval_split=test.split,
+                eval_images=int(evaluation.confusion.sum()),
+                lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
                 images_per_second=(len(loader) - first_step) * profile.batch_size / seconds,
             )
             state.end_epoch(record)
@@ -311,11 +316,11 @@ def _progress_bar(profile: TrainProfile, steps_per_epoch: int, done: int, show: 
 
 def _report(bar: tqdm, record: EpochRecord, epochs: int, verbose: bool, callback: Callable | None) -> None:
     """Show a finished epoch: on the progress bar, as a line if ``verbose``, to ``callback``."""
-    bar.set_postfix(loss=f"{record.train_loss:.3f}", test_acc=f"{record.test_accuracy:.3f}")
+    bar.set_postfix(loss=f"{record.train_loss:.3f}", **{f"{record.eval_split}_acc": f"{record.eval_accuracy:.3f}"})
     if verbose:
         bar.write(
-            f"epoch {record.epoch:>3}/{epochs}  train loss {record.train_loss:.4f}  "
-            f"test loss {record.test_loss:.4f}  test acc {100 * record.test_accuracy:6.2f}%  "
+            f"epoch {record.epoch:>3}/{epochs}  train loss {record.train_loss:.4f}  {record.eval_split} loss "
+            f"{record.eval_loss:.4f}  {record.eval_split} acc {100 * record.eval_accuracy:6.2f}%  "
             f"lr {record.lr:.2e}  {record.seconds:6.1f}s  {record.images_per_second:7.0f} img/s"
         )
     if callback is not None:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from convmixer.train import distributed
 from convmixer._util import eval_mode
-from convmixer.train.acceleration import Acceleration
 from convmixer.data.augment import prepare_images
 from convmixer.data.sources import ImageDataset
+from convmixer.train import distributed
+from convmixer.train.acceleration import Acceleration
 
 EVAL_BATCH_SIZE = 500  # images per forward pass when evaluating
 
@@ -160,7 +160,8 @@ def rank_shard(data: ImageDataset, device: torch.device | str) -> ImageDataset:
     """This rank's share of ``data`` for :func:`evaluate_on_ranks` (every ``world``-th image,
     starting at ``rank``), on ``device``; all of it in a single process."""
     index = torch.arange(distributed.rank(), len(data), distributed.world_size())
-    return ImageDataset(data.images[index].to(device), data.labels[index].to(device), data.classes, data.source)
+    return ImageDataset(data.images[index].to(device), data.labels[index].to(device), data.classes, data.source,
+                        data.split)
 
 
 def evaluate_on_ranks(

@@ -1,6 +1,6 @@
 """Ship a finished run and read it back: the exported model (``checkpoints/convmixer_cpu.pt``,
 written by :func:`export_model`) and the JSON record beside it (profile, per-epoch history, test
-accuracy, machine, date, command).
+accuracy, machine, date, command), a :mod:`convmixer.records` file of kind :data:`RECORD_FORMAT`.
 
 The training notebook's "stored" mode uses :func:`load_stored_run` to show a full run without
 training one.
@@ -8,23 +8,24 @@ training one.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from convmixer._util import atomic_write_text
 from convmixer.analysis.cost import count_parameters
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer
+from convmixer.records import from_record, read_record_file, to_record, write_record_file
 from convmixer.train.checkpoint import load_model, save_checkpoint
 from convmixer.train.distributed import state_digest
 from convmixer.train.evaluate import Evaluation
 from convmixer.train.profiles import TrainProfile
 from convmixer.train.run import EpochRecord
+
+RECORD_FORMAT = "convmixer exported run"  # the .json beside an exported model (convmixer.records)
+RECORD_VERSION = 1
 
 
 def export_model(
@@ -52,7 +53,7 @@ def export_model(
     Returns the two paths.
     """
     path = Path(path)
-    records = [dataclasses.asdict(record) for record in history]
+    records = to_record(list(history))
     summary = {
         "dataset": dataset,
         "test_accuracy": round(evaluation.accuracy, 6),
@@ -62,7 +63,7 @@ def export_model(
         name: (tensor.detach().float() if tensor.is_floating_point() else tensor.detach()).cpu().contiguous()
         for name, tensor in model.state_dict().items()
     }
-    config = dataclasses.asdict(model.config())
+    config = to_record(model.config)
     save_checkpoint(
         path,
         {"model_config": config, "model": weights, "profile": profile.to_dict(),
@@ -88,35 +89,20 @@ def export_model(
         "file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         "notes": notes or {},
     }
-    record_path = atomic_write_text(path.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
+    record_path = write_record_file(path.with_suffix(".json"), RECORD_FORMAT, RECORD_VERSION, record)
     return path, record_path
 
 
 @dataclass(frozen=True)
 class StoredRun:
     """A shipped run: the trained ``model`` (eval mode, CPU), the ``profile`` it was trained
-    with, its per-epoch ``history`` and the whole JSON ``record``.
-
-    The record's optional ``notes`` say on which split the per-epoch numbers were measured
-    (``per_epoch_split``, e.g. ``"validation"``) and on how many images
-    (``per_epoch_images``); a record without them was evaluated on the whole test split after
-    every epoch.
-    """
+    with, its per-epoch ``history`` (each :class:`EpochRecord` names the split and the number of
+    images it was evaluated on) and the whole JSON ``record`` (without its format and version)."""
 
     model: ConvMixer
     profile: TrainProfile
     history: list[EpochRecord]
     record: dict[str, Any]
-
-    @property
-    def per_epoch_split(self) -> str:
-        """The split the history's per-epoch loss and accuracy were measured on."""
-        return str(self.record.get("notes", {}).get("per_epoch_split", "test"))
-
-    @property
-    def per_epoch_images(self) -> int:
-        """How many images each per-epoch evaluation used."""
-        return int(self.record.get("notes", {}).get("per_epoch_images", self.record["test_images"]))
 
 
 def load_stored_run(path: str | os.PathLike) -> StoredRun:
@@ -129,10 +115,7 @@ def load_stored_run(path: str | os.PathLike) -> StoredRun:
     """
     path = Path(path)
     record_path = path.with_suffix(".json")
-    try:
-        record = json.loads(record_path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise ValueError(f"cannot read the run record {record_path} that belongs to {path}: {error}") from None
+    record = read_record_file(record_path, RECORD_FORMAT, RECORD_VERSION, made_by=f"export_model (it belongs to {path})")
     model = load_model(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if record.get("file_sha256", digest) != digest:
@@ -140,6 +123,9 @@ def load_stored_run(path: str | os.PathLike) -> StoredRun:
             f"{record_path} describes another file (SHA-256 {record['file_sha256'][:12]}..., "
             f"{path.name} has {digest[:12]}...); ship the two together"
         )
-    profile = TrainProfile.from_dict(record["profile"])
-    history = [EpochRecord(**epoch) for epoch in record["history"]]
+    try:
+        profile = TrainProfile.from_dict(record["profile"])
+        history = [from_record(EpochRecord, epoch) for epoch in record["history"]]
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{record_path} is not a complete run record ({type(error).__name__}: {error})") from None
     return StoredRun(model, profile, history, record)

@@ -14,9 +14,9 @@ from typing import Iterator
 
 import torch
 
-from convmixer.train import distributed
 from convmixer.data.augment import AugmentConfig, augment_batch
 from convmixer.data.sources import ImageDataset
+from convmixer.train import distributed
 
 
 def derive_seed(*keys: object) -> int:

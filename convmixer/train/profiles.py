@@ -27,8 +27,8 @@ from typing import Any
 from convmixer._util import check_positive_int
 from convmixer.data.augment import AugmentConfig
 from convmixer.model import ConvMixerConfig, get_config
+from convmixer.records import from_record, to_record
 from convmixer.train.evaluate import check_tta
-
 
 STEM_INITS = ("random", "whiten")
 
@@ -92,15 +92,14 @@ class TrainProfile:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (numbers, strings, nested dicts), as stored in checkpoints."""
-        return dataclasses.asdict(self)
+        """Plain dict (numbers, strings, nested dicts), as stored in checkpoints and record files
+        (:func:`convmixer.records.to_record`)."""
+        return to_record(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainProfile":
-        """Inverse of :meth:`to_dict`."""
-        values = dict(values)
-        values["augment"] = AugmentConfig(**values["augment"])
-        return cls(**values)
+        """Inverse of :meth:`to_dict` (:func:`convmixer.records.from_record`)."""
+        return from_record(cls, values)
 
 
 def with_kernel_depth(profile: TrainProfile, kernel_size: int, depth: int, seed: int | None = None) -> TrainProfile:
@@ -187,11 +186,27 @@ SHORT = SMOKE.replace(
 )
 # The kernel-size x depth study (convmixer.studies.kernel_depth, notebook 07): the panel's model and recipe, batch
 # 128, for 3 epochs of all the training images a study leaves after its validation split (45,000;
-# 1,056 optimizer steps), checked on the whole validation split after every epoch. The stored grid
+# 351 optimizer steps an epoch), checked on the whole validation split after every epoch. The stored grid
 # (12 cells x 3 seeds, results/kernel_depth_sweep.json) took 81 minutes on an idle 2-core Intel Xeon.
 STUDY = SHORT.replace(name="study", epochs=3, batch_size=128, train_subset=None, test_subset=None)
+# The skip study (convmixer.studies.skip, notebook 04): ConvMixer-64/8 (k = 5, p = 4: an 8x8 patch
+# grid), deep enough for the skips to matter, on a fixed 7,500 of the 45,000 training images (per
+# seed) for 4 epochs (30,000 images seen); the rest is the panel's recipe. Judged on the whole
+# validation split. The stored study: results/skip_study.json.
+SKIP_STUDY = SHORT.replace(
+    name="skip-study",
+    model_overrides={"dim": 64, "depth": 8, "kernel_size": 5, "patch_size": 4},
+    train_subset=7_500,
+    epochs=4,
+    test_subset=None,
+)
+# The effective-receptive-field study (convmixer.studies.erf, notebook 07): the panel's budget,
+# judged on the whole validation split. The stored study: results/erf_study.json.
+ERF_STUDY = SHORT.replace(name="erf-study", test_subset=None)
 
-PROFILES: dict[str, TrainProfile] = {p.name: p for p in (GPU, GPU100, CPU, QUICK, SMOKE, SHORT, STUDY)}
+PROFILES: dict[str, TrainProfile] = {
+    p.name: p for p in (GPU, GPU100, CPU, QUICK, SMOKE, SHORT, STUDY, SKIP_STUDY, ERF_STUDY)
+}
 
 
 def panel_budget(mode: str | None = None) -> TrainProfile:

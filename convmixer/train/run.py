@@ -1,11 +1,9 @@
 """A training run's parts (:class:`Training`), where it stands (:class:`RunState`), and the folder
 that keeps it: ``checkpoint.pt`` (everything needed to resume exactly) and ``history.json`` (the
-per-epoch records, for people and plots)."""
+per-epoch records, for people and plots: a :mod:`convmixer.records` file)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +12,21 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from convmixer.train import distributed
-from convmixer._util import atomic_write_text
-from convmixer.train.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint, save_checkpoint, training_state
 from convmixer.model import ConvMixer
+from convmixer.records import from_record, to_record, write_record_file
+from convmixer.train import distributed
+from convmixer.train.checkpoint import (
+    CHECKPOINT_NAME,
+    CheckpointError,
+    load_checkpoint,
+    save_checkpoint,
+    training_state,
+)
 from convmixer.train.profiles import TrainProfile
 
 HISTORY_NAME = "history.json"
+HISTORY_FORMAT = "convmixer training history"  # a record file (convmixer.records): {"history": [EpochRecord, ...]}
+HISTORY_VERSION = 1
 
 TrainStep = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -41,15 +47,19 @@ class Training:
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """What one epoch did: mean training loss, test loss and accuracy, learning rate at its end,
-    and its wall-clock time (of this process; a resumed epoch counts only the resumed part). The
-    test numbers of the last epoch are the final evaluation, with the profile's test-time
-    augmentation; earlier epochs classify each test image once."""
+    """What one epoch did: mean training loss, loss and accuracy (a fraction) on ``eval_images``
+    images of the split named by ``eval_split`` (``"test"``, or ``"validation"`` for images held
+    out of the training set), learning rate at its end, its wall-clock time (of this process; a
+    resumed epoch counts only the resumed part) and training images per second. The evaluation of the last epoch is the
+    final one, with the profile's test-time augmentation; earlier epochs classify each image
+    once. Stored through :mod:`convmixer.records`."""
 
     epoch: int
     train_loss: float
-    test_loss: float
-    test_accuracy: float
+    eval_loss: float
+    eval_accuracy: float
+    eval_split: str
+    eval_images: int
     lr: float
     seconds: float
     images_per_second: float
@@ -118,7 +128,7 @@ class RunFolder:
         if self.checkpoint is not None:
             metrics = self.checkpoint["metrics"]
             state.epoch, state.step = self.checkpoint["epoch"], self.checkpoint["step"]
-            state.history = [EpochRecord(**record) for record in metrics["history"]]
+            state.history = [from_record(EpochRecord, record) for record in metrics["history"]]
             if distributed.rank() == 0:  # the stored sums are global: add them once
                 state.loss_sum += metrics["loss_sum"]
                 state.seen += metrics["seen"]
@@ -129,17 +139,17 @@ class RunFolder:
         must call it: the running sums are gathered from all of them."""
         loss_sum, seen = state.global_sums()
         if self.path is not None and distributed.rank() == 0:
-            history = [dataclasses.asdict(record) for record in state.history]
+            history = to_record(state.history)
             metrics = {"history": history, "loss_sum": loss_sum.cpu(), "seen": seen.cpu()}
             save_checkpoint(
                 self.path,
                 training_state(
-                    config=training.model.config(), profile=self.profile.to_dict(), model=training.model,
+                    config=training.model.config, profile=self.profile.to_dict(), model=training.model,
                     optimizer=training.optimizer, scheduler=training.scheduler, scaler=training.scaler,
                     epoch=state.epoch, step=state.step, metrics=metrics,
                 ),
             )
-            atomic_write_text(self.path.with_name(HISTORY_NAME), json.dumps(history, indent=1))
+            write_record_file(self.path.with_name(HISTORY_NAME), HISTORY_FORMAT, HISTORY_VERSION, {"history": history})
         distributed.barrier()
 
 

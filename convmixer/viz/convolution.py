@@ -14,8 +14,11 @@ from matplotlib.ticker import FuncFormatter, NullLocator
 
 from convmixer._util import check_positive_int
 from convmixer.analysis.cost import convolution_costs
-from convmixer.viz.images import draw_kernel, to_display
-from convmixer.viz.images import render_figure  # noqa: F401  (notebooks import it from here)
+from convmixer.viz.images import (
+    draw_kernel,
+    render_figure,  # noqa: F401  (notebooks import it from here)
+    to_display,
+)
 from convmixer.viz.style import new_figure
 
 DEFAULT_WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 768, 1024, 1536, 2048)

@@ -15,8 +15,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from convmixer.analysis.inspection import DeletionResult, Inspection, kernel_smoothness, kernel_spread, patch_embedding_filters, patch_norms, stage_names
+from convmixer.analysis.inspection import (
+    DeletionResult,
+    Inspection,
+    kernel_smoothness,
+    kernel_spread,
+    patch_embedding_filters,
+    patch_norms,
+    stage_names,
+)
 from convmixer.model import ConvMixer
+from convmixer.studies.stats import Z_975
 from convmixer.viz.images import KERNEL_CMAP, draw_kernel, to_display
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
@@ -68,18 +77,6 @@ def _check_kernels(kernels: Sequence[torch.Tensor], channels: Sequence[int]) -> 
     width = kernels[0].shape[0]
     if any(not 0 <= c < width for c in channels):
         raise ValueError(f"channels must lie in 0..{width - 1}, got {list(channels)}")
-
-
-def kernel_grid_figure(
-    kernels: Sequence[torch.Tensor], channels: Sequence[int], title: str = "depth-wise kernels",
-    size: float = 0.55,
-) -> Figure:
-    """Depth-wise kernels ``[(h, k, k)] * d``: one row per block, one column per channel."""
-    _check_kernels(kernels, channels)
-    fig = new_figure(size * len(channels) + 0.6, size * len(kernels) + 0.5)
-    fig.subplots_adjust(left=0.1, right=0.99, bottom=0.01, top=0.86, wspace=0.06, hspace=0.06)
-    _kernel_grid(fig, kernels, channels, title)
-    return fig
 
 
 def draw_kernel_statistic(
@@ -308,7 +305,7 @@ def overlay_gallery_figure(
 def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (5.6, 3.4)) -> Figure:
     """The patch-deletion check as a plot: mean probability of the predicted class against the
     number of masked patches (of ``grid``), top-CAM against random patches, with error bars of
-    two standard errors over the images (about a 95 % interval for each mean)."""
+    the 95 % interval of each mean over the images (1.96 standard errors: hundreds of images)."""
     if not results:
         raise ValueError("need at least one deletion result")
     first = results[0]
@@ -320,12 +317,12 @@ def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[fl
         ("random patches masked", [(r.count, r.random_masked, r.random_masked_error) for r in results]),
     ):
         counts, means, errors = zip(*sorted(unmasked + points))
-        ax.errorbar(counts, means, yerr=[2 * e for e in errors], marker="o", markersize=4, capsize=3,
+        ax.errorbar(counts, means, yerr=[Z_975 * e for e in errors], marker="o", markersize=4, capsize=3,
                     label=name)
     ax.set_xlabel(f"patches masked (of {grid})", fontsize=8)
     ax.set_ylabel("p(predicted class)", fontsize=8)
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, title="error bars: ±2 standard errors", title_fontsize=7)
+    ax.legend(fontsize=7, title="error bars: 95 % intervals", title_fontsize=7)
     ax.tick_params(labelsize=7)
     return fig

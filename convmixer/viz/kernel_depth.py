@@ -20,9 +20,9 @@ from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from convmixer.studies.kernel_depth import SweepRun, cells
 from convmixer.studies.panel_runs import StudyRun
-from convmixer.studies.stats import SeedNoise, cells, interval_half_width, seed_noise
-from convmixer.studies.kernel_depth import SweepRun
+from convmixer.studies.stats import SeedNoise, interval_half_width, seed_noise
 from convmixer.viz.style import new_figure
 
 
@@ -221,7 +221,7 @@ def draw_your_runs(ax: Axes, your_runs: Sequence[StudyRun], colors: dict[int, st
     extra = sorted({r.depth for r in your_runs} - set(colors))
     palette = {**colors, **{d: f"C{len(colors) + i}" for i, d in enumerate(extra)}}
     for run in your_runs:
-        x, y = run.kernel_size + YOUR_RUNS_OFFSET, 100 * run.test_accuracy
+        x, y = run.kernel_size + YOUR_RUNS_OFFSET, 100 * run.eval_accuracy
         ax.scatter([x], [y], marker=YOUR_RUNS_MARKER, s=140, color=palette[run.depth],
                    edgecolors="black", linewidths=0.6, zorder=4)
         ax.annotate(f"d{run.depth} s{run.seed}", (x, y), textcoords="offset points", xytext=(5, -3), fontsize=6)

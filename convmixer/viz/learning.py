@@ -14,12 +14,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from convmixer._util import check_positive_int
-from convmixer.data.splits import accuracy_standard_error
+from convmixer.studies.stats import binomial_half_width
 from convmixer.viz.style import new_figure
 
 # One colour per split, in the order given: train blue, the evaluated split red, then others.
 SPLIT_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
-BAND_STANDARD_ERRORS = 2  # +-2 standard errors: the usual ~95 % band of a binomial proportion
 
 
 def _check_series(epochs: Sequence[float], series: Mapping[str, Sequence[float]], what: str) -> None:
@@ -40,7 +39,7 @@ def learning_curves_figure(
 
     ``loss`` and ``accuracy`` map a split's name (``"train"``, ``"validation"``, ...) to one
     value per epoch (accuracies as fractions). For a split named in ``band_images`` the accuracy
-    gets a shaded band of +-2 standard errors of a proportion measured on that many images,
+    gets a shaded band, the 95 % interval of a proportion measured on that many images,
     labelled as such in the legend.
     """
     if len(epochs) == 0:
@@ -63,10 +62,10 @@ def learning_curves_figure(
         accuracy_ax.plot(x, percent, "o-", ms=3, color=colors[name], label=name)
         if name in band_images:
             images = check_positive_int(f"band_images[{name!r}]", band_images[name])
-            error = 100 * BAND_STANDARD_ERRORS * np.array([accuracy_standard_error(a, images) for a in values])
+            error = 100 * np.array([binomial_half_width(a, images) for a in values])
             accuracy_ax.fill_between(
                 x, percent - error, percent + error, color=colors[name], alpha=0.2, lw=0,
-                label=f"{name} ± {BAND_STANDARD_ERRORS} standard errors ({images:,} images)",
+                label=f"{name}, 95 % interval ({images:,} images)",
             )
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
     accuracy_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")

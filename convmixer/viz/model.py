@@ -13,7 +13,14 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from convmixer._util import check_positive_int
-from convmixer.analysis.cost import convmixer_flops, convmixer_parameters, count_parameters, meta_forward_flops, meta_model, Stage
+from convmixer.analysis.cost import (
+    Stage,
+    convmixer_flops,
+    convmixer_parameters,
+    count_parameters,
+    meta_forward_flops,
+    meta_model,
+)
 from convmixer.layers import same_padding
 from convmixer.model import ConvMixerConfig
 from convmixer.viz.images import to_display

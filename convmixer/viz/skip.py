@@ -13,11 +13,12 @@ from typing import Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from convmixer.studies.skip import VARIANTS, SkipRun, summarise
+from convmixer.layers import RESIDUALS
+from convmixer.studies.skip import SkipRun, summarise
 from convmixer.viz.style import new_figure
 
 # One colour per variant, the paper's first.
-VARIANT_COLORS: dict[str, str] = dict(zip(VARIANTS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))
+VARIANT_COLORS: dict[str, str] = dict(zip(RESIDUALS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))
 # The variants' names on the accuracy panel's axis, on two lines where they are long.
 TICK_LABELS: dict[str, str] = {
     "depthwise": "around depth-wise\n(paper)", "block": "around the\nwhole block", "both": "two skips", "none": "no skip",

@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from convmixer._util import check_positive_int
 from convmixer.data.augment import CIFAR10_MEAN, CIFAR10_STD
-from convmixer.data.splits import accuracy_standard_error
+from convmixer.studies.stats import binomial_half_width
 from convmixer.viz.images import to_display
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
@@ -113,23 +113,27 @@ def augmentation_figure(
 @dataclass
 class Curves:
     """Per-epoch numbers of one training run, in the units :class:`TrainingCurves` draws:
-    losses (cross-entropy) and accuracies in ``[0, 1]``. Missing series are empty lists."""
+    losses (cross-entropy) and accuracies in ``[0, 1]``, the ``eval_`` ones measured on the split
+    ``eval_split`` names (``"test"``, or ``"validation"`` for a held-out split). Missing series
+    are empty lists."""
 
     label: str
     epochs: list[float] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
+    eval_loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
+    eval_accuracy: list[float] = field(default_factory=list)
+    eval_split: str = "test"
 
-    SERIES = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
+    SERIES = ("train_loss", "eval_loss", "train_accuracy", "eval_accuracy")
 
     @classmethod
     def from_history(cls, label: str, history: Sequence[object]) -> "Curves":
         """Build from per-epoch records such as :class:`convmixer.train.EpochRecord`: objects
-        with an ``epoch`` attribute and any of the series' names; a series that some record
-        lacks stays empty."""
-        curves = cls(label, epochs=[float(r.epoch) for r in history])
+        with an ``epoch`` attribute, any of the series' names and the ``eval_split`` they were
+        measured on; a series that some record lacks stays empty."""
+        split = getattr(history[-1], "eval_split", "test") if history else "test"
+        curves = cls(label, epochs=[float(r.epoch) for r in history], eval_split=split)
         for name in cls.SERIES:
             values = [getattr(r, name, None) for r in history]
             if all(v is not None for v in values):
@@ -142,13 +146,11 @@ class TrainingCurves:
     finished reference runs drawn underneath in muted colours.
 
     ``update(curves)`` moves the live run's lines and rescales the axes; the figure object stays
-    the same, so whatever displays it only has to be told to redraw. ``evaluated_on`` names the
-    split the red lines were measured on (``"test"``, or ``"validation"`` for a held-out split).
+    the same, so whatever displays it only has to be told to redraw. The red lines are named by
+    the split the live run was evaluated on (its :attr:`Curves.eval_split`).
     """
 
-    def __init__(self, max_epochs: int | None = None, width: float = 9.0, height: float = 3.2,
-                 evaluated_on: str = "test") -> None:
-        self.evaluated_on = evaluated_on
+    def __init__(self, max_epochs: int | None = None, width: float = 9.0, height: float = 3.2) -> None:
         self.figure = new_figure(width, height, layout="constrained")
         self.loss_ax, self.accuracy_ax = self.figure.subplots(1, 2)
         self.loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", title="loss")
@@ -163,13 +165,13 @@ class TrainingCurves:
         self.live: Curves | None = None
         self._lines = {
             "train_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TRAIN_COLOR, label="train")[0],
-            "test_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label=evaluated_on)[0],
+            "eval_loss": self.loss_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label="evaluation")[0],
             "train_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TRAIN_COLOR, label="train")[0],
-            "test_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label=evaluated_on)[0],
+            "eval_accuracy": self.accuracy_ax.plot([], [], "o-", ms=3, color=TEST_COLOR, label="evaluation")[0],
         }
 
     def add_reference(self, curves: Curves) -> None:
-        """Draw a finished run in a muted colour (dashed: train, solid: test), labelled in the
+        """Draw a finished run in a muted colour (dashed: train, solid: evaluation), labelled in the
         legend by ``curves.label``."""
         color = REFERENCE_COLORS[len(self.references) % len(REFERENCE_COLORS)]
         self.references.append(curves)
@@ -186,19 +188,19 @@ class TrainingCurves:
                 color=color,
                 alpha=0.45,
                 lw=1.2,
-                label=curves.label if name.startswith("test") else None,
+                label=curves.label if name.startswith("eval") else None,
                 zorder=1,
             )
         self._rescale()
 
     def update(self, curves: Curves) -> None:
-        """Show ``curves`` as the live run (bold, train blue and ``evaluated_on`` red)."""
+        """Show ``curves`` as the live run (bold, train blue and its ``eval_split`` red)."""
         self.live = curves
         for name, line in self._lines.items():
             values = getattr(curves, name)
             scale = 100.0 if "accuracy" in name else 1.0
             line.set_data(curves.epochs[: len(values)], np.asarray(values, dtype=float) * scale)
-            split = "train" if name.startswith("train") else self.evaluated_on
+            split = "train" if name.startswith("train") else curves.eval_split
             line.set_label(f"{curves.label}: {split}" if curves.label else split)
         self._rescale()
 
@@ -251,7 +253,7 @@ def per_class_accuracy_figure(
 ) -> Figure:
     """Horizontal bars: accuracy of each class (values in ``[0, 1]``), with the mean as a line.
     With ``images_per_class`` (how many test images each accuracy was measured on) every bar gets
-    an error bar of +-2 standard errors, ``2 sqrt(a (1 - a) / n)``. The legend sits above the
+    an error bar of its 95 % interval, ``1.96 sqrt(a (1 - a) / n)`` (:func:`~convmixer.studies.stats.binomial_half_width`). The legend sits above the
     axes, clear of the bars and their labels."""
     values = np.asarray([float(a) for a in accuracy]) * 100
     if len(values) != len(classes):
@@ -264,9 +266,9 @@ def per_class_accuracy_figure(
     if images_per_class is not None:
         if len(images_per_class) != len(classes):
             raise ValueError(f"got {len(images_per_class)} image counts for {len(classes)} classes")
-        errors = np.array([200 * accuracy_standard_error(v / 100, n) for v, n in zip(values, images_per_class)])
+        errors = np.array([100 * binomial_half_width(v / 100, n) for v, n in zip(values, images_per_class)])
         ax.errorbar(values, positions, xerr=errors, fmt="none", ecolor="black", elinewidth=1, capsize=2,
-                    label="± 2 standard errors")
+                    label="95 % interval")
     for y, value, error in zip(positions, values, errors):
         ax.text(value + error + 1, y, f"{value:.1f}", va="center", fontsize=7, zorder=3,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})

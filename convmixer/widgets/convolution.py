@@ -6,7 +6,7 @@ Display a panel by making it a cell's value (or ``display(panel)``).
 from __future__ import annotations
 
 import html
-from typing import Any, Sequence
+from typing import Sequence
 
 import ipywidgets as widgets
 import torch
@@ -27,7 +27,10 @@ def _kernel_size_slider(value: int, max_kernel_size: int) -> widgets.IntSlider:
 class DepthwiseFilterExplorer(Panel):
     """Kernel size ``k`` and a named filter, applied per channel to ``image`` by a
     ``DepthwiseConv2d``; shows the input, the kernels and the output, and states ``k``, the
-    padding, the shapes and the parameter count (depth-wise vs a full convolution)."""
+    padding, the shapes and the parameter count (depth-wise vs a full convolution).
+
+    The panel of notebook 01: a kernel-size slider (``cm-kernel-size``, odd and even ``k``) and a
+    filter menu (``cm-filter``); ``image`` is ``(C, H, W)``."""
 
     def __init__(
         self, image: torch.Tensor, kernel_size: int = 5, filter_name: str = "gaussian",
@@ -66,16 +69,13 @@ class DepthwiseFilterExplorer(Panel):
         self.show(filter_figure(self.image, kernels, self.filtered, title=f"{name} k={k}"))
 
 
-def depthwise_filter_explorer(image: torch.Tensor, **kwargs: Any) -> DepthwiseFilterExplorer:
-    """Panel for notebook 01: a kernel-size slider (``cm-kernel-size``, odd and even ``k``) and a
-    filter menu (``cm-filter``) driving a depth-wise filter on ``image`` (``(C, H, W)``)."""
-    return DepthwiseFilterExplorer(image, **kwargs)
-
-
 class SeparableCostExplorer(Panel):
     """Width ``h`` and kernel size ``k`` -> parameters and FLOPs of a full ``k x k`` convolution,
     a depth-wise one, a point-wise one and the separable pair on an ``H x W`` map, and a plot of
-    the ratio full / separable against ``k`` and against ``h``."""
+    the ratio full / separable against ``k`` and against ``h``.
+
+    The panel of notebook 02: width (``cm-width``) and kernel size (``cm-kernel-size``) sliders;
+    the cost table is in the ``cm-readout``."""
 
     def __init__(
         self, width: int = 256, kernel_size: int = 5, map_size: int = 16,
@@ -114,9 +114,3 @@ class SeparableCostExplorer(Panel):
             f"{number}<b>{full.flops / separable.flops:.1f}&times;</b></td></tr></table>"
         )
         self.show(cost_ratio_figure(h, k, self.kernel_size.max))
-
-
-def separable_cost_explorer(**kwargs: Any) -> SeparableCostExplorer:
-    """Panel for notebook 02: width (``cm-width``) and kernel size (``cm-kernel-size``) sliders
-    driving the cost table (in the ``cm-readout``) and the ratio plot full / separable."""
-    return SeparableCostExplorer(**kwargs)

@@ -10,15 +10,16 @@ and backward pass runs once per image (cached).
 
 from __future__ import annotations
 
+import dataclasses
 import html
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 
 from convmixer._util import check_int_in_range
 from convmixer.analysis.fields import receptive_field
+from convmixer.analysis.inspection import Inspection, inspect_image, most_varied_channel, patch_norms, stage_names
 from convmixer.model import ConvMixer
-from convmixer.analysis.inspection import inspect_image, Inspection, most_varied_channel, patch_norms, stage_names
 from convmixer.viz.inspection import inspection_figure
 from convmixer.widgets.panel import Panel, dropdown, int_slider
 
@@ -33,7 +34,8 @@ def image_options(labels: torch.Tensor, classes: Sequence[str]) -> list[tuple[st
 
 
 class ActivationExplorer(Panel):
-    """Image menu, layer and channel sliders over a readout and the :func:`inspection_figure`.
+    """Image menu (``cm-image``), layer (``cm-layer``) and channel (``cm-channel``) sliders over a
+    readout and the :func:`inspection_figure` (the panel of notebook 06).
 
     Args:
         model: a (trained) ConvMixer; it is put in eval mode for every pass and left as found.
@@ -65,7 +67,7 @@ class ActivationExplorer(Panel):
             raise ValueError(
                 f"got {len(classes)} class names for a model with {model.head.fc.out_features} classes"
             )
-        config = model.config(images.shape[-1])
+        config = dataclasses.replace(model.config, image_size=images.shape[-1])
         depth, width = config.depth, config.dim
         layer = depth if layer is None else layer
         check_int_in_range("image", image, 0, len(images) - 1)
@@ -125,12 +127,3 @@ def readout_html(
         f"most varied channel of this layer: {most_varied_channel(feature_map)} "
         f"(a channel number names a different feature in every layer)"
     )
-
-
-def activation_explorer(
-    model: ConvMixer, images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str],
-    preprocess: Preprocess, **kwargs: Any,
-) -> ActivationExplorer:
-    """Panel for notebook 06: image menu (``cm-image``), layer (``cm-layer``) and channel
-    (``cm-channel``) sliders driving the readout and the inspection figure."""
-    return ActivationExplorer(model, images, labels, classes, preprocess, **kwargs)

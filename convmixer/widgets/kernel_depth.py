@@ -15,13 +15,14 @@ Both are thin wiring over :mod:`convmixer.studies.stats`, :mod:`convmixer.studie
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import ipywidgets as widgets
 
 from convmixer.analysis.cost import convmixer_parameters
 from convmixer.analysis.fields import receptive_field
 from convmixer.data.sources import ImageDataset
+from convmixer.studies.kernel_depth import SweepRun, cells, kernel_comparison
 from convmixer.studies.panel_runs import (
     RunStore,
     StudyRun,
@@ -30,8 +31,7 @@ from convmixer.studies.panel_runs import (
     same_budget,
     train_study_run,
 )
-from convmixer.studies.stats import cells, kernel_comparison, sampling_half_width, seed_noise
-from convmixer.studies.kernel_depth import SweepRun
+from convmixer.studies.stats import binomial_half_width, seed_noise
 from convmixer.train import EpochRecord, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.kernel_depth import METRICS, cell_runs, select, study_figure, sweep_figure
 from convmixer.widgets.panel import Panel, dropdown, int_slider, run_button
@@ -67,7 +67,8 @@ def cost_ratios_html(runs: Sequence[SweepRun], depth: int) -> str:
 
 
 class SweepExplorer(Panel):
-    """Metric menu and depth buttons over the readout and :func:`sweep_figure`."""
+    """Metric menu (``cm-study-metric``) and depth buttons (``cm-study-show-depth``) over the
+    readout and :func:`sweep_figure` (the first panel of notebook 07)."""
 
     def __init__(self, runs: Sequence[SweepRun], metric: str = "accuracy") -> None:
         if metric not in METRICS:
@@ -117,19 +118,15 @@ class SweepExplorer(Panel):
         self.show(sweep_figure(self.runs, self.metric.value, self.depths))
 
 
-def sweep_explorer(runs: Sequence[SweepRun], metric: str = "accuracy") -> SweepExplorer:
-    """Panel for notebook 07: metric menu (``cm-study-metric``) and depth buttons
-    (``cm-study-show-depth``)."""
-    return SweepExplorer(runs, metric)
-
-
 class StudyTrainer(Panel):
-    """Train one ``(k, d, seed)`` under ``budget`` and see it land on the stored study's plot.
+    """Train one ``(k, d, seed)`` under ``budget`` and see it land on the stored study's plot
+    (the second panel of notebook 07: sliders ``cm-study-kernel-size``, ``cm-study-depth``,
+    ``cm-study-seed`` and a ``cm-study-train`` button).
 
-    ``load_data`` returns the training set and the set runs are judged on, named by
-    ``evaluated_on`` (``"validation"`` for a split held out of the training set, as the stored
-    study is judged); it is called at the first Train (so the panel appears without CIFAR-10 at
-    hand). ``store`` keeps the runs across kernel restarts;
+    ``load_data`` returns the training set and the set runs are judged on; it is called at the
+    first Train (so the panel appears without CIFAR-10 at hand). Until then ``eval_split`` says
+    which split that will be (``"validation"`` for one held out of the training set, as the
+    stored study is judged); once loaded, the judged set's own ``split`` does. ``store`` keeps the runs across kernel restarts;
     the plot shows the stored runs trained under the same budget and judged on the same split. ``train_fn`` is
     :func:`convmixer.train.fit` (replaceable in tests).
     """
@@ -149,14 +146,14 @@ class StudyTrainer(Panel):
         max_kernel_size: int = 9,
         max_depth: int = 8,
         max_seed: int = 9,
-        evaluated_on: str = "test",
+        eval_split: str = "test",
     ) -> None:
         self.runs = select(runs)
         self.budget, self.store, self.load_data, self.train_fn = budget, store, load_data, train_fn
-        self.evaluated_on = evaluated_on
+        self.eval_split = eval_split
         self.data: tuple[ImageDataset, ImageDataset] | None = None
         stored = store.load()
-        self.your_runs = same_budget(stored, budget, evaluated_on)
+        self.your_runs = same_budget(stored, budget, eval_split)
         self.other_budgets = len(stored) - len(self.your_runs)
         self.kernel_size = int_slider("study-kernel-size", "Kernel size k", kernel_size, 1, max_kernel_size)
         self.depth = int_slider("study-depth", "Depth d", depth, 1, max_depth)
@@ -176,14 +173,14 @@ class StudyTrainer(Panel):
     def budget_text(self) -> str:
         """The budget in words, with the numbers of images really used once data is loaded."""
         if self.data is None:
-            return describe_budget(self.budget, evaluated_on=self.evaluated_on)
+            return describe_budget(self.budget, eval_split=self.eval_split)
         train, test = self.data
         profile = self.budget
         return describe_budget(
             profile,
             min(len(train), profile.train_subset or len(train)),
             min(len(test), profile.test_subset or len(test)),
-            self.evaluated_on,
+            self.eval_split,
         )
 
     def next_run_html(self) -> str:
@@ -207,6 +204,7 @@ class StudyTrainer(Panel):
                 self.update()
                 try:
                     self.data = self.load_data()
+                    self.eval_split = self.data[1].split
                 except ValueError as error:
                     self._status = f"Could not load the data: {html.escape(str(error))}"
                     self.update()
@@ -221,17 +219,16 @@ class StudyTrainer(Panel):
 
             self._status = f"Training k = {k}, d = {d}, seed {seed} ..."
             self.update(figure=False)
-            run = train_study_run(self.budget, k, d, seed, *self.data, train_fn=self.train_fn, on_epoch=on_epoch,
-                                  evaluated_on=self.evaluated_on)
+            run = train_study_run(self.budget, k, d, seed, *self.data, train_fn=self.train_fn, on_epoch=on_epoch)
         finally:
             self.train_button.disabled = False
         stored = self.store.add(run)
-        self.your_runs = same_budget(stored, self.budget, self.evaluated_on)
-        split = self.evaluated_on
+        self.your_runs = same_budget(stored, self.budget, run.eval_split)
+        split = run.eval_split
         self._status = (
-            f"Finished k = {k}, d = {d}, seed {seed}: {split} accuracy <b>{100 * run.test_accuracy:.1f}%</b> "
-            f"on {run.test_images:,} {split} images (&plusmn; "
-            f"{sampling_half_width(run.test_accuracy, run.test_images):.1f} points from judging on so few "
+            f"Finished k = {k}, d = {d}, seed {seed}: {split} accuracy <b>{100 * run.eval_accuracy:.1f}%</b> "
+            f"on {run.eval_images:,} {split} images (&plusmn; "
+            f"{100 * binomial_half_width(run.eval_accuracy, run.eval_images):.1f} points from judging on so few "
             f"images alone) in {run.seconds:.0f} s."
         )
         self.update()
@@ -241,10 +238,10 @@ class StudyTrainer(Panel):
         rows = "".join(
             f"<tr><td>{r.kernel_size}</td><td>{r.depth}</td><td>{r.seed}</td>"
             f"<td align='right'>{r.parameters:,}</td>"
-            f"<td align='right'>{100 * r.test_accuracy:.1f}%</td><td align='right'>{r.seconds:.0f} s</td></tr>"
+            f"<td align='right'>{100 * r.eval_accuracy:.1f}%</td><td align='right'>{r.seconds:.0f} s</td></tr>"
             for r in self.your_runs
         )
-        header = (f"<tr><th>k</th><th>d</th><th>seed</th><th>parameters</th><th>{self.evaluated_on} accuracy</th>"
+        header = (f"<tr><th>k</th><th>d</th><th>seed</th><th>parameters</th><th>{self.eval_split} accuracy</th>"
                   "<th>time</th></tr>")
         return f"<table style='border-spacing: 12px 0'>{header}{rows}</table>" if rows else ""
 
@@ -257,7 +254,7 @@ class StudyTrainer(Panel):
             self._status,
             self.next_run_html(),
             f"Your runs: {html.escape(self.budget_text())}; each seed draws its own training and "
-            f"{self.evaluated_on} images. The lines are the stored study, trained under a different budget: compare your "
+            f"{self.eval_split} images. The lines are the stored study, trained under a different budget: compare your "
             "runs with each other, not with the lines.",
             f"Kept in <code>{html.escape(str(self.store.path))}</code>: {len(self.your_runs)} run(s) "
             f"under this budget{others}.",
@@ -265,12 +262,3 @@ class StudyTrainer(Panel):
         self.readout.value = "<br>".join(lines) + self._runs_table()
         if figure:
             self.show(study_figure(self.runs, self.your_runs, self.budget_text(), next_run=self.choice))
-
-
-def study_trainer(
-    runs: Sequence[SweepRun], budget: TrainProfile, store: RunStore, load_data: DataLoader, **kwargs: Any,
-) -> StudyTrainer:
-    """Panel for notebook 07: sliders ``cm-study-kernel-size``, ``cm-study-depth``,
-    ``cm-study-seed`` and a ``cm-study-train`` button that trains that model under ``budget``
-    and puts it on the stored study's plot."""
-    return StudyTrainer(runs, budget, store, load_data, **kwargs)

@@ -6,26 +6,26 @@ from __future__ import annotations
 
 import dataclasses
 import html
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 from matplotlib.figure import Figure
 
 from convmixer._util import check_positive_int, eval_mode, torch_threads
 from convmixer.analysis.cost import convmixer_flops, convmixer_parameters, count_parameters
-from convmixer.analysis.fields import receptive_field
-from convmixer.data.augment import prepare_images
-from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.analysis.fields import (
     centre_position,
     effective_receptive_field,
     effective_side,
     own_patch_share,
+    receptive_field,
 )
+from convmixer.data.augment import prepare_images
+from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.viz.fields import erf_figure
 from convmixer.viz.model import plot_feature_maps, receptive_box
 from convmixer.viz.patches import check_chw
-from convmixer.viz.fields import erf_figure
-from convmixer.widgets.panel import Panel, figure_image, int_slider, selection_slider, show_figure
+from convmixer.widgets.panel import Panel, draw_into, figure_image, int_slider, selection_slider
 from convmixer.widgets.patches import standardize
 
 WIDTHS: tuple[int, ...] = (16, 32, 64, 128, 256)
@@ -119,7 +119,9 @@ def erf_summary(
 
 class ModelExplorer(Panel):
     """Sliders for depth ``d``, kernel size ``k``, width ``h`` and patch size ``p`` over one readout
-    and two figures for ``ConvMixer-h/d`` on ``image``.
+    and two figures for ``ConvMixer-h/d`` on ``image``, a square uint8 ``(C, S, S)`` image (the
+    panel of notebook 04). By default ``d`` runs 1..12, ``k`` 1..9 (odd and even), ``h`` 16..256 and
+    ``p`` over the divisors of ``S`` up to ``min(8, S/2)``.
 
     The first figure shows the feature maps after the stem and after every block, with the
     receptive field of the centre position drawn on the image: those of ``trained`` (in eval
@@ -148,7 +150,7 @@ class ModelExplorer(Panel):
             )
         trained_config = None
         if trained is not None:
-            trained_config = trained.config(image_size=height)
+            trained_config = dataclasses.replace(trained.config, image_size=height)
             if trained_config.in_channels != image.shape[0] or height % trained_config.patch_size:
                 raise ValueError(
                     f"the trained model takes {trained_config.in_channels}-channel images divisible by "
@@ -235,7 +237,7 @@ class ModelExplorer(Panel):
         # 3-10x more than it saved (measured: ConvMixer-64/12 on a 32x32 image, 0.35 s with two
         # threads against 0.02 s with one, under load).
         with torch_threads(1):
-            self.model = ConvMixer.from_config(config)
+            self.model = ConvMixer(config)
             # the ERF first: eval mode, with the freshly initialised BatchNorm statistics
             untrained_erf, self.erf_image_count = self.effective_field("untrained", self.model, config)
             self.erfs = {"untrained": untrained_erf}
@@ -262,7 +264,7 @@ class ModelExplorer(Panel):
         )
         self.show(maps_figure)
         own_patch = receptive_box(config.kernel_size, config.patch_size, 0, *centre)
-        self.erf_figure = show_figure(self.erf_view, erf_figure(
+        self.erf_figure = draw_into(self.erf_view, erf_figure(
             {f"ERF, {name}": erf for name, erf in self.erfs.items()}, own_patch,
             {f"ERF, {name}": box for name in self.erfs}, size=ERF_SIZE,
             missing="no trained model\nwith these settings",
@@ -277,14 +279,3 @@ def first_blocks_feature_maps(model: ConvMixer, x: torch.Tensor, depth: int) -> 
         for block in model.blocks[:depth]:
             maps.append(block(maps[-1]))
     return maps
-
-
-def model_explorer(image: torch.Tensor, **kwargs: Any) -> ModelExplorer:
-    """Build the model panel for a square uint8 ``(C, S, S)`` image: sliders ``d`` (1..12), ``k``
-    (1..9, odd and even), ``h`` (16..256) and ``p`` (divisors of ``S`` up to ``min(8, S/2)``),
-    widened to include ``trained``'s settings; the readout states parameters, FLOPs, receptive
-    field, whose weights are shown and the effective receptive field; the figures show the
-    feature maps of the image after every block and the effective receptive field of the centre
-    position (averaged over ``erf_images``), trained where the settings match ``trained`` (the
-    keyword arguments of :class:`ModelExplorer`)."""
-    return ModelExplorer(image, **kwargs)

@@ -64,7 +64,7 @@ def figure_image(image_format: str = "png", width: str | None = None) -> widgets
     return widgets.Image(format=image_format, layout=layout).add_class("cm-figure")
 
 
-def show_figure(image: widgets.Image, fig: Figure, dpi: int = FIGURE_DPI) -> Figure:
+def draw_into(image: widgets.Image, fig: Figure, dpi: int = FIGURE_DPI) -> Figure:
     """Render ``fig`` into the ``image`` widget (in the widget's format: ``"jpeg"`` for
     photographs, ``"png"`` for plots); returns ``fig``."""
     image.value = render_figure(fig, image.format, dpi)
@@ -102,7 +102,7 @@ class Panel:
 
     def show(self, fig: Figure) -> None:
         """Show ``fig`` in the panel's figure and keep it as ``self.drawn``."""
-        self.drawn = show_figure(self.figure, fig, self.dpi)
+        self.drawn = draw_into(self.figure, fig, self.dpi)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.panel._repr_mimebundle_(**kwargs)

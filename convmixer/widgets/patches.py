@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping
 
 import torch
 
@@ -49,7 +49,11 @@ def patch_summary(height: int, width: int, in_channels: int, dim: int, patch_siz
 class PatchSizeExplorer(Panel):
     """A patch-size slider (and an image menu when given several images) over one readout and
     one figure: the patch grid on the image and a few channels of a seeded, untrained ``h``-dim
-    patch embedding (the stem's convolution, ``W vec(P_n) + b``, laid out on the grid)."""
+    patch embedding (the stem's convolution, ``W vec(P_n) + b``, laid out on the grid).
+
+    The panel of notebook 03: ``images`` is one ``(C, H, W)`` image or a ``{name: image}`` mapping;
+    the slider ``p`` (``cm-patch-size``) runs over ``1..max_patch_size`` and no further than the
+    smallest image side; ``dim`` is ``h`` of the seeded embedding whose ``channels`` are drawn."""
 
     def __init__(
         self,
@@ -62,7 +66,7 @@ class PatchSizeExplorer(Panel):
     ) -> None:
         self.images = dict(images) if isinstance(images, Mapping) else {"image": images}
         if not self.images:
-            raise ValueError("patch_size_explorer needs at least one image")
+            raise ValueError("PatchSizeExplorer needs at least one image")
         sizes = [check_chw(image) for image in self.images.values()]
         check_positive_int("dim", dim)
         check_positive_int("max_patch_size", max_patch_size)
@@ -93,12 +97,3 @@ class PatchSizeExplorer(Panel):
         tiles = not (height % p or width % p)
         feature_map = self.embedding(image, p) if tiles else None
         self.show(plot_patch_embedding(image, p, feature_map, self.channels, FIGURE_HEIGHT))
-
-
-def patch_size_explorer(images: torch.Tensor | Mapping[str, torch.Tensor], **kwargs: Any) -> PatchSizeExplorer:
-    """Build the patch-size panel for one ``(C, H, W)`` image or a ``{name: image}`` mapping:
-    slider ``p`` (``cm-patch-size``) in ``1..max_patch_size`` (and no larger than the smallest
-    image side), an image menu (``cm-image``) when there are several images, the readout and the
-    figure; ``dim`` is ``h`` of the seeded embedding whose ``channels`` are drawn (the keyword
-    arguments of :class:`PatchSizeExplorer`)."""
-    return PatchSizeExplorer(images, **kwargs)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 
 from convmixer._util import check_int_in_range, check_positive_int
 from convmixer.analysis.cost import count_parameters
-from convmixer.data.sources import ImageDataset
 from convmixer.data.sample import cifar10_sample
+from convmixer.data.sources import ImageDataset
 from convmixer.train import SHORT, EpochRecord, FitResult, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.training import Curves, TrainingCurves
 from convmixer.widgets.panel import Panel, int_slider, run_button
@@ -40,10 +40,10 @@ def bundled_sample_split(test_per_class: int = 10) -> tuple[ImageDataset, ImageD
     is_test = rank < test_per_class
     source = "bundled 300-image CIFAR-10 sample (convmixer.data.sample)"
 
-    def part(mask: torch.Tensor) -> ImageDataset:
-        return ImageDataset(sample.images[mask], sample.labels[mask], sample.classes, source)
+    def part(mask: torch.Tensor, split: str) -> ImageDataset:
+        return ImageDataset(sample.images[mask], sample.labels[mask], sample.classes, source, split)
 
-    return part(~is_test), part(is_test)
+    return part(~is_test, "train"), part(is_test, "test")
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,17 @@ class Run:
     depth: int
     parameters: int
     curves: Curves
-    test_accuracy: float
+    eval_accuracy: float  # on the panel's ``test`` images (of the split its ``eval_split`` names)
     seconds: float
 
 
 class KernelDepthTrainer(Panel):
-    """Kernel size ``k`` and depth ``d`` -> a ConvMixer trained for ``profile``'s short budget.
+    """Kernel size ``k`` and depth ``d`` -> a ConvMixer trained for ``profile``'s short budget
+    (the panel of notebook 05).
 
     Controls: ``kernel_size`` (``cm-kernel-size``), ``depth`` (``cm-depth``), the Train button
     (``cm-train``); ``readout`` (``cm-readout``) lists every run with its final accuracy on
-    ``test`` (named by ``evaluated_on``: ``"validation"`` for a split held out of the training set);
+    ``test`` (named by its ``split``: ``"validation"`` for a split held out of the training set);
     ``figure`` (``cm-figure``) shows the loss and accuracy curves, the current run over the
     earlier ones. ``train_fn`` is :func:`convmixer.train.fit` (replaceable in tests).
     """
@@ -73,9 +74,8 @@ class KernelDepthTrainer(Panel):
     def __init__(
         self, train: ImageDataset, test: ImageDataset, profile: TrainProfile = SHORT, kernel_size: int = 5,
         depth: int = 2, max_kernel_size: int = 9, max_depth: int = 8, train_fn: Trainer = fit,
-        evaluated_on: str = "test",
     ) -> None:
-        self.evaluated_on = evaluated_on
+        self.eval_split = test.split
         self.kernel_size = int_slider(
             "kernel-size", "Kernel size k", kernel_size, 1, check_positive_int("max_kernel_size", max_kernel_size)
         )
@@ -86,7 +86,7 @@ class KernelDepthTrainer(Panel):
         self.runs: list[Run] = []
         self.train_button = run_button("train", "Train", "train a small ConvMixer with this k and d")
         self.layout([[self.kernel_size, self.depth, self.train_button]], width="720px")
-        self.plot = TrainingCurves(max_epochs=profile.epochs, evaluated_on=evaluated_on)
+        self.plot = TrainingCurves(max_epochs=profile.epochs)
         self.train_button.on_click(self.train)
         self._status = "Choose k and d, then press <b>Train</b>."
         self._render()
@@ -98,7 +98,7 @@ class KernelDepthTrainer(Panel):
         tests = min(len(self.test_set), self.profile.test_subset or len(self.test_set))
         return (
             f"ConvMixer-{config.dim}/d, p = {config.patch_size}; {images:,} training images "
-            f"&times; {self.profile.epochs} epochs, evaluated on {tests:,} {self.evaluated_on} images"
+            f"&times; {self.profile.epochs} epochs, evaluated on {tests:,} {self.eval_split} images"
         )
 
     def train(self, button: object = None) -> Run:
@@ -112,7 +112,7 @@ class KernelDepthTrainer(Panel):
         def on_epoch(record: EpochRecord) -> None:
             records.append(record)
             self._status = f"training {label}: epoch {record.epoch}/{profile.epochs}, " \
-                f"{self.evaluated_on} accuracy {100 * record.test_accuracy:.1f}%"
+                f"{record.eval_split} accuracy {100 * record.eval_accuracy:.1f}%"
             self.plot.update(Curves.from_history(label, records))
             self._render()
 
@@ -130,11 +130,11 @@ class KernelDepthTrainer(Panel):
         run = Run(k, d, count_parameters(result.model), curves, result.evaluation.accuracy,
                   time.perf_counter() - started)
         self.runs.append(run)
-        self.plot = TrainingCurves(max_epochs=self.profile.epochs, evaluated_on=self.evaluated_on)
+        self.plot = TrainingCurves(max_epochs=self.profile.epochs)
         for earlier in self.runs[:-1]:
             self.plot.add_reference(earlier.curves)
         self.plot.update(curves)
-        self._status = f"finished {label}: {self.evaluated_on} accuracy {100 * run.test_accuracy:.1f}%"
+        self._status = f"finished {label}: {curves.eval_split} accuracy {100 * run.eval_accuracy:.1f}%"
         self._render()
         return run
 
@@ -142,13 +142,13 @@ class KernelDepthTrainer(Panel):
         rows = "".join(
             f"<tr><td>{i}</td><td>{run.kernel_size}</td><td>{run.depth}</td>"
             f"<td align='right'>{run.parameters:,}</td>"
-            f"<td align='right'><b>{100 * run.test_accuracy:.1f}%</b></td>"
+            f"<td align='right'><b>{100 * run.eval_accuracy:.1f}%</b></td>"
             f"<td align='right'>{run.seconds:.0f} s</td></tr>"
             for i, run in enumerate(self.runs, start=1)
         )
         table = (
             "<table><tr><th>run</th><th>k</th><th>d</th><th>parameters</th>"
-            f"<th>{self.evaluated_on} accuracy</th><th>time</th></tr>{rows}</table>"
+            f"<th>{self.eval_split} accuracy</th><th>time</th></tr>{rows}</table>"
             if self.runs else ""
         )
         self.readout.value = (
@@ -156,10 +156,3 @@ class KernelDepthTrainer(Panel):
         )
         if figure:
             self.show(self.plot.figure)
-
-
-def kernel_depth_trainer(train: ImageDataset, test: ImageDataset, **kwargs: Any) -> KernelDepthTrainer:
-    """Panel for notebook 05: sliders ``cm-kernel-size`` and ``cm-depth`` and a ``cm-train``
-    button that trains a small ConvMixer on ``train`` for a short budget and compares its
-    curves and accuracy on ``test`` (``cm-readout``) with the earlier runs."""
-    return KernelDepthTrainer(train, test, **kwargs)

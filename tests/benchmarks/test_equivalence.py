@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from labml_nn.conv_mixer import ClassificationHead, ConvMixer as LabmlConvMixer, ConvMixerLayer, PatchEmbeddings
+from labml_nn.conv_mixer import ClassificationHead, ConvMixerLayer, PatchEmbeddings
+from labml_nn.conv_mixer import ConvMixer as LabmlConvMixer
+from support import load_script
 from timm.models.convmixer import ConvMixer as TimmConvMixer
 from torch import nn
 
+from convmixer.model import ConvMixer, ConvMixerConfig, create_model
 from convmixer.train.acceleration import Acceleration
-from convmixer.model import ConvMixer, create_model
-from support import load_script
 
 interop = load_script("interop", "benchmarks")
 from_labml_state_dict, from_timm_state_dict = interop.from_labml_state_dict, interop.from_timm_state_dict
@@ -55,8 +56,10 @@ def labml_model(dim: int, depth: int, kernel: int, patch: int) -> nn.Module:
     return randomise_norms(model, seed=dim)
 
 
-def ours_from(state_dict: dict[str, torch.Tensor], dim: int, depth: int, kernel: int, patch: int) -> ConvMixer:
-    model = ConvMixer(dim, depth, kernel, patch, num_classes=10)
+def ours_from(
+    state_dict: dict[str, torch.Tensor], dim: int, depth: int, kernel: int, patch: int, size: int = 32,
+) -> ConvMixer:
+    model = ConvMixer(ConvMixerConfig(dim, depth, kernel, patch, num_classes=10, image_size=size))
     model.load_state_dict(state_dict)  # strict: every tensor mapped, none left over
     return model
 
@@ -69,7 +72,7 @@ def images(size: int, batch: int = 4, seed: int = 0) -> torch.Tensor:
 @pytest.mark.parametrize("dim, depth, kernel, patch, size", SHAPES)
 def test_ours_equals_timm_in_eval_mode(dim, depth, kernel, patch, size):
     theirs = timm_model(dim, depth, kernel, patch).eval()
-    ours = ours_from(from_timm_state_dict(theirs.state_dict()), dim, depth, kernel, patch).eval()
+    ours = ours_from(from_timm_state_dict(theirs.state_dict()), dim, depth, kernel, patch, size).eval()
     x = images(size)
     with torch.no_grad():
         expected = theirs(x)
@@ -104,7 +107,7 @@ def test_ours_equals_timm_in_training_mode_outputs_and_gradients():
 @pytest.mark.parametrize("dim, depth, kernel, patch, size", [s for s in SHAPES if s[2] % 2])
 def test_ours_equals_labml_in_eval_mode(dim, depth, kernel, patch, size):
     theirs = labml_model(dim, depth, kernel, patch).eval()
-    ours = ours_from(from_labml_state_dict(theirs.state_dict()), dim, depth, kernel, patch).eval()
+    ours = ours_from(from_labml_state_dict(theirs.state_dict()), dim, depth, kernel, patch, size).eval()
     x = images(size)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), theirs(x), rtol=1e-5, atol=1e-5)

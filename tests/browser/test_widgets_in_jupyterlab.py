@@ -193,7 +193,7 @@ def model_numbers(h: int, d: int, k: int, p: int, size: int) -> tuple[int, int, 
     closed-form parameter count, forward FLOPs counted by ``torch.utils.flop_counter`` on the real
     module, and the receptive field of the last block."""
     config = ConvMixerConfig(dim=h, depth=d, kernel_size=k, patch_size=p, image_size=size)
-    flops = forward_flops(ConvMixer.from_config(config), (1, 3, size, size))
+    flops = forward_flops(ConvMixer(config), (1, 3, size, size))
     return convmixer_parameters(config), flops, receptive_field(k, p, d)
 
 

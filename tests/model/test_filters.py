@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from convmixer.data.sample import cifar10_sample
 from convmixer.filters import (
     FILTER_NAMES,
     apply_filter,
@@ -16,7 +17,6 @@ from convmixer.filters import (
     make_filters,
 )
 from convmixer.layers import DepthwiseConv2d
-from convmixer.data.sample import cifar10_sample
 
 KERNEL_SIZES = range(1, 9)
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from convmixer.data.sample import cifar10_sample
 from convmixer.filters import depthwise_filter, make_filters
 from convmixer.notebook.learn_kernel import fit_depthwise_kernel
-from convmixer.data.sample import cifar10_sample
 from convmixer.viz.kernel_fit import kernel_fit_figure
 
 

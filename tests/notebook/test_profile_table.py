@@ -4,10 +4,10 @@ values that differ from the reference profile stand out."""
 import dataclasses
 
 import pytest
+from support import TINY
 
 from convmixer.notebook.profile_table import profile_table
 from convmixer.train import PROFILES, TrainProfile
-from support import TINY
 
 
 def _rows(table: str) -> dict[str, list[str]]:

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from support import REPO
 import torch.nn.functional as F
+from support import REPO
 from torch import nn
 
 from convmixer import PatchEmbedding
@@ -18,8 +17,8 @@ from convmixer.analysis.fields import receptive_field
 from convmixer.filters import apply_filter
 from convmixer.layers import DepthwiseConv2d, PointwiseConv2d, same_padding
 from convmixer.notebook import check, solution
-from convmixer.patches import grid_to_tokens, num_tokens
 from convmixer.notebook.solutions import SOLUTIONS
+from convmixer.patches import grid_to_tokens, num_tokens
 
 NOTEBOOKS = REPO / "notebooks"
 NAMES = ("01_depthwise_convolution", "02_pointwise_convolution", "03_patch_embeddings")

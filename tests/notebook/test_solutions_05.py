@@ -5,11 +5,11 @@ import re
 
 import pytest
 import torch
+from support import synthetic
 
 from convmixer.notebook.solutions import SOLUTIONS
+from convmixer.studies.stats import binomial_standard_error
 from convmixer.train import get_profile
-from convmixer.data.splits import accuracy_standard_error
-from support import synthetic
 
 
 def _run(name: str, **namespace) -> dict:
@@ -36,7 +36,7 @@ def test_sgd_update_solution_matches_torch_sgd():
 def test_standard_error_solution():
     standard_error = _run("05-standard-error")["standard_error"]
     for accuracy, images in ((0.8, 5000), (0.5, 10), (1.0, 3)):
-        assert standard_error(accuracy, images) == pytest.approx(accuracy_standard_error(accuracy, images))
+        assert standard_error(accuracy, images) == pytest.approx(binomial_standard_error(accuracy, images))
 
 
 def test_total_steps_solution_counts_full_batches_of_every_epoch():

@@ -14,6 +14,9 @@ import torch
 from support import TINY, single_thread, synthetic
 
 from convmixer.data.augment import prepare_images
+from convmixer.machine import machine_info
+from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.train import fit
 from convmixer.train.checkpoint import (
     TRAINING_KEYS,
     CheckpointError,
@@ -24,9 +27,6 @@ from convmixer.train.checkpoint import (
 )
 from convmixer.train.distributed import state_digest
 from convmixer.train.export import export_model
-from convmixer.machine import machine_info
-from convmixer.model import ConvMixer
-from convmixer.train import fit
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
@@ -63,12 +63,16 @@ def test_run_folder_holds_a_weights_only_checkpoint_and_history(run):
 
 def test_history_json_holds_every_epoch_record(run):
     result, out = run
-    history = json.loads((out / "history.json").read_text())
+    content = json.loads((out / "history.json").read_text())
+    assert (content["format"], content["version"]) == ("convmixer training history", 1)
+    history = content["history"]
     assert history == [dataclasses.asdict(record) for record in result.history]
     assert history == load_checkpoint(out)["metrics"]["history"]
     assert [record["epoch"] for record in history] == [1, 2]
-    assert set(history[0]) == {"epoch", "train_loss", "test_loss", "test_accuracy", "lr", "seconds", "images_per_second"}
-    assert history[-1]["test_accuracy"] == result.evaluation.accuracy
+    assert set(history[0]) == {"epoch", "train_loss", "eval_loss", "eval_accuracy", "eval_split", "eval_images", "lr",
+                               "seconds", "images_per_second"}
+    assert history[-1]["eval_accuracy"] == result.evaluation.accuracy
+    assert {(r["eval_split"], r["eval_images"]) for r in history} == {("test", 20)}  # fit(test=...) on 20 images
 
 
 def test_load_model_rebuilds_the_trained_network(run):
@@ -191,7 +195,7 @@ def test_export_writes_a_model_only_file_and_its_record(exported):
     ]
     state = torch.load(path, weights_only=True)
     assert not set(TRAINING_KEYS) - {"profile", "metrics"} & set(state)  # no optimizer, scheduler, rng, ...
-    assert state["model_config"] == dataclasses.asdict(result.model.config())
+    assert state["model_config"] == dataclasses.asdict(result.model.config)
     assert all(t.dtype == torch.float32 and t.is_contiguous() for t in state["model"].values() if t.is_floating_point())
     record = json.loads(record_path.read_text())
     assert record["file_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
@@ -230,24 +234,24 @@ def test_checkpoints_written_before_the_activation_and_residual_fields_load_as_t
     del state["model_config"]["activation"], state["model_config"]["residual"]
     save_checkpoint(tmp_path / "old.pt", {key: value for key, value in state.items() if key not in ("format", "version")})
     model = load_model(tmp_path / "old.pt")
-    assert model.config().activation == "gelu" and isinstance(model.stem.act, torch.nn.GELU)
-    assert model.config().residual == "depthwise" and model.blocks[0].residual == "depthwise"
+    assert model.config.activation == "gelu" and isinstance(model.stem.act, torch.nn.GELU)
+    assert model.config.residual == "depthwise" and model.blocks[0].residual == "depthwise"
 
 
 def test_a_relu_model_round_trips_with_its_activation(tmp_path):
     torch.manual_seed(0)
-    model = ConvMixer(8, 1, 3, 4, activation="relu").eval()
-    save_checkpoint(tmp_path / "relu.pt", {"model_config": dataclasses.asdict(model.config()), "model": model.state_dict()})
+    model = ConvMixer(ConvMixerConfig(8, 1, 3, 4, activation="relu")).eval()
+    save_checkpoint(tmp_path / "relu.pt", {"model_config": dataclasses.asdict(model.config), "model": model.state_dict()})
     loaded = load_model(tmp_path / "relu.pt")
-    assert loaded.config() == model.config() and isinstance(loaded.blocks[0].spatial.act, torch.nn.ReLU)
+    assert loaded.config == model.config and isinstance(loaded.blocks[0].spatial.act, torch.nn.ReLU)
 
 
 def test_a_model_with_another_skip_round_trips_with_it(tmp_path):
     torch.manual_seed(0)
-    model = ConvMixer(8, 2, 3, 4, residual="both").eval()
-    save_checkpoint(tmp_path / "both.pt", {"model_config": dataclasses.asdict(model.config()), "model": model.state_dict()})
+    model = ConvMixer(ConvMixerConfig(8, 2, 3, 4, residual="both")).eval()
+    save_checkpoint(tmp_path / "both.pt", {"model_config": dataclasses.asdict(model.config), "model": model.state_dict()})
     loaded = load_model(tmp_path / "both.pt")
-    assert loaded.config() == model.config() and loaded.blocks[1].residual == "both"
+    assert loaded.config == model.config and loaded.blocks[1].residual == "both"
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from support import REPO
 
-from convmixer.train.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_model
 from convmixer.data.sources import DATA_ENV, load_cifar10
 from convmixer.model import ConvMixerConfig
 from convmixer.train import TrainProfile, evaluate, get_profile
+from convmixer.train.checkpoint import FORMAT, CheckpointError, load_checkpoint, load_model
 
 CHECKPOINTS = REPO / "checkpoints"
 WEIGHTS = CHECKPOINTS / "convmixer_cpu.pt"
@@ -63,7 +62,9 @@ def test_record_describes_this_file(state, record):
     for key in ("dataset", "test_accuracy", "test_images", "history"):
         assert state["metrics"][key] == record[key], key
     assert record["dataset"] == "CIFAR-10 (JPEG copy)" and record["test_images"] == 10_000
-    assert record["history"][-1]["test_accuracy"] == pytest.approx(record["test_accuracy"], abs=1e-6)
+    assert record["history"][-1]["eval_accuracy"] == pytest.approx(record["test_accuracy"], abs=1e-6)
+    assert {(r["eval_split"], r["eval_images"]) for r in record["history"]} == {("test", 10_000)}
+    assert (record["format"], record["version"]) == ("convmixer exported run", 1)
     for key in ("command", "machine", "date", "fit_wall_seconds"):
         assert record[key], key
 

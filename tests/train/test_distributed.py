@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 from support import free_port, subprocess_env
 
+from convmixer.train import epoch_order
 from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.train.distributed import state_digest
-from convmixer.train import epoch_order
 
 
 def test_epoch_order_shards_are_disjoint_and_equal():

@@ -15,9 +15,7 @@ from support import TINY, real_cifar_zip, subprocess_env, synthetic, tiny_model
 from torch import nn
 
 import convmixer.train.engine
-from convmixer.train.acceleration import Acceleration
 from convmixer.data.augment import prepare_images
-from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
 from convmixer.train import (
     CPU,
@@ -40,6 +38,8 @@ from convmixer.train import (
     with_kernel_depth,
 )
 from convmixer.train.__main__ import acceleration_from_args, build_parser, main, profile_from_args
+from convmixer.train.acceleration import Acceleration
+from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.train.evaluate import evaluate_on_ranks, tta_views
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
@@ -63,7 +63,7 @@ def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
 
 
 def test_every_profile_is_in_one_registry_under_its_own_name():
-    assert list(PROFILES) == ["gpu", "gpu100", "cpu", "quick", "smoke", "short", "study"]
+    assert list(PROFILES) == ["gpu", "gpu100", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study"]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
     # the CPU budgets keep the CPU recipe (optimizer, schedule, augmentation); only the size changes,
     # and the architecture comparisons (short, study) train with PyTorch's initialisation, evaluate plainly
@@ -71,7 +71,7 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
     tricks = {"stem_init", "tta"}
     for name in ("quick", "smoke"):
         assert not differences(get_profile(name), CPU) & (recipe | tricks), name
-    for name in ("short", "study"):
+    for name in ("short", "study", "skip-study", "erf-study"):
         assert differences(get_profile(name), CPU) & (recipe | tricks) == tricks, name
         assert (get_profile(name).stem_init, get_profile(name).tta) == ("random", "none")
     assert differences(get_profile("quick"), CPU) == {"name", "epochs"}
@@ -269,6 +269,16 @@ def test_evaluate_agrees_with_its_parts(test_set):
 # --- fit -----------------------------------------------------------------------------------------
 
 
+def test_fit_names_the_split_it_evaluated_on(train_set, test_set, capfd):
+    validation = dataclasses.replace(test_set, split="validation")  # as hold_out names a held-out split
+    result = fit(TINY.replace(epochs=1, test_subset=30), train=train_set, test=validation, device="cpu",
+                 progress=False, verbose=True)
+    record, = result.history
+    assert (record.eval_split, record.eval_images) == ("validation", 30)
+    captured = capfd.readouterr()
+    assert "validation loss" in captured.out + captured.err
+
+
 def test_fit_learns_reports_every_epoch_and_is_deterministic(train_set, test_set, capfd):
     records = []
     result = fit(TINY, train=train_set, test=test_set, device="cpu", progress=False, callback=records.append)
@@ -276,7 +286,8 @@ def test_fit_learns_reports_every_epoch_and_is_deterministic(train_set, test_set
     assert [r.epoch for r in history] == [1, 2, 3, 4] and records == history
     assert history[-1].train_loss < 0.7 * history[0].train_loss
     assert result.evaluation.accuracy >= 0.4  # chance is 0.1
-    assert history[-1].test_accuracy == result.evaluation.accuracy
+    assert history[-1].eval_accuracy == result.evaluation.accuracy
+    assert {(r.eval_split, r.eval_images) for r in history} == {("test", len(test_set))}
     assert history[-1].lr == pytest.approx(0.0, abs=1e-12)  # the schedule ends at 0
     assert not result.model.training and result.checkpoint is None
     assert capfd.readouterr().err == ""  # no progress bar, no warnings
@@ -302,7 +313,7 @@ def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
 def test_fit_errors_are_one_sentence(train_set, test_set):
     with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(500\)"):
         fit(TINY.replace(batch_size=500), train=train_set, test=test_set, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu, quick, smoke, short, study$"):
+    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu, quick, smoke, short, study, skip-study, erf-study$"):
         fit("laptop", train=train_set, test=test_set)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         fit(TINY, train=train_set, test=test_set, device="cpu", checkpoint_every=-1)
@@ -505,6 +516,6 @@ def test_fit_evaluates_earlier_epochs_plainly_and_the_final_model_with_the_profi
     result = fit(profile, train=train_set, test=test_set, device="cpu", progress=False)
     assert asked == ["none", "none", "flip-shift"]
     final = evaluate(result.model, test_set, tta="flip-shift")
-    assert result.history[-1].test_accuracy == result.evaluation.accuracy == final.accuracy
-    assert result.history[-1].test_loss == pytest.approx(final.loss, rel=1e-5)
+    assert result.history[-1].eval_accuracy == result.evaluation.accuracy == final.accuracy
+    assert result.history[-1].eval_loss == pytest.approx(final.loss, rel=1e-5)
     assert result.evaluation.loss != pytest.approx(evaluate(result.model, test_set).loss, rel=1e-5)

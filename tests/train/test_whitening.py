@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 
 from convmixer.data.augment import prepare_images
-from convmixer.model import ConvMixer
 from convmixer.data.sample import cifar10_sample
+from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.train.whitening import patch_whitening_filters, whiten_stem
 
 
@@ -39,12 +39,12 @@ def test_the_strongest_direction_comes_first_and_eps_bounds_the_gain():
 def test_whiten_stem_sets_the_first_filters_and_keeps_the_rest():
     torch.manual_seed(0)
     images = cifar10_sample().images
-    model = ConvMixer(128, 1, 3, 4)
+    model = ConvMixer(ConvMixerConfig(128, 1, 3, 4))
     before = model.stem.conv.weight.detach().clone()
     assert whiten_stem(model, images) == 96
     torch.testing.assert_close(model.stem.conv.weight[:96], patch_whitening_filters(images, 4))
     torch.testing.assert_close(model.stem.conv.weight[96:], before[96:])
-    narrow = ConvMixer(32, 1, 3, 4)
+    narrow = ConvMixer(ConvMixerConfig(32, 1, 3, 4))
     assert whiten_stem(narrow, images) == 32
 
 

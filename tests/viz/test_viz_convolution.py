@@ -10,13 +10,13 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from convmixer.analysis.cost import CONV_KINDS, convolution_costs, convolution_variants, count_parameters, forward_flops
-from convmixer.filters import apply_filter, make_filter, make_filters  # noqa: E402
 from convmixer.data.sample import cifar10_sample  # noqa: E402
+from convmixer.filters import apply_filter, make_filter, make_filters  # noqa: E402
 from convmixer.viz.convolution import (  # noqa: E402
     cost_ratio_figure,
-    render_figure,
     filter_figure,
     kernel_figure,
+    render_figure,
     stretch_contrast,
     support_figure,
 )

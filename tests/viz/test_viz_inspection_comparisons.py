@@ -5,11 +5,17 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from convmixer import ConvMixer
-from convmixer.data.sample import cifar10_sample
+from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.analysis.inspection import inspect_image, most_varied_channel, patch_deletion
-from convmixer.viz.inspection import deletion_figure, draw_kernel_statistic, feature_maps_figure, overlay_gallery_figure, patch_overlays_figure
-from convmixer.widgets.inspection import activation_explorer
+from convmixer.data.sample import cifar10_sample
+from convmixer.viz.inspection import (
+    deletion_figure,
+    draw_kernel_statistic,
+    feature_maps_figure,
+    overlay_gallery_figure,
+    patch_overlays_figure,
+)
+from convmixer.widgets.inspection import ActivationExplorer
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +25,7 @@ def images():
 
 def model():
     torch.manual_seed(0)
-    return ConvMixer(dim=12, depth=2, kernel_size=3, patch_size=4).eval()
+    return ConvMixer(ConvMixerConfig(dim=12, depth=2, kernel_size=3, patch_size=4)).eval()
 
 
 def signed_overlays(fig):
@@ -94,7 +100,7 @@ def test_deletion_reports_standard_errors_and_plots_them(images):
     assert list(data.get_xdata()) == [0, 4, 16]
     assert list(data.get_ydata()) == pytest.approx([results[0].original] + [r.top_masked for r in results])
     bars = top.lines[2][0].get_segments()  # the vertical error bar of each point
-    assert bars[1][1][1] - bars[1][0][1] == pytest.approx(4 * results[0].top_masked_error, rel=1e-5)
+    assert bars[1][1][1] - bars[1][0][1] == pytest.approx(2 * 1.96 * results[0].top_masked_error, rel=1e-5)
     assert list(random.lines[0].get_ydata())[1:] == pytest.approx([r.random_masked for r in results])
     with pytest.raises(ValueError, match="at least one deletion result"):
         deletion_figure([], grid=64)
@@ -102,7 +108,7 @@ def test_deletion_reports_standard_errors_and_plots_them(images):
 
 def test_the_06_panel_names_the_most_varied_channel_of_its_layer(images):
     net = model()
-    explorer = activation_explorer(net, images, torch.arange(6) % 10, [str(i) for i in range(10)],
+    explorer = ActivationExplorer(net, images, torch.arange(6) % 10, [str(i) for i in range(10)],
                                    lambda batch: batch.float() / 127.5 - 1, image=2, layer=1)
     feature_map = inspect_image(net, images[2].float() / 127.5 - 1).feature_maps[1]
     assert f"most varied channel of this layer: {most_varied_channel(feature_map)} " in explorer.readout.value

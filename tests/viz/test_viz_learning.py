@@ -16,7 +16,7 @@ def _legend_texts(ax):
     return [text.get_text() for text in ax.get_legend().get_texts()]
 
 
-def test_learning_curves_draw_each_split_and_a_labelled_two_standard_error_band():
+def test_learning_curves_draw_each_split_and_a_labelled_95_percent_band():
     accuracy = [0.4, 0.6, 0.7]
     fig = learning_curves_figure(
         [1, 2, 3], loss={"train": [2.0, 1.5, 1.2], "validation": [1.8, 1.4, 1.3]},
@@ -27,9 +27,9 @@ def test_learning_curves_draw_each_split_and_a_labelled_two_standard_error_band(
     np.testing.assert_allclose(accuracy_ax.get_lines()[1].get_ydata(), [40, 60, 70])
     (band,) = accuracy_ax.collections
     low, high = band.get_paths()[0].vertices[:, 1].min(), band.get_paths()[0].vertices[:, 1].max()
-    assert low == pytest.approx(40 - 200 * math.sqrt(0.4 * 0.6 / 1000))
-    assert high == pytest.approx(70 + 200 * math.sqrt(0.7 * 0.3 / 1000))
-    assert "validation ± 2 standard errors (1,000 images)" in _legend_texts(accuracy_ax)
+    assert low == pytest.approx(40 - 196 * math.sqrt(0.4 * 0.6 / 1000))
+    assert high == pytest.approx(70 + 196 * math.sqrt(0.7 * 0.3 / 1000))
+    assert "validation, 95 % interval (1,000 images)" in _legend_texts(accuracy_ax)
     assert _legend_texts(loss_ax) == ["train", "validation"]
 
 
@@ -51,16 +51,16 @@ def test_schedule_shades_exactly_the_warm_up_and_says_so():
     assert _legend_texts(ax) == ["warm-up: the rate rises"]
 
 
-def test_per_class_error_bars_are_two_standard_errors_and_the_legend_covers_nothing():
+def test_per_class_error_bars_are_95_percent_intervals_and_the_legend_covers_nothing():
     accuracy, classes = [0.5, 0.9, 0.999], ("a", "b", "c")
     fig = per_class_accuracy_figure(accuracy, classes, images_per_class=[100, 100, 1000])
     ax = fig.axes[0]
     (bars,) = [c for c in ax.containers if hasattr(c, "has_xerr") and c.has_xerr]
     segments = bars.lines[2][0].get_segments()
     half_widths = [(s[1][0] - s[0][0]) / 2 for s in segments]
-    expected = [200 * math.sqrt(a * (1 - a) / n) for a, n in zip(accuracy, [100, 100, 1000])]
+    expected = [196 * math.sqrt(a * (1 - a) / n) for a, n in zip(accuracy, [100, 100, 1000])]
     np.testing.assert_allclose(half_widths, expected)
-    assert "± 2 standard errors" in _legend_texts(ax)
+    assert "95 % interval" in _legend_texts(ax)
     renderer = FigureCanvasAgg(fig).get_renderer()
     fig.draw(renderer)
     legend = ax.get_legend().get_window_extent(renderer)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from convmixer import CONFIGS, ConvMixer, create_model
+from convmixer import CONFIGS, ConvMixer, ConvMixerConfig, create_model
 from convmixer.analysis.cost import convmixer_parameters, trace_stages
 from convmixer.analysis.fields import receptive_field
 from convmixer.data.sample import cifar10_sample
@@ -31,7 +31,7 @@ def seen_pixels(model, size, row, col):
 @pytest.mark.parametrize("k, p, d, row, col", [(3, 2, 2, 8, 5), (4, 2, 3, 8, 8), (5, 1, 1, 0, 31)])
 def test_receptive_box_matches_the_gradient(k, p, d, row, col):
     torch.manual_seed(0)
-    model = ConvMixer(8, d, k, p)
+    model = ConvMixer(ConvMixerConfig(8, d, k, p))
     size = 32
     top, left, side = receptive_box(k, p, d, row, col)
     assert side == receptive_field(k, p, d)
@@ -70,7 +70,7 @@ def test_mosaic_rejects_bad_maps():
 def test_plot_feature_maps_labels_stages_and_outlines_the_receptive_field():
     image = cifar10_sample().images[0]
     torch.manual_seed(0)
-    model = ConvMixer(16, 3, 5, 2)
+    model = ConvMixer(ConvMixerConfig(16, 3, 5, 2))
     maps = model.feature_maps(image[None].float() / 255)
     fig = plot_feature_maps(image, maps, channels=(0, 7), receptive_field=(4, 6, 26))
     ax_image, ax_maps = fig.axes

@@ -6,7 +6,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from convmixer import ConvMixer
+from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.data.sample import cifar10_sample
 from convmixer.viz.images import draw_kernel, show_images
 from convmixer.viz.model import plot_feature_maps
@@ -65,7 +65,7 @@ def test_figure_functions_leave_no_pyplot_figures():
     plt.close("all")
     image = cifar10_sample().images[0]
     torch.manual_seed(0)
-    maps = ConvMixer(8, 2, 3, 4).feature_maps(image[None].float() / 255)
+    maps = ConvMixer(ConvMixerConfig(8, 2, 3, 4)).feature_maps(image[None].float() / 255)
     figures = [
         show_images([image, image], ["a", "b"]),
         plot_patch_grid([image], [4]),

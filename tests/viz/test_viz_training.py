@@ -68,15 +68,15 @@ def test_augmentation_figure_shows_originals_and_views(sample):
 
 def test_curves_from_history_keeps_only_complete_series():
     records = [
-        SimpleNamespace(epoch=1, train_loss=2.0, test_accuracy=0.3, lr=0.01),
-        SimpleNamespace(epoch=2, train_loss=1.5, test_accuracy=0.4, lr=0.02),
+        SimpleNamespace(epoch=1, train_loss=2.0, eval_accuracy=0.3, eval_split="validation", lr=0.01),
+        SimpleNamespace(epoch=2, train_loss=1.5, eval_accuracy=0.4, eval_split="validation", lr=0.02),
     ]
     curves = Curves.from_history("run", records)
     assert curves.label == "run"
     assert curves.epochs == [1.0, 2.0]
     assert curves.train_loss == [2.0, 1.5]
-    assert curves.test_accuracy == [0.3, 0.4]
-    assert curves.test_loss == [] and curves.train_accuracy == []
+    assert curves.eval_accuracy == [0.3, 0.4] and curves.eval_split == "validation"
+    assert curves.eval_loss == [] and curves.train_accuracy == []
 
 
 def test_training_curves_move_lines_in_place_and_keep_references():
@@ -84,16 +84,16 @@ def test_training_curves_move_lines_in_place_and_keep_references():
     figure = plot.figure
     plot.add_reference(Curves("k=3 d=2", [1, 2], [2.0, 1.8], [2.1, 1.9], [0.2, 0.3], [0.25, 0.35]))
     plot.update(Curves("k=9 d=4", [1], [1.9], [2.0], [0.3], [0.32]))
-    plot.update(Curves("k=9 d=4", [1, 2], [1.9, 1.2], [2.0, 1.4], [0.3, 0.55], [0.32, 0.5]))
+    plot.update(Curves("k=9 d=4", [1, 2], [1.9, 1.2], [2.0, 1.4], [0.3, 0.55], [0.32, 0.5], "validation"))
     assert plot.figure is figure
-    live = plot._lines["test_accuracy"]
+    live = plot._lines["eval_accuracy"]
     np.testing.assert_allclose(live.get_xdata(), [1, 2])
     np.testing.assert_allclose(live.get_ydata(), [32, 50])  # percent
     np.testing.assert_allclose(plot._lines["train_loss"].get_ydata(), [1.9, 1.2])
     # The reference run is drawn on both axes (train dashed, test solid) and named in the legend.
     assert len(plot.loss_ax.get_lines()) == 4 and len(plot.accuracy_ax.get_lines()) == 4
     legend = [t.get_text() for t in plot.accuracy_ax.get_legend().get_texts()]
-    assert "k=3 d=2" in legend and "k=9 d=4: test" in legend
+    assert "k=3 d=2" in legend and "k=9 d=4: validation" in legend  # named by the live run's eval_split
     low, high = plot.loss_ax.get_ylim()
     assert low <= 1.2 and high >= 2.1
     assert plot.accuracy_ax.get_xlim()[1] >= 4

@@ -4,15 +4,14 @@ import re
 
 import pytest
 import torch
-
-from convmixer.analysis.cost import convolution_costs
-from convmixer.filters import filter_image
-from convmixer.data.sample import photo
 from support import panel_controls
 
+from convmixer.analysis.cost import convolution_costs
+from convmixer.data.sample import photo
+from convmixer.filters import filter_image
 from convmixer.widgets.convolution import (
-    depthwise_filter_explorer,
-    separable_cost_explorer,
+    DepthwiseFilterExplorer,
+    SeparableCostExplorer,
 )
 
 
@@ -23,7 +22,7 @@ def image() -> torch.Tensor:
 
 
 def test_filter_explorer_follows_the_conventions(image):
-    explorer = depthwise_filter_explorer(image)
+    explorer = DepthwiseFilterExplorer(image)
     found = panel_controls(explorer)
     assert set(found) == {"cm-kernel-size", "cm-filter"}
     assert all(w.description for w in found.values())
@@ -35,7 +34,7 @@ def test_filter_explorer_follows_the_conventions(image):
 
 
 def test_filter_explorer_kernel_size_changes_readout_and_picture(image):
-    explorer = depthwise_filter_explorer(image, kernel_size=5, filter_name="gaussian")
+    explorer = DepthwiseFilterExplorer(image, kernel_size=5, filter_name="gaussian")
     assert "kernel size k = 5" in explorer.readout.value
     assert "(2, 2)" in explorer.readout.value
     assert "75 = 3 &times; 5&sup2;" in explorer.readout.value
@@ -56,7 +55,7 @@ def test_filter_explorer_kernel_size_changes_readout_and_picture(image):
 
 
 def test_filter_explorer_filter_choice_changes_output(image):
-    explorer = depthwise_filter_explorer(image, kernel_size=3, filter_name="box")
+    explorer = DepthwiseFilterExplorer(image, kernel_size=3, filter_name="box")
     blurred, picture = explorer.filtered.clone(), explorer.figure.value
     explorer.filter.value = "edge"
     assert explorer.readout.value.startswith("<b>edge</b> filter")
@@ -69,11 +68,11 @@ def test_filter_explorer_filter_choice_changes_output(image):
 
 def test_filter_explorer_rejects_bad_input(image):
     with pytest.raises(ValueError, match=r"expected an image shaped \(C, H, W\)"):
-        depthwise_filter_explorer(image[0])
+        DepthwiseFilterExplorer(image[0])
     with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 15"):
-        depthwise_filter_explorer(image, kernel_size=16)
+        DepthwiseFilterExplorer(image, kernel_size=16)
     with pytest.raises(ValueError, match="unknown filter 'sharpen'"):
-        depthwise_filter_explorer(image, filter_name="sharpen")
+        DepthwiseFilterExplorer(image, filter_name="sharpen")
 
 
 def readout_numbers(html: str) -> dict[str, list[str]]:
@@ -84,7 +83,7 @@ def readout_numbers(html: str) -> dict[str, list[str]]:
 
 
 def test_cost_explorer_follows_the_conventions():
-    explorer = separable_cost_explorer()
+    explorer = SeparableCostExplorer()
     found = panel_controls(explorer)
     assert set(found) == {"cm-width", "cm-kernel-size"}
     assert all(w.description for w in found.values())
@@ -93,7 +92,7 @@ def test_cost_explorer_follows_the_conventions():
 
 
 def test_cost_explorer_width_and_kernel_change_the_table_and_plot():
-    explorer = separable_cost_explorer(width=256, kernel_size=5, map_size=16)
+    explorer = SeparableCostExplorer(width=256, kernel_size=5, map_size=16)
     rows = readout_numbers(explorer.readout.value)
     assert rows["full 5&times;5"] == ["1,638,656", "838,860,800"]
     picture = explorer.figure.value
@@ -121,8 +120,8 @@ def test_cost_explorer_width_and_kernel_change_the_table_and_plot():
 
 def test_cost_explorer_rejects_bad_input():
     with pytest.raises(ValueError, match="width must be one of"):
-        separable_cost_explorer(width=100)
+        SeparableCostExplorer(width=100)
     with pytest.raises(ValueError, match="map_size must be an integer >= 1"):
-        separable_cost_explorer(map_size=0)
+        SeparableCostExplorer(map_size=0)
     with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 15"):
-        separable_cost_explorer(kernel_size=16)
+        SeparableCostExplorer(kernel_size=16)

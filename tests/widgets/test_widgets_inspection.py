@@ -4,15 +4,14 @@ import re
 
 import pytest
 import torch
-
 from support import panel_controls, tiny_model
 
 from convmixer import ConvMixer
+from convmixer.analysis import inspection as analysis_inspection
 from convmixer.analysis.fields import receptive_field
 from convmixer.data.sample import cifar10_sample
-from convmixer.analysis import inspection as analysis_inspection
 from convmixer.widgets import inspection as widget_module
-from convmixer.widgets.inspection import activation_explorer, image_options
+from convmixer.widgets.inspection import ActivationExplorer, image_options
 
 
 def preprocess(images: torch.Tensor) -> torch.Tensor:
@@ -34,7 +33,7 @@ def number_after(text: str, label: str) -> float:
 
 
 def test_panel_follows_the_widget_conventions(sample):
-    explorer = activation_explorer(make_model(), *sample, preprocess=preprocess)
+    explorer = ActivationExplorer(make_model(), *sample, preprocess=preprocess)
     found = panel_controls(explorer)
     assert set(found) == {"cm-image", "cm-layer", "cm-channel"}
     assert all(w.description for w in found.values())
@@ -46,7 +45,7 @@ def test_panel_follows_the_widget_conventions(sample):
 
 def test_controls_span_the_model(sample):
     images, labels, classes = sample
-    explorer = activation_explorer(make_model(), images, labels, classes, preprocess)
+    explorer = ActivationExplorer(make_model(), images, labels, classes, preprocess)
     assert (explorer.layer.min, explorer.layer.max, explorer.layer.value) == (0, 3, 3)
     assert (explorer.channel.min, explorer.channel.max) == (0, 11)
     assert explorer.image.options == tuple(image_options(labels, classes))
@@ -56,7 +55,7 @@ def test_controls_span_the_model(sample):
 def test_readout_states_prediction_shape_and_receptive_field(sample):
     images, labels, classes = sample
     model = make_model()
-    explorer = activation_explorer(model, images, labels, classes, preprocess, image=1)
+    explorer = ActivationExplorer(model, images, labels, classes, preprocess, image=1)
     model.eval()
     with torch.no_grad():
         probabilities = model(preprocess(images[1:2]))[0].softmax(0)
@@ -72,7 +71,7 @@ def test_readout_states_prediction_shape_and_receptive_field(sample):
 def test_moving_layer_and_channel_redraws_with_that_feature_map(sample):
     images, labels, classes = sample
     model = make_model(kernel_size=4)  # an even kernel works too
-    explorer = activation_explorer(model, images, labels, classes, preprocess)
+    explorer = ActivationExplorer(model, images, labels, classes, preprocess)
     picture = explorer.figure.value
 
     explorer.layer.value = 1
@@ -104,7 +103,7 @@ def test_changing_image_runs_the_model_once_per_image(sample, monkeypatch):
         return original(model, x, target)
 
     monkeypatch.setattr(widget_module, "inspect_image", counting)
-    explorer = activation_explorer(make_model(), images, labels, classes, preprocess)
+    explorer = ActivationExplorer(make_model(), images, labels, classes, preprocess)
     explorer.image.value = 4
     assert f"true class <b>{classes[int(labels[4])]}</b>" in explorer.readout.value
     explorer.layer.value = 2
@@ -119,14 +118,14 @@ def test_panel_rejects_bad_arguments(sample):
     images, labels, classes = sample
     model = make_model()
     with pytest.raises(ValueError, match="uint8 images"):
-        activation_explorer(model, images.float(), labels, classes, preprocess)
+        ActivationExplorer(model, images.float(), labels, classes, preprocess)
     with pytest.raises(ValueError, match="6 images but 5 labels"):
-        activation_explorer(model, images, labels[:5], classes, preprocess)
+        ActivationExplorer(model, images, labels[:5], classes, preprocess)
     with pytest.raises(ValueError, match="9 class names for a model with 10 classes"):
-        activation_explorer(model, images, labels, classes[:9], preprocess)
+        ActivationExplorer(model, images, labels, classes[:9], preprocess)
     with pytest.raises(ValueError, match=r"layer must be an integer between 0 and 3, got 4"):
-        activation_explorer(model, images, labels, classes, preprocess, layer=4)
+        ActivationExplorer(model, images, labels, classes, preprocess, layer=4)
     with pytest.raises(ValueError, match=r"channel must be an integer between 0 and 11, got 12"):
-        activation_explorer(model, images, labels, classes, preprocess, channel=12)
+        ActivationExplorer(model, images, labels, classes, preprocess, channel=12)
     with pytest.raises(ValueError, match=r"image must be an integer between 0 and 5, got 6"):
-        activation_explorer(model, images, labels, classes, preprocess, image=6)
+        ActivationExplorer(model, images, labels, classes, preprocess, image=6)

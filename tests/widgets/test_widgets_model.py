@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from support import readout_text
 
 from convmixer import ConvMixer, ConvMixerConfig
@@ -10,7 +9,7 @@ from convmixer._util import torch_threads
 from convmixer.analysis.cost import convmixer_parameters, forward_flops
 from convmixer.analysis.fields import receptive_field
 from convmixer.data.sample import cifar10_sample
-from convmixer.widgets.model import image_coverage, model_explorer
+from convmixer.widgets.model import ModelExplorer, image_coverage
 from convmixer.widgets.patches import standardize
 
 
@@ -25,7 +24,7 @@ def expected_numbers(panel):
     h, d = panel.width.value, panel.depth.value
     k, p = panel.kernel_size.value, panel.patch_size.value
     config = ConvMixerConfig(h, d, k, p)
-    flops = forward_flops(ConvMixer.from_config(config), (1, 3, 32, 32))
+    flops = forward_flops(ConvMixer(config), (1, 3, 32, 32))
     return convmixer_parameters(config), flops, receptive_field(k, p, d)
 
 
@@ -43,7 +42,7 @@ def mosaic(panel):
 
 
 def test_controls_follow_the_conventions(image):
-    panel = model_explorer(image)
+    panel = ModelExplorer(image)
     controls = {
         "cm-depth": panel.depth,
         "cm-kernel-size": panel.kernel_size,
@@ -64,7 +63,7 @@ def test_controls_follow_the_conventions(image):
      ("patch_size", 8, (4, 5))],
 )
 def test_each_control_changes_readout_and_drawing(image, control, value, tiles):
-    panel = model_explorer(image, depth=4, kernel_size=5, dim=64, patch_size=2)
+    panel = ModelExplorer(image, depth=4, kernel_size=5, dim=64, patch_size=2)
     assert_readout_states_the_numbers(panel)
     before_text, before_maps, before_png = panel.readout.value, mosaic(panel).copy(), bytes(panel.figure.value)
     getattr(panel, control).value = value
@@ -79,9 +78,9 @@ def test_each_control_changes_readout_and_drawing(image, control, value, tiles):
 
 
 def test_drawn_maps_are_the_seeded_models_feature_maps(image):
-    panel = model_explorer(image, depth=2, kernel_size=3, dim=16, patch_size=4, seed=5)
+    panel = ModelExplorer(image, depth=2, kernel_size=3, dim=16, patch_size=4, seed=5)
     torch.manual_seed(5)
-    model = ConvMixer(16, 2, 3, 4).train()
+    model = ConvMixer(ConvMixerConfig(16, 2, 3, 4)).train()
     expected = model.feature_maps(standardize(image))
     assert len(panel.maps) == 3
     for got, want in zip(panel.maps, expected):
@@ -89,7 +88,7 @@ def test_drawn_maps_are_the_seeded_models_feature_maps(image):
 
 
 def test_receptive_field_box_is_drawn_for_the_centre_position(image):
-    panel = model_explorer(image, depth=1, kernel_size=3, dim=16, patch_size=4)
+    panel = ModelExplorer(image, depth=1, kernel_size=3, dim=16, patch_size=4)
     box = panel.drawn.axes[0].patches[0]
     # centre position 4 of the 8x8 grid sees grid positions 3..5, i.e. pixels 12..23
     assert (box.get_y(), box.get_x(), box.get_width()) == (12, 12, 12)
@@ -107,19 +106,19 @@ def test_readout_says_how_much_of_the_image_one_position_sees():
 
 def test_bad_arguments_raise_clear_errors(image):
     with pytest.raises(ValueError, match="square image"):
-        model_explorer(image[:, :16, :])
+        ModelExplorer(image[:, :16, :])
     with pytest.raises(ValueError, match=r"shaped \(C, H, W\)"):
-        model_explorer(image[None])
+        ModelExplorer(image[None])
     with pytest.raises(ValueError, match="depth must be an integer between 1 and 12, got 13"):
-        model_explorer(image, depth=13)
+        ModelExplorer(image, depth=13)
     with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 10"):
-        model_explorer(image, kernel_size=10)
+        ModelExplorer(image, kernel_size=10)
     with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 0"):
-        model_explorer(image, kernel_size=0)
+        ModelExplorer(image, kernel_size=0)
     with pytest.raises(ValueError, match=r"dim must be one of the widths \(16, 32, 64, 128, 256\)"):
-        model_explorer(image, dim=100)
+        ModelExplorer(image, dim=100)
     with pytest.raises(ValueError, match=r"divide the 32x32 image \(one of \(1, 2, 4, 8\)\)"):
-        model_explorer(image, patch_size=3)
+        ModelExplorer(image, patch_size=3)
 
 
 def test_forward_passes_run_on_one_thread_and_restore_the_count(image, monkeypatch):
@@ -133,7 +132,7 @@ def test_forward_passes_run_on_one_thread_and_restore_the_count(image, monkeypat
     monkeypatch.setattr(ConvMixer, "feature_maps", spy)
     threads = torch.get_num_threads()
     with torch_threads(2):
-        panel = model_explorer(image, depth=2, kernel_size=3, dim=16, patch_size=4)
+        panel = ModelExplorer(image, depth=2, kernel_size=3, dim=16, patch_size=4)
         panel.depth.value = 3
         assert torch.get_num_threads() == 2
     assert seen == [1, 1]

@@ -4,15 +4,14 @@ everywhere else, and its slider ranges always reach the trained settings."""
 
 import pytest
 import torch
-
 from support import readout_text, tiny_model
 
 from convmixer import ConvMixer, ConvMixerConfig
-from convmixer.data.augment import prepare_images
 from convmixer.analysis.fields import effective_receptive_field, effective_side, own_patch_share
+from convmixer.data.augment import prepare_images
 from convmixer.data.sample import cifar10_sample
 from convmixer.widgets import model as panel_module
-from convmixer.widgets.model import matches_trained, model_explorer
+from convmixer.widgets.model import ModelExplorer, matches_trained
 from convmixer.widgets.patches import standardize
 
 
@@ -28,7 +27,7 @@ def stand_in(dim=16, depth=3, kernel_size=3, patch_size=4, activation="gelu"):
 
 
 def panel_for(pictures, trained, **settings):
-    return model_explorer(pictures[0], trained=trained, trained_label="the stand-in",
+    return ModelExplorer(pictures[0], trained=trained, trained_label="the stand-in",
                           erf_images=pictures, **settings)
 
 
@@ -74,7 +73,7 @@ def test_other_settings_say_untrained_and_show_a_seeded_model(pictures, control,
             "set h, k and p to those (d ≤ 3) to see it trained") in readout_text(panel)
     assert "untrained: feature maps" in panel.drawn.axes[1].get_title()
     torch.manual_seed(7)
-    untrained = ConvMixer.from_config(config)
+    untrained = ConvMixer(config)
     erf = effective_receptive_field(untrained, prepare_images(pictures), blocks=config.depth)
     torch.testing.assert_close(panel.erfs["untrained"], erf)
     expected = untrained.train().feature_maps(standardize(pictures[0]))
@@ -86,7 +85,7 @@ def test_new_settings_keep_the_trained_models_other_fields(pictures):
     trained = stand_in(activation="relu")
     panel = panel_for(pictures, trained, depth=3, kernel_size=3, dim=16, patch_size=4)
     panel.kernel_size.value = 5
-    assert panel.config.activation == "relu" and panel.model.config().activation == "relu"
+    assert panel.config.activation == "relu" and panel.model.config.activation == "relu"
     panel.kernel_size.value = 3
     assert panel.shows_trained
 
@@ -119,6 +118,6 @@ def test_expensive_settings_average_the_erf_over_fewer_images(pictures, monkeypa
 
 def test_bad_erf_images_and_a_foreign_trained_model_raise(pictures):
     with pytest.raises(ValueError, match=r"erf_images must be uint8 images shaped \(B, 3, 32, 32\)"):
-        model_explorer(pictures[0], erf_images=pictures.float())
+        ModelExplorer(pictures[0], erf_images=pictures.float())
     with pytest.raises(ValueError, match="the trained model takes 1-channel images"):
-        model_explorer(pictures[0], trained=ConvMixer(16, 2, 3, 4, in_channels=1))
+        ModelExplorer(pictures[0], trained=ConvMixer(ConvMixerConfig(16, 2, 3, 4, in_channels=1)))

@@ -2,13 +2,12 @@
 
 import pytest
 import torch
-
 from support import readout_text
 
 from convmixer import PatchEmbedding
-from convmixer.patches import num_tokens
 from convmixer.data.sample import cifar10_sample, photo
-from convmixer.widgets.patches import patch_size_explorer, standardize
+from convmixer.patches import num_tokens
+from convmixer.widgets.patches import PatchSizeExplorer, standardize
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +20,7 @@ def channel_arrays(panel):
 
 
 def test_controls_follow_the_conventions(images):
-    panel = patch_size_explorer(images)
+    panel = PatchSizeExplorer(images)
     for control, name in ((panel.patch_size, "cm-patch-size"), (panel.image, "cm-image")):
         assert control.description
         assert name in control._dom_classes
@@ -31,7 +30,7 @@ def test_controls_follow_the_conventions(images):
 
 
 def test_patch_size_changes_readout_and_drawing(images):
-    panel = patch_size_explorer(images["car"], patch_size=4, dim=12, channels=(0, 11))
+    panel = PatchSizeExplorer(images["car"], patch_size=4, dim=12, channels=(0, 11))
     assert "N = 64 tokens" in readout_text(panel)
     assert "ViT sequence (1, 64, 12) · ConvMixer grid (1, 12, 8, 8)" in readout_text(panel)
     assert "3·4² = 48 numbers" in readout_text(panel)
@@ -46,7 +45,7 @@ def test_patch_size_changes_readout_and_drawing(images):
 
 
 def test_drawn_channels_are_the_seeded_stem_convolution(images):
-    panel = patch_size_explorer(images["car"], patch_size=8, dim=6, channels=(0, 3), seed=3)
+    panel = PatchSizeExplorer(images["car"], patch_size=8, dim=6, channels=(0, 3), seed=3)
     torch.manual_seed(3)
     conv = PatchEmbedding(3, 6, 8).conv
     with torch.no_grad():
@@ -57,7 +56,7 @@ def test_drawn_channels_are_the_seeded_stem_convolution(images):
 
 
 def test_patch_size_that_does_not_tile_is_explained(images):
-    panel = patch_size_explorer(images["car"])
+    panel = PatchSizeExplorer(images["car"])
     panel.patch_size.value = 7
     text = readout_text(panel)
     assert "p = 7 does not divide the 32×32 image: 4 row(s) and 4 column(s)" in text
@@ -67,7 +66,7 @@ def test_patch_size_that_does_not_tile_is_explained(images):
 
 
 def test_image_menu_switches_the_image(images):
-    panel = patch_size_explorer(images, patch_size=8)
+    panel = PatchSizeExplorer(images, patch_size=8)
     assert "32×32 image → grid 4×4" in readout_text(panel)
     panel.image.value = "photo"
     assert "64×48 image → grid 8×6 · sequence length N = 48 tokens" in readout_text(panel)
@@ -76,15 +75,15 @@ def test_image_menu_switches_the_image(images):
 
 def test_bad_arguments_raise_clear_errors(images):
     with pytest.raises(ValueError, match=r"shaped \(C, H, W\)"):
-        patch_size_explorer(images["car"][None])
+        PatchSizeExplorer(images["car"][None])
     with pytest.raises(ValueError, match="at least one image"):
-        patch_size_explorer({})
+        PatchSizeExplorer({})
     with pytest.raises(ValueError, match="between 1 and 32"):
-        patch_size_explorer(images["car"], patch_size=33)
+        PatchSizeExplorer(images["car"], patch_size=33)
     with pytest.raises(ValueError, match=r"channels \(0, 16\) must lie in 0..15"):
-        patch_size_explorer(images["car"], dim=16, channels=(0, 16))
+        PatchSizeExplorer(images["car"], dim=16, channels=(0, 16))
     with pytest.raises(ValueError, match="dim must be an integer >= 1"):
-        patch_size_explorer(images["car"], dim=0)
+        PatchSizeExplorer(images["car"], dim=0)
 
 
 def test_standardize_gives_zero_mean_unit_std():

@@ -1,13 +1,15 @@
 """The short-budget training panel of notebook 05: press Train, check what was trained and shown."""
 
+import dataclasses
+
 import pytest
 import torch
 
 from convmixer.analysis.cost import count_parameters
-from convmixer.model import ConvMixer
 from convmixer.data.sample import cifar10_sample
+from convmixer.model import ConvMixer
 from convmixer.train import SHORT, fit
-from convmixer.widgets.training import bundled_sample_split, kernel_depth_trainer
+from convmixer.widgets.training import KernelDepthTrainer, bundled_sample_split
 
 # Seconds, not minutes: an 8-wide model on the 200 training images of the bundled sample.
 TINY = SHORT.replace(
@@ -48,7 +50,7 @@ def test_bundled_sample_split_is_a_disjoint_per_class_split(splits):
 
 
 def test_panel_follows_the_widget_conventions(splits):
-    panel = kernel_depth_trainer(*splits, profile=TINY)
+    panel = KernelDepthTrainer(*splits, profile=TINY)
     controls = {cls: w for w in panel.panel.children[0].children for cls in w._dom_classes}
     assert set(controls) == {"cm-kernel-size", "cm-depth", "cm-train"}
     assert all(w.description for w in controls.values())
@@ -62,7 +64,7 @@ def test_panel_follows_the_widget_conventions(splits):
 
 def test_train_button_trains_the_chosen_kernel_size_and_depth(splits):
     spy = Spy()
-    panel = kernel_depth_trainer(*splits, profile=TINY, train_fn=spy)
+    panel = KernelDepthTrainer(*splits, profile=TINY, train_fn=spy)
     pictures = []
     panel.figure.observe(lambda change: pictures.append(change["new"]), names="value")
     panel.kernel_size.value, panel.depth.value = 4, 3  # an even kernel works too
@@ -76,10 +78,11 @@ def test_train_button_trains_the_chosen_kernel_size_and_depth(splits):
     result = spy.results[0]
     run, = panel.runs
     assert (run.kernel_size, run.depth) == (4, 3)
-    assert run.parameters == count_parameters(ConvMixer.from_config(config))
-    assert run.test_accuracy == result.evaluation.accuracy
-    assert run.curves.test_accuracy == [r.test_accuracy for r in result.history]
-    assert f"<b>{100 * run.test_accuracy:.1f}%</b>" in panel.readout.value
+    assert run.parameters == count_parameters(ConvMixer(config))
+    assert run.eval_accuracy == result.evaluation.accuracy
+    assert run.curves.eval_accuracy == [r.eval_accuracy for r in result.history]
+    assert run.curves.eval_split == "test" == splits[1].split
+    assert f"<b>{100 * run.eval_accuracy:.1f}%</b>" in panel.readout.value
     assert "finished k=4 d=3" in panel.readout.value
     # The curves were redrawn after every epoch, while training.
     assert len(pictures) >= TINY.epochs and len(set(map(bytes, pictures))) >= TINY.epochs
@@ -87,7 +90,7 @@ def test_train_button_trains_the_chosen_kernel_size_and_depth(splits):
 
 
 def test_later_runs_are_drawn_over_the_earlier_ones(splits):
-    panel = kernel_depth_trainer(*splits, profile=TINY)
+    panel = KernelDepthTrainer(*splits, profile=TINY)
     first = panel.train()
     panel.kernel_size.value = 1
     picture = panel.figure.value
@@ -98,12 +101,13 @@ def test_later_runs_are_drawn_over_the_earlier_ones(splits):
     assert panel.figure.value != picture
     readout = panel.readout.value
     assert readout.count("<tr>") == 3  # header + two runs
-    assert f"<b>{100 * first.test_accuracy:.1f}%</b>" in readout
-    assert f"<b>{100 * second.test_accuracy:.1f}%</b>" in readout
+    assert f"<b>{100 * first.eval_accuracy:.1f}%</b>" in readout
+    assert f"<b>{100 * second.eval_accuracy:.1f}%</b>" in readout
 
 
 def test_a_held_out_split_is_named_validation_not_test(splits):
-    panel = kernel_depth_trainer(*splits, profile=TINY, evaluated_on="validation")
+    train, test = splits
+    panel = KernelDepthTrainer(train, dataclasses.replace(test, split="validation"), profile=TINY)
     assert "evaluated on 100 validation images" in panel.readout.value
     panel.train()
     assert "finished k=5 d=2: validation accuracy" in panel.readout.value
@@ -117,7 +121,7 @@ def test_a_failed_run_re_enables_the_button(splits):
         assert panel.train_button.disabled is True
         raise ValueError("no data")
 
-    panel = kernel_depth_trainer(*splits, profile=TINY, train_fn=broken)
+    panel = KernelDepthTrainer(*splits, profile=TINY, train_fn=broken)
     with pytest.raises(ValueError, match="no data"):
         panel.train()
     assert panel.train_button.disabled is False and panel.runs == []
@@ -125,6 +129,6 @@ def test_a_failed_run_re_enables_the_button(splits):
 
 def test_bad_settings_are_one_clear_sentence(splits):
     with pytest.raises(ValueError, match="kernel_size must be an integer between 1 and 9, got 11"):
-        kernel_depth_trainer(*splits, kernel_size=11)
+        KernelDepthTrainer(*splits, kernel_size=11)
     with pytest.raises(ValueError, match="depth must be an integer between 1 and 4, got 5"):
-        kernel_depth_trainer(*splits, depth=5, max_depth=4)
+        KernelDepthTrainer(*splits, depth=5, max_depth=4)

@@ -1,12 +1,14 @@
 """Notebook 07's figures: cell means with 95 % error bars, and the reader's runs on the same axes."""
 
 import pytest
-from matplotlib.colors import to_rgba
 from matplotlib.collections import PathCollection
+from matplotlib.colors import to_rgba
 from matplotlib.container import ErrorbarContainer
+from study_fakes import sweep_grid
 
+from convmixer.studies.kernel_depth import cells
 from convmixer.studies.panel_runs import StudyRun
-from convmixer.studies.stats import cells, interval_half_width, seed_noise
+from convmixer.studies.stats import interval_half_width, seed_noise
 from convmixer.viz.kernel_depth import (
     METRICS,
     YOUR_RUNS_OFFSET,
@@ -15,7 +17,6 @@ from convmixer.viz.kernel_depth import (
     study_figure,
     sweep_figure,
 )
-from study_fakes import sweep_grid
 
 
 @pytest.fixture()
@@ -97,7 +98,7 @@ def test_metric_figure_is_one_panel(grid):
 
 
 def your_run(k: int, d: int, seed: int, accuracy: float) -> StudyRun:
-    return StudyRun(k, d, seed, 64, 4, "short", "abc", 5000, 4, 1000, accuracy, 1, 1.0, "x", "now")
+    return StudyRun(k, d, seed, 64, 4, "short", "abc", 5000, 4, "validation", 1000, accuracy, 1, 1.0, "x", "now")
 
 
 def test_study_figure_puts_your_runs_on_the_stored_plot(grid):

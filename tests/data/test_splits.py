@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from convmixer.data.splits import accuracy_standard_error, hold_out
+from convmixer.data.splits import hold_out
 from support import synthetic
 
 
@@ -34,16 +34,3 @@ def test_hold_out_refuses_to_take_a_whole_class():
         hold_out(data, per_class=3)
     with pytest.raises(ValueError, match="per_class"):
         hold_out(data, per_class=0)
-
-
-def test_standard_error_is_the_binomial_one_and_matches_simulation():
-    assert accuracy_standard_error(0.8, 5000) == pytest.approx(math.sqrt(0.8 * 0.2 / 5000))
-    assert accuracy_standard_error(1.0, 10) == 0.0
-    # The spread of accuracies measured on 400 random images each, for a true accuracy of 0.7.
-    generator = torch.Generator().manual_seed(0)
-    measured = (torch.rand(20_000, 400, generator=generator) < 0.7).double().mean(dim=1)
-    assert float(measured.std()) == pytest.approx(accuracy_standard_error(0.7, 400), rel=0.03)
-    with pytest.raises(ValueError, match="fraction"):
-        accuracy_standard_error(81.5, 100)
-    with pytest.raises(ValueError, match="images"):
-        accuracy_standard_error(0.5, 0)

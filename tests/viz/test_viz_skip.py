@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 import pytest
+from study_fakes import epoch_record
 
-from convmixer.studies.skip import EpochPoint, SkipRun
+from convmixer.studies.skip import SkipRun
 from convmixer.viz.skip import skip_study_figure
 
 
 def run(variant: str, seed: int, curve: tuple[float, ...]) -> SkipRun:
-    history = tuple(EpochPoint(e, 2.0 - 0.1 * e - 0.01 * seed, 1.8, a, 1.0) for e, a in enumerate(curve, start=1))
+    history = tuple(epoch_record(e, 2.0 - 0.1 * e - 0.01 * seed, 1.8, a, 1.0) for e, a in enumerate(curve, start=1))
     return SkipRun(variant, seed, 100, curve[-1], 50, history, 5.0)
 
 
@@ -26,8 +27,10 @@ def test_figure_shows_means_intervals_seeds_and_curves():
     fig = skip_study_figure(runs, title="skip study")
     final_ax, accuracy_ax, loss_ax = fig.axes
     assert [t.get_text() for t in final_ax.get_xticklabels()] == ["around depth-wise\n(paper)", "no skip"]
-    # depthwise: s = 2 points over 3 seeds -> 4.303 * 2 / sqrt(3); none: every seed ends at 40 %
-    assert error_bar_half_widths(final_ax) == pytest.approx([4.303 * 2 / math.sqrt(3), 0.0], abs=1e-3)
+    # depthwise: s = 2 points over 3 seeds, none: every seed ends at 40 %, so the pooled spread is
+    # sqrt((8 + 0) / 4) = sqrt(2) with 4 degrees of freedom (t = 2.776): the same bar for both
+    pooled = 2.776 * math.sqrt(2) / math.sqrt(3)
+    assert error_bar_half_widths(final_ax) == pytest.approx([pooled, pooled], abs=1e-3)
     seeds = [c for c in final_ax.collections if len(c.get_offsets()) == 3]
     np.testing.assert_allclose(np.asarray(seeds[0].get_offsets())[:, 1], [50, 52, 54])
     np.testing.assert_allclose(accuracy_ax.get_lines()[1].get_ydata(), [22, 40])

@@ -12,11 +12,13 @@ import torch
 from study_fakes import FakeFit
 from support import TINY, load_script, synthetic, tiny_model
 
+from convmixer.analysis.fields import centre_position, effective_receptive_field, effective_side, own_patch_share
 from convmixer.data.augment import prepare_images
 from convmixer.studies.erf import (
     ErfMeasure,
     ErfRun,
     Estimate,
+    comparisons,
     format_table,
     measure,
     read_results,
@@ -24,11 +26,9 @@ from convmixer.studies.erf import (
     summarise,
     write_results,
 )
-from convmixer.analysis.fields import centre_position, effective_receptive_field, effective_side, own_patch_share
 from convmixer.train import build_model, with_kernel_depth
-from convmixer.viz.model import receptive_box
 from convmixer.viz.fields import erf_study_figure
-
+from convmixer.viz.model import receptive_box
 
 
 def inside_receptive_field(kernel_size: int, patch_size: int, depth: int) -> torch.Tensor:
@@ -80,12 +80,27 @@ def test_run_cell_trains_k_d_seed_and_measures_the_trained_model_and_its_initial
         assert (measured.tensor()[~inside_receptive_field(3, 4, 1)] == 0).all()
 
 
-def test_estimates_are_the_mean_and_the_95_percent_half_width_over_seeds():
-    estimate = Estimate((10.0, 12.0, 14.0))
+def test_estimates_are_the_mean_and_a_95_percent_half_width():
+    estimate = Estimate((10.0, 12.0, 14.0), 4.97)
     assert estimate.mean == 12.0
-    assert estimate.half_width == pytest.approx(4.303 * 2.0 / math.sqrt(3), abs=1e-3)
     assert estimate.describe() == "12.0 ± 5.0"
-    assert Estimate((0.25,)).half_width is None and Estimate((0.25,)).describe(100) == "25.0"
+    assert Estimate((0.25,), None).describe(100) == "25.0"
+
+
+def test_error_bars_pool_the_seed_spread_over_the_cells_the_one_rule():
+    # k3 d2 sides spread by s = 1, k9 d2 by s = 3: pooled s = sqrt((2 + 18) / 4), 4 dof (t = 2.776)
+    runs = [erf_run(3, 2, seed, side, 0.3) for seed, side in enumerate((7, 8, 9))]
+    runs += [erf_run(9, 2, seed, side, 0.2) for seed, side in enumerate((11, 14, 17))]
+    small, large = summarise(runs)
+    pooled = 2.776 * math.sqrt(20 / 4) / math.sqrt(3)
+    assert small.trained.side.half_width == pytest.approx(pooled, abs=1e-3)
+    assert large.trained.side.half_width == pytest.approx(pooled, abs=1e-3)
+    side = next(c for c in comparisons([small, large]) if c.label == "half-gradient side, trained: k9 d2 vs k3 d2")
+    assert side.difference == pytest.approx(6.0) and side.unit == "px"
+    assert side.half_width == pytest.approx(2.776 * math.sqrt(20 / 4) * math.sqrt(2 / 3), abs=1e-3)
+    assert side.separable
+    labels = [c.label for c in comparisons([small, large])]
+    assert labels[0] == "validation accuracy: k9 d2 vs k3 d2"
 
 
 def test_summary_per_kernel_and_depth_averages_seeds_and_maps():
@@ -105,7 +120,7 @@ def test_summary_per_kernel_and_depth_averages_seeds_and_maps():
     expected[0:3, 0] = 1 / 3  # the trained maps sat on (seed, 0)
     torch.testing.assert_close(cell.trained.map, expected)
     assert cell.untrained.map[0, 0:3].tolist() == pytest.approx([1 / 3] * 3)
-    assert summaries[0].trained.side.half_width is None
+    assert summaries[0].trained.side.half_width == pytest.approx(4.303 * 2.0, abs=1e-3)  # one seed, k9 d2's spread
     table = format_table(summaries)
     assert "k9 d2" in table and "14.0 ± 5.0" in table and "30.0 ± 24.8" in table and "42.0 ± 5.0" in table
 
@@ -134,7 +149,7 @@ def test_results_round_trip_and_bad_files_say_what_is_wrong(tmp_path):
     for name, text in (("cut.json", path.read_text()[:-200]), ("other.json", json.dumps({"budget": {}})),
                        ("list.json", "[1, 2]")):
         (tmp_path / name).write_text(text)
-        with pytest.raises(ValueError, match=f"{name} is not an ERF-study result file"):
+        with pytest.raises(ValueError, match=f"{name} is not a (readable )?convmixer ERF study file"):
             read_results(tmp_path / name)
 
 
@@ -152,12 +167,6 @@ def test_figure_draws_every_cell_trained_and_untrained_with_its_theoretical_fiel
 
 
 
-def test_script_budget_is_the_short_profile_evaluated_on_the_whole_validation_split():
-    budget = load_script("erf_study").BUDGET
-    config = budget.model_config()
-    assert (config.dim, config.patch_size, budget.train_subset, budget.epochs) == (64, 4, 5000, 4)
-    assert budget.batch_size == 100
-    assert budget.test_subset is None and budget.stem_init == "random" and budget.tta == "none"
 
 
 def test_script_trains_on_a_held_out_split_and_stores_every_run(trainable_folder, tmp_path, single_threaded):

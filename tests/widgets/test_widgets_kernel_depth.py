@@ -2,13 +2,13 @@
 driven with a fake training function."""
 
 import pytest
+from study_fakes import FakeFit, sweep_grid, tiny_data
 
 from convmixer.analysis.cost import convmixer_parameters
 from convmixer.model import ConvMixerConfig
 from convmixer.studies.panel_runs import RunStore, budget_digest
 from convmixer.train import PROFILES
-from convmixer.widgets.kernel_depth import study_trainer, sweep_explorer
-from study_fakes import FakeFit, sweep_grid, tiny_data
+from convmixer.widgets.kernel_depth import StudyTrainer, SweepExplorer
 
 
 @pytest.fixture()
@@ -26,7 +26,7 @@ def classes(panel) -> dict[str, object]:
 
 
 def test_explorer_conventions_and_readout(grid):
-    panel = sweep_explorer(grid)
+    panel = SweepExplorer(grid)
     found = classes(panel)
     assert set(found) == {"cm-study-metric", "cm-study-show-depth"} and all(w.description for w in found.values())
     assert "cm-readout" in panel.readout._dom_classes and "cm-figure" in panel.figure._dom_classes
@@ -39,7 +39,7 @@ def test_explorer_conventions_and_readout(grid):
 
 
 def test_explorer_controls_change_readout_and_figure(grid):
-    panel = sweep_explorer(grid)
+    panel = SweepExplorer(grid)
     picture = panel.figure.value
     panel.metric.value = "parameters"
     assert panel.readout.value.startswith("<b>parameters</b>")
@@ -51,11 +51,11 @@ def test_explorer_controls_change_readout_and_figure(grid):
     assert "k3 d2" not in panel.readout.value
     assert panel.figure.value != picture
     with pytest.raises(ValueError, match="unknown metric"):
-        sweep_explorer(grid, metric="speed")
+        SweepExplorer(grid, metric="speed")
 
 
 def test_explorer_says_when_no_difference_can_be_judged(grid):
-    panel = sweep_explorer([r for r in grid if r.seed == 0])
+    panel = SweepExplorer([r for r in grid if r.seed == 0])
     assert "the seed spread is unknown, so no accuracy difference can be judged" in panel.readout.value
     assert "±" not in panel.readout.value
 
@@ -66,18 +66,18 @@ def test_explorer_says_when_no_difference_can_be_judged(grid):
 class Loader:
     """Counts how often the panel asks for the data."""
 
-    def __init__(self, error: str | None = None) -> None:
-        self.calls, self.error = 0, error
+    def __init__(self, error: str | None = None, split: str = "test") -> None:
+        self.calls, self.error, self.split = 0, error, split
 
     def __call__(self):
         self.calls += 1
         if self.error:
             raise ValueError(self.error)
-        return tiny_data(30), tiny_data(12)
+        return tiny_data(30, split="train"), tiny_data(12, split=self.split)
 
 
 def make_trainer(grid, tmp_path, fake=None, loader=None, budget="short"):
-    return study_trainer(
+    return StudyTrainer(
         grid, PROFILES[budget], RunStore(tmp_path / "runs.json"), loader or Loader(), train_fn=fake or FakeFit()
     )
 
@@ -117,7 +117,7 @@ def test_train_runs_the_chosen_model_stores_it_and_plots_it(grid, tmp_path):
     config = profile.model_config()
     assert (config.kernel_size, config.depth, profile.seed) == (9, 2, 3)
     assert profile.replace(name="short", model_overrides=PROFILES["short"].model_overrides, seed=0) == PROFILES["short"]
-    assert (run.kernel_size, run.depth, run.seed, run.test_accuracy) == (9, 2, 3, 0.42)
+    assert (run.kernel_size, run.depth, run.seed, run.eval_accuracy, run.eval_split) == (9, 2, 3, 0.42, "test")
     assert "Finished k = 9, d = 2, seed 3: test accuracy <b>42.0%</b> on 12 test images" in panel.readout.value
     assert "1 run(s) under this budget" in panel.readout.value
     assert "short budget: ConvMixer-64/d, p = 4, 30 images × 4 epochs, tested on 12" in panel.readout.value
@@ -142,11 +142,11 @@ def test_runs_survive_a_restart_and_other_budgets_stay_apart(grid, tmp_path):
 
 def test_runs_judged_on_validation_say_so_and_stay_apart_from_test_runs(grid, tmp_path):
     make_trainer(grid, tmp_path).train()  # judged on test images
-    panel = study_trainer(grid, PROFILES["short"], RunStore(tmp_path / "runs.json"), Loader(),
-                          train_fn=FakeFit(accuracy=0.5, test_images=12), evaluated_on="validation")
-    assert panel.your_runs == []
+    panel = StudyTrainer(grid, PROFILES["short"], RunStore(tmp_path / "runs.json"), Loader(split="validation"),
+                          train_fn=FakeFit(accuracy=0.5, test_images=12), eval_split="validation")
+    assert panel.your_runs == [] and "checked on 1,000 validation images" in panel.readout.value
     run = panel.train()
-    assert run.evaluated_on == "validation" and [r.evaluated_on for r in RunStore(tmp_path / "runs.json").load()] == [
+    assert run.eval_split == "validation" and [r.eval_split for r in RunStore(tmp_path / "runs.json").load()] == [
         "test", "validation"]
     text = panel.readout.value
     assert "validation accuracy <b>50.0%</b> on 12 validation images" in text
@@ -173,5 +173,5 @@ def test_missing_data_is_said_in_the_readout(grid, tmp_path):
 
 def test_a_broken_runs_file_is_one_clear_error(grid, tmp_path):
     (tmp_path / "runs.json").write_text("{")
-    with pytest.raises(ValueError, match="is not a readable study-runs file"):
+    with pytest.raises(ValueError, match="is not a readable convmixer study runs file .*; move or delete"):
         make_trainer(grid, tmp_path)

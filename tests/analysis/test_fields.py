@@ -4,7 +4,7 @@ answers for hand-set kernels, and the two numbers that summarise it."""
 import pytest
 import torch
 
-from convmixer import ConvMixer
+from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.analysis.fields import (
     centre_position,
     effective_receptive_field,
@@ -12,13 +12,13 @@ from convmixer.analysis.fields import (
     own_patch_share,
     ring_mass,
 )
-from convmixer.viz.model import receptive_box
 from convmixer.viz.fields import erf_figure
+from convmixer.viz.model import receptive_box
 
 
 def seeded_model(dim=8, depth=2, kernel_size=3, patch_size=2, seed=0):
     torch.manual_seed(seed)
-    return ConvMixer(dim, depth, kernel_size, patch_size)
+    return ConvMixer(ConvMixerConfig(dim, depth, kernel_size, patch_size))
 
 
 def images(count=3, size=32, seed=1):

@@ -10,12 +10,11 @@ import torch
 from study_fakes import sweep_grid, sweep_run
 from support import load_script
 
-from convmixer import ConvMixer
-from convmixer.studies import records as study_files
+from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.analysis.cost import count_parameters, forward_flops
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
+from convmixer.studies import records as study_files
 from convmixer.studies.kernel_depth import (
-    SWEEP_BUDGET,
     chosen_cell,
     describe_sweep,
     final_test,
@@ -27,9 +26,9 @@ from convmixer.studies.kernel_depth import (
     run_one,
     write_results,
 )
-from convmixer.train import build_training, get_profile, with_kernel_depth
+from convmixer.train import STUDY, build_training, get_profile, with_kernel_depth
 
-TINY = SWEEP_BUDGET.replace(
+TINY = STUDY.replace(
     model_overrides={"dim": 8, "patch_size": 8}, epochs=2, batch_size=32, train_subset=64, test_subset=None,
 )
 
@@ -44,24 +43,19 @@ def fake_cifar(count: int, seed: int) -> ImageDataset:
 # --- profiles and the plan -----------------------------------------------------------------------
 
 
-def test_budget_trains_every_model_on_all_training_images_and_checks_all_validation_images():
-    assert SWEEP_BUDGET == get_profile("study")
-    assert SWEEP_BUDGET.train_subset is None and SWEEP_BUDGET.test_subset is None
-    assert SWEEP_BUDGET.epochs >= 3  # well past the first pass
-    assert SWEEP_BUDGET.stem_init == "random" and SWEEP_BUDGET.tta == "none"  # architectures compared as they are
 
 
 def test_with_kernel_depth_changes_only_kernel_depth_and_seed():
-    profile = with_kernel_depth(SWEEP_BUDGET, kernel_size=7, depth=8, seed=3)
+    profile = with_kernel_depth(STUDY, kernel_size=7, depth=8, seed=3)
     config = profile.model_config()
     assert (config.kernel_size, config.depth, config.dim, config.patch_size) == (7, 8, 64, 4)
     assert profile.seed == 3 and profile.name == "study-k7-d8"
     same = {"epochs", "batch_size", "lr", "weight_decay", "augment", "train_subset", "test_subset", "grad_clip"}
     for name in same:
-        assert getattr(profile, name) == getattr(SWEEP_BUDGET, name)
-    assert with_kernel_depth(SWEEP_BUDGET, 3, 2).seed == SWEEP_BUDGET.seed
+        assert getattr(profile, name) == getattr(STUDY, name)
+    assert with_kernel_depth(STUDY, 3, 2).seed == STUDY.seed
     with pytest.raises(ValueError, match="kernel_size must be an integer >= 1"):
-        with_kernel_depth(SWEEP_BUDGET, 0, 2)
+        with_kernel_depth(STUDY, 0, 2)
 
 
 def test_plan_runs_the_whole_grid_once_per_seed_seed_after_seed():
@@ -80,7 +74,7 @@ def test_run_one_trains_checks_every_epoch_on_validation_and_measures_the_model(
     train, validation = fake_cifar(96, seed=0), fake_cifar(40, seed=1)
     profile = with_kernel_depth(TINY, kernel_size=4, depth=2)  # even kernel on purpose
     run = run_one(profile, train, validation, models=tmp_path)
-    model = ConvMixer(dim=8, depth=2, kernel_size=4, patch_size=8)
+    model = ConvMixer(ConvMixerConfig(dim=8, depth=2, kernel_size=4, patch_size=8))
     assert (run.kernel_size, run.depth, run.dim, run.patch_size, run.seed) == (4, 2, 8, 8, 0)
     assert run.parameters == count_parameters(model)
     assert run.flops == forward_flops(model, (1, 3, 32, 32))
@@ -88,7 +82,7 @@ def test_run_one_trains_checks_every_epoch_on_validation_and_measures_the_model(
     assert run.validation_images == 40
     assert 0 <= run.validation_accuracy <= 1
     assert (run.validation_accuracy * 40) == pytest.approx(round(run.validation_accuracy * 40))
-    assert [p.epoch for p in run.history] == [1, 2] and run.history[-1].validation_accuracy == run.validation_accuracy
+    assert [p.epoch for p in run.history] == [1, 2] and run.history[-1].eval_accuracy == run.validation_accuracy
     assert run.train_images_per_second > 0
     assert 0 < run.train_seconds <= run.wall_seconds
     assert (model_folder(tmp_path, 4, 2, 0) / "checkpoint.pt").is_file()  # kept for the final test
@@ -148,7 +142,7 @@ def test_final_test_evaluates_only_the_chosen_cells_models_on_the_test_split(tmp
     monkeypatch.setattr(convmixer.studies.kernel_depth, "evaluate", lambda model, data: evaluated.append(model) or real(model, data))
     record = final_test(runs, tmp_path, test)
     assert (record["kernel_size"], record["depth"], record["seeds"], record["test_images"]) == (5, 1, [0, 1], 30)
-    assert [m.config().kernel_size for m in evaluated] == [5, 5]
+    assert [m.config.kernel_size for m in evaluated] == [5, 5]
     points = [100 * a for a in record["test_accuracies"]]
     assert record["mean"] == pytest.approx(sum(points) / 2, abs=1e-3) and record["half_width"] is not None
     with pytest.raises(ValueError, match=r"the model of k5 d1 seed 0 is not in .*k5-d1-seed0"):
@@ -160,21 +154,21 @@ def test_final_test_evaluates_only_the_chosen_cells_models_on_the_test_split(tmp
 
 def test_results_round_trip_and_bad_files_say_what_is_wrong(tmp_path):
     grid = sweep_grid()
-    path = write_results(tmp_path / "sweep.json", SWEEP_BUDGET, grid, {"dataset": "CIFAR-10 (JPEG copy)"})
+    path = write_results(tmp_path / "sweep.json", STUDY, grid, {"dataset": "CIFAR-10 (JPEG copy)"})
     runs, meta = read_results(path)
     assert runs == grid
-    assert meta == {"dataset": "CIFAR-10 (JPEG copy)", "budget": SWEEP_BUDGET.to_dict()}
+    assert meta == {"dataset": "CIFAR-10 (JPEG copy)", "budget": STUDY.to_dict()}
     with pytest.raises(ValueError, match="does not exist; run scripts/kernel_depth_sweep.py"):
         read_results(tmp_path / "nothing.json")
     (tmp_path / "broken.json").write_text(json.dumps({"runs": [{"kernel_size": 3}]}))
-    with pytest.raises(ValueError, match="is not a kernel-size x depth sweep result file"):
+    with pytest.raises(ValueError, match="is not a convmixer kernel-size x depth sweep file"):
         read_results(tmp_path / "broken.json")
 
 
 def test_describe_sweep_names_the_budget_the_split_and_the_seeds():
-    notes = {"budget": SWEEP_BUDGET.to_dict(), "split": {"train": 45_000, "validation": 5_000}, "seeds": [0, 1, 2]}
+    notes = {"budget": STUDY.to_dict(), "split": {"train": 45_000, "validation": 5_000}, "seeds": [0, 1, 2]}
     assert describe_sweep(notes) == (
-        f"study budget: ConvMixer-64/d, p = 4, 45,000 images × {SWEEP_BUDGET.epochs} epochs, "
+        f"study budget: ConvMixer-64/d, p = 4, 45,000 images × {STUDY.epochs} epochs, "
         "checked on 5,000 validation images, seeds 0, 1, 2"
     )
 
@@ -212,7 +206,7 @@ def test_script_trains_on_a_held_out_split_resumes_and_reads_the_test_split_once
 
 def test_script_retime_keeps_training_date_and_records_the_load(tmp_path):
     runs = [sweep_run(3, 2, speed=-1.0)]
-    write_results(tmp_path / "sweep.json", SWEEP_BUDGET, runs, {"date": "2020-01-02T03:04:05+00:00", "dataset": "x"})
+    write_results(tmp_path / "sweep.json", STUDY, runs, {"date": "2020-01-02T03:04:05+00:00", "dataset": "x"})
     assert load_script("kernel_depth_sweep").main(["--retime", "--out", str(tmp_path / "sweep.json"),
                                                    "--timing-steps", "1"]) == 0
     timed, meta = read_results(tmp_path / "sweep.json")

@@ -4,8 +4,9 @@ import json
 import os
 
 import pytest
+from study_fakes import FakeFit, tiny_data
 
-from convmixer import ConvMixer
+from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.analysis.cost import count_parameters
 from convmixer.studies.panel_runs import (
     STORE_ENV,
@@ -18,14 +19,13 @@ from convmixer.studies.panel_runs import (
     train_study_run,
 )
 from convmixer.train import PROFILES, fit, panel_budget
-from study_fakes import FakeFit, tiny_data
 
 
 def a_run(k: int = 5, d: int = 4, seed: int = 0, budget: str = "short", digest: str | None = None) -> StudyRun:
     return StudyRun(
         kernel_size=k, depth=d, seed=seed, dim=64, patch_size=4, budget=budget,
         budget_digest=digest or budget_digest(PROFILES[budget]), train_images=5000, epochs=4,
-        test_images=1000, test_accuracy=0.43, parameters=28_234, seconds=31.5, data="somewhere",
+        eval_split="test", eval_images=1000, eval_accuracy=0.43, parameters=28_234, seconds=31.5, data="somewhere",
         finished="2026-12-01T12:00:00+00:00",
     )
 
@@ -63,7 +63,7 @@ def test_store_starts_empty_and_keeps_runs_in_order(tmp_path):
     assert store.add(second) == [first, second]
     assert RunStore(store.path).load() == [first, second]  # a new kernel reads the same runs
     content = json.loads(store.path.read_text())
-    assert content["format"] == "convmixer study runs" and content["version"] == 1
+    assert content["format"] == "convmixer study runs" and content["version"] == 2
     assert content["runs"][1]["kernel_size"] == 9 and content["runs"][1]["seed"] == 2
 
 
@@ -82,13 +82,17 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["runs.json"]  # no temporary file left
 
 
-@pytest.mark.parametrize("content", ["not json", '{"format": "something else", "version": 1, "runs": []}',
-                                     '{"format": "convmixer study runs", "version": 1, "runs": [{"k": 1}]}',
-                                     "[1, 2]"])
-def test_an_unreadable_store_is_one_clear_error(tmp_path, content):
+@pytest.mark.parametrize("content, problem", [
+    ("not json", "is not a readable convmixer study runs file"),
+    ('{"format": "something else", "version": 2, "runs": []}', "is not a convmixer study runs file"),
+    ('{"format": "convmixer study runs", "version": 1, "runs": []}', "is version 1 of the convmixer study runs format"),
+    ('{"format": "convmixer study runs", "version": 2, "runs": [{"k": 1}]}', "unknown field"),
+    ("[1, 2]", "is not a convmixer study runs file"),
+])
+def test_an_unreadable_store_is_one_clear_error(tmp_path, content, problem):
     path = tmp_path / "runs.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=f"{path} is not a readable study-runs file .*move or delete it"):
+    with pytest.raises(ValueError, match=f"{problem}.*; move or delete {path} to start a new one"):
         RunStore(path).load()
 
 
@@ -106,6 +110,8 @@ def test_same_budget_keeps_only_runs_of_that_exact_budget():
     changed = a_run(budget="short", digest=budget_digest(PROFILES["short"].replace(epochs=9)))
     assert same_budget([short, smoke, changed], PROFILES["short"]) == [short]
     assert same_budget([short, smoke, changed], PROFILES["smoke"]) == [smoke]
+    assert same_budget([short], PROFILES["short"], "test") == [short]
+    assert same_budget([short], PROFILES["short"], "validation") == []
 
 
 def test_train_study_run_trains_that_k_d_and_seed_under_the_budget():
@@ -120,9 +126,9 @@ def test_train_study_run_trains_that_k_d_and_seed_under_the_budget():
     assert [r.epoch for r in epochs] == [1, 2, 3, 4]
     assert (run.kernel_size, run.depth, run.seed, run.dim, run.patch_size) == (7, 3, 2, 64, 4)
     assert (run.budget, run.budget_digest) == ("short", budget_digest(PROFILES["short"]))
-    assert (run.train_images, run.epochs, run.test_images) == (30, 4, 40)  # the set is smaller than 5,000
-    assert run.test_accuracy == 0.375 and run.data == "random test images"
-    assert run.parameters == count_parameters(ConvMixer(dim=64, depth=3, kernel_size=7, patch_size=4))
+    assert (run.train_images, run.epochs, run.eval_images) == (30, 4, 40)  # the set is smaller than 5,000
+    assert run.eval_accuracy == 0.375 and run.eval_split == "test" and run.data == "random test images"
+    assert run.parameters == count_parameters(ConvMixer(ConvMixerConfig(dim=64, depth=3, kernel_size=7, patch_size=4)))
     assert run.label == "k7 d3 seed 2"
 
 
@@ -131,6 +137,6 @@ def test_train_study_run_with_the_real_engine(single_threaded):
         model_overrides={"dim": 8, "patch_size": 8}, epochs=1, batch_size=16, train_subset=32, test_subset=20,
     )
     run = train_study_run(budget, 3, 1, 0, tiny_data(40), tiny_data(30), train_fn=fit)
-    assert (run.train_images, run.test_images, run.epochs) == (32, 20, 1)
-    assert 0.0 <= run.test_accuracy <= 1.0 and run.seconds >= 0
-    assert run.parameters == count_parameters(ConvMixer(dim=8, depth=1, kernel_size=3, patch_size=8))
+    assert (run.train_images, run.eval_images, run.epochs) == (32, 20, 1)
+    assert 0.0 <= run.eval_accuracy <= 1.0 and run.seconds >= 0 and run.eval_split == "test"
+    assert run.parameters == count_parameters(ConvMixer(ConvMixerConfig(dim=8, depth=1, kernel_size=3, patch_size=8)))

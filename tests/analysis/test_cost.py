@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from convmixer import ConvMixer, create_model, get_config
-from convmixer.analysis.cost import forward_flops, summarize, trace_stages
+from convmixer import ConvMixer, ConvMixerConfig, create_model, get_config
+from convmixer.analysis.cost import forward_flops, summarise, trace_stages
 from convmixer.analysis.fields import receptive_field
 
 
@@ -18,7 +18,7 @@ def expected_forward_flops(h, d, k, p, size, n=10, c=3):
 
 @pytest.mark.parametrize("h, d, k, p", [(256, 8, 5, 2), (32, 3, 4, 4), (16, 1, 9, 1)])
 def test_forward_flops_counts_convolutions_and_linear(h, d, k, p):
-    model = ConvMixer(h, d, k, p)
+    model = ConvMixer(ConvMixerConfig(h, d, k, p))
     assert forward_flops(model, (1, 3, 32, 32)) == expected_forward_flops(h, d, k, p, 32)
 
 
@@ -31,7 +31,7 @@ def test_forward_flops_restores_training_mode():
 def test_receptive_field_formula_matches_gradient_support():
     """Measure the receptive field: which input pixels reach the centre output position."""
     k, p, d = 3, 2, 2
-    model = ConvMixer(4, d, k, p).eval()
+    model = ConvMixer(ConvMixerConfig(4, d, k, p)).eval()
     x = torch.randn(1, 3, 32, 32, requires_grad=True)
     feature = model.forward_features(x)
     feature[0, :, 8, 8].sum().backward()
@@ -55,8 +55,8 @@ def test_trace_stages_shapes_and_receptive_fields():
     assert [s.receptive_field for s in stages[:-1]] == [2, 10, 18, 26, 34]
 
 
-def test_summarize_main_cifar_model():
-    summary = summarize(get_config("convmixer_256_8"))
+def test_summarise_main_cifar_model():
+    summary = summarise(get_config("convmixer_256_8"))
     assert summary.parameters == 594_186
     assert summary.flops == expected_forward_flops(256, 8, 5, 2, 32)
     assert summary.tokens == 256

@@ -1,0 +1,23 @@
+"""The committed study results were made with the budgets of the profile registry, on the whole
+validation split, and load through their modules (so a changed budget or format cannot leave a
+stale file behind)."""
+
+import pytest
+from support import REPO
+
+from convmixer.studies import erf, kernel_depth, skip
+from convmixer.train import TrainProfile, get_profile
+
+
+@pytest.mark.parametrize("module, name, profile", [
+    (kernel_depth, "kernel_depth_sweep.json", "study"),
+    (skip, "skip_study.json", "skip-study"),
+    (erf, "erf_study.json", "erf-study"),
+])
+def test_each_stored_study_used_its_registry_budget_on_the_whole_validation_split(module, name, profile):
+    runs, notes = module.read_results(REPO / "results" / name)
+    budget = TrainProfile.from_dict(notes["budget"])
+    assert budget == get_profile(profile)
+    assert budget.test_subset is None  # every model judged on every validation image
+    assert {run.validation_images for run in runs} == {notes["split"]["validation"]}
+    assert (budget.stem_init, budget.tta) == ("random", "none")  # architectures compared as they are
