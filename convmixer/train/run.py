@@ -104,14 +104,15 @@ class RunFolder:
 
     Raises:
         ValueError: a checkpoint exists and ``resume`` is not set.
-        CheckpointError: the checkpoint cannot be read, holds no training state, or was written
-            by another profile.
+        CheckpointError: the checkpoint cannot be read, holds no training state, was written
+            by another profile, or holds a history in another record format.
     """
 
     def __init__(self, out: str | os.PathLike | None, profile: TrainProfile, resume: bool) -> None:
         self.path = Path(out) / CHECKPOINT_NAME if out is not None else None
         self.profile = profile
         self.checkpoint: dict[str, Any] | None = None
+        self.history: list[EpochRecord] = []
         if self.path is not None and self.path.exists():
             if not resume:
                 raise ValueError(
@@ -119,6 +120,7 @@ class RunFolder:
                 )
             self.checkpoint = load_checkpoint(self.path, resumable=True)
             _check_profile(self.checkpoint["profile"], profile, self.path)
+            self.history = _read_history(self.checkpoint["metrics"]["history"], self.path)
 
     def run_state(self, device: torch.device) -> RunState:
         """Where the run starts: the checkpoint's epoch, step, history and running sums, or the
@@ -128,7 +130,7 @@ class RunFolder:
         if self.checkpoint is not None:
             metrics = self.checkpoint["metrics"]
             state.epoch, state.step = self.checkpoint["epoch"], self.checkpoint["step"]
-            state.history = [from_record(EpochRecord, record) for record in metrics["history"]]
+            state.history = list(self.history)
             if distributed.rank() == 0:  # the stored sums are global: add them once
                 state.loss_sum += metrics["loss_sum"]
                 state.seen += metrics["seen"]
@@ -166,3 +168,15 @@ def _check_profile(stored: dict[str, Any], profile: TrainProfile, path: Path) ->
         f"checkpoint {path} was written by a different training configuration ({'; '.join(changes)}); "
         "resume with the same settings or choose another output folder"
     )
+
+
+def _read_history(history: list[dict[str, Any]], path: Path) -> list[EpochRecord]:
+    """A checkpoint's per-epoch history as records; one :class:`CheckpointError` for a history in
+    another format (a run folder of an older version of the package)."""
+    try:
+        return [from_record(EpochRecord, record) for record in history]
+    except ValueError as error:
+        raise CheckpointError(
+            f"checkpoint {path} holds a training history this version cannot read ({error}); "
+            "finish it with the version that wrote it or choose another output folder"
+        ) from None

@@ -115,6 +115,20 @@ def test_resume_with_another_configuration_names_the_difference(run):
     assert snapshot(out / "checkpoint.pt") == before
 
 
+def test_resume_of_a_history_in_an_older_format_is_one_sentence_and_left_alone(run, tmp_path):
+    _, out = run
+    folder = tmp_path / "old"
+    folder.mkdir()
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    for record in state["metrics"]["history"]:  # the field names before eval_* (issue 19)
+        record["test_accuracy"] = record.pop("eval_accuracy")
+    save_checkpoint(folder / "checkpoint.pt", state)
+    before = snapshot(folder / "checkpoint.pt")
+    with pytest.raises(CheckpointError, match=r"holds a training history this version cannot read .*test_accuracy"):
+        fit(TINY.replace(epochs=2), train=synthetic(10, 1), test=synthetic(2, 2), out=folder, resume=True, device="cpu")
+    assert snapshot(folder / "checkpoint.pt") == before
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
 def test_corrupt_checkpoint_is_one_sentence_and_left_alone(run, tmp_path, damage):
     _, out = run
