@@ -13,7 +13,7 @@ from support import load_script
 from convmixer import ConvMixer, ConvMixerConfig
 from convmixer.analysis.cost import count_parameters, forward_flops
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
-from convmixer.studies import records as study_files
+from convmixer.studies import records as study_records
 from convmixer.studies.kernel_depth import (
     chosen_cell,
     describe_sweep,
@@ -181,8 +181,8 @@ def test_script_trains_on_a_held_out_split_resumes_and_reads_the_test_split_once
 ):
     script = load_script("kernel_depth_sweep")
     asked = []
-    real_load, real_test_load = study_files.load_cifar10, script.load_cifar10
-    monkeypatch.setattr(study_files, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
+    real_load, real_test_load = study_records.load_cifar10, script.load_cifar10
+    monkeypatch.setattr(study_records, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
     monkeypatch.setattr(script, "load_cifar10", lambda split, data: asked.append(split) or real_test_load(split, data))
     out, models = tmp_path / "sweep.json", tmp_path / "models"
     common = ["--data", str(trainable_folder.zip), "--out", str(out), "--models", str(models), "--kernels", "3", "5",

@@ -13,7 +13,7 @@ from support import TINY, load_script, synthetic
 from convmixer import ConvMixer
 from convmixer.analysis.cost import count_parameters
 from convmixer.layers import RESIDUALS
-from convmixer.studies import records as study_files
+from convmixer.studies import records as study_records
 from convmixer.studies.skip import (
     SkipRun,
     comparisons,
@@ -139,8 +139,8 @@ def test_script_trains_every_variant_and_seed_on_a_held_out_split_never_the_test
 ):
     script = load_script("skip_study")
     asked = []
-    real_load = study_files.load_cifar10
-    monkeypatch.setattr(study_files, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
+    real_load = study_records.load_cifar10
+    monkeypatch.setattr(study_records, "load_cifar10", lambda split, data: asked.append(split) or real_load(split, data))
     out = tmp_path / "skip.json"
     code = script.main(["--data", str(trainable_folder.zip), "--out", str(out), "--variants", "depthwise", "none",
                         "--seeds", "0", "1", "--per-class", "4", "--epochs", "1", "--train-subset", "100"])
