@@ -13,16 +13,23 @@ project's ``.venv``), whatever kernel its metadata names, with ``notebooks/`` as
 directory (also for a copy stored elsewhere) and ``OMP_WAIT_POLICY=PASSIVE`` (on shared cores,
 spinning OpenMP threads made two threads slower than one).
 
-What is written back: the new outputs and execution counts; cell tags and all other metadata
-are kept, except what changes on every run and helps no reader -- saved widget state (JupyterLab
-does not restore it: readers must run the cells anyway) and per-cell execution timestamps. A
-notebook whose run fails is left as it was, and the script exits with status 1 after the others.
+What is written back: the new outputs and execution counts, and the state of the widgets the
+outputs display (``metadata.widgets``), so that a page made from the notebook without a kernel
+(``make site``, ``scripts/build_site.py``) draws the controls and their precomputed sliders work
+(``convmixer.widgets.precomputed``). Only the widgets a displayed one reaches are kept: those it
+contains, their layouts and styles, and the links between them; widgets made and dropped along the
+way (a panel swept to precompute frames, progress bars) would only make the file larger. Cell tags
+and all other metadata are kept, except per-cell execution timestamps, which change on every run
+and help no reader. A notebook whose run fails is left as it was, and the script exits with
+status 1 after the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -73,9 +80,55 @@ def select(names: list[str]) -> list[Path]:
     return chosen
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+LINK_MODELS = {"LinkModel", "DirectionalLinkModel"}  # ipywidgets' jslink / jsdlink
+MODEL_REFERENCE = re.compile(r'IPY_MODEL_([\w-]+)|"model_id": "([\w-]+)"')
+
+
+def references(model: dict) -> set[str]:
+    """The ids of the widget models ``model``'s state names (children, layout, style, link ends,
+    widgets shown inside an ``Output``)."""
+    return {a or b for a, b in MODEL_REFERENCE.findall(json.dumps(model.get("state", {})))}
+
+
+def displayed_widgets(notebook: nbformat.NotebookNode) -> set[str]:
+    return {
+        output["data"][WIDGET_VIEW]["model_id"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if WIDGET_VIEW in output.get("data", {})
+    }
+
+
+def prune_widget_state(notebook: nbformat.NotebookNode) -> None:
+    """Keep the stored state of the widgets the outputs display, everything they reach, and the
+    links (``jslink``) between kept widgets; drop the rest (and ``metadata.widgets`` when nothing
+    is left)."""
+    stored = notebook.metadata.get("widgets", {}).get(WIDGET_STATE)
+    if not stored:
+        notebook.metadata.pop("widgets", None)
+        return
+    state = stored["state"]
+    kept, todo = set(), [m for m in displayed_widgets(notebook) if m in state]
+    while todo:
+        model_id = todo.pop()
+        if model_id not in kept:
+            kept.add(model_id)
+            todo += [m for m in references(state[model_id]) if m in state]
+    kept |= {
+        model_id for model_id, model in state.items()
+        if model.get("model_name") in LINK_MODELS and references(model) and references(model) <= kept
+    }
+    stored["state"] = {model_id: model for model_id, model in state.items() if model_id in kept}
+    if not stored["state"]:
+        notebook.metadata.pop("widgets")
+
+
 def strip_volatile_metadata(notebook: nbformat.NotebookNode) -> None:
-    """Drop saved widget state and per-cell execution timestamps; keep everything else (tags)."""
-    notebook.metadata.pop("widgets", None)
+    """Drop per-cell execution timestamps and the state of widgets no output shows; keep
+    everything else (tags, the displayed widgets' state)."""
+    prune_widget_state(notebook)
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
 
@@ -90,7 +143,7 @@ def execute(path: Path, timeout: int) -> float:
                                     transport="ipc", ip=os.path.join(sockets, "kernel"))
         client = NotebookClient(
             notebook, km=kernel, timeout=timeout, kernel_name=KERNEL, record_timing=False,
-            store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}},
+            store_widget_state=True, resources={"metadata": {"path": str(NOTEBOOKS)}},
         )
         started = time.perf_counter()
         client.execute()
