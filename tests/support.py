@@ -1,5 +1,6 @@
 """Test helpers shared by several modules: tiny generated datasets (never the real data), a tiny
-model and training profile, subprocess environments, and what a widget panel shows.
+model and training profile, subprocess environments, what a widget panel shows, and the headless
+Chromium of the browser tests.
 
 Import them with ``from support import ...``; pytest fixtures built on them live in ``conftest.py``
 (a test module cannot import from ``conftest``: there are two, and the first one loaded wins)."""
@@ -17,9 +18,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import ContextManager
+from typing import ContextManager, NoReturn
 
 import ipywidgets as widgets
+import pytest
 import torch
 from PIL import Image
 
@@ -197,3 +199,32 @@ def small_model(kernel_size: int = 3, seed: int = 0) -> ConvMixer:
 def as_input(images: torch.Tensor) -> torch.Tensor:
     """uint8 images as the model's input, scaled to [-1, 1]."""
     return images.float() / 127.5 - 1
+
+
+# --- headless Chromium (tests/browser, tests/site) ------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Playwright cannot download its own browser here, so it drives Debian's. These flags keep it
+# headless, without the sandbox (we run as root in a container) and quiet on the network (no
+# background fetches, component updates or sync; the tests only talk to 127.0.0.1).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip with ``reason`` -- or fail under CI, where the browser tests must run."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set, so the browser tests must run)", pytrace=False)
+    pytest.skip(reason)

@@ -23,25 +23,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from support import cifar10_at_hand
+from support import CHROMIUM, CHROMIUM_ARGS, cifar10_at_hand, unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 ARTIFACTS = REPO / "test-artifacts" / "browser"
-CHROMIUM = Path("/usr/bin/chromium")
-# Playwright cannot download its own browser here, so it drives Debian's. These flags keep it
-# headless, without the sandbox (we run as root in a container) and quiet on the network (no
-# background fetches, component updates or sync; the test only talks to 127.0.0.1).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_START_TIMEOUT_S = 120
 VIEWPORT = {"width": 1440, "height": 1000}
 
@@ -64,17 +50,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "browser: drives the notebooks' widgets in JupyterLab in headless Chromium"
     )
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
-
-
-def unavailable(reason: str) -> None:
-    """Skip with ``reason`` — or fail under CI, where the browser test must run."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI is set, so the browser test must run)", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
