@@ -65,7 +65,7 @@ class Clock:
 
 def run_ours(profile: TrainProfile, train: ImageDataset, test: ImageDataset, export: Path | None) -> list[dict]:
     """fit() as a user calls it; one curve point per epoch (minutes since the first step). With
-    ``export``, the trained model is shipped there (:func:`convmixer.train.checkpoint.export_model`)."""
+    ``export``, the trained model is shipped there (:func:`convmixer.train.export.export_model`)."""
     clock = Clock()
     curve: list[dict] = []
 

@@ -7,7 +7,7 @@ a square of side
 
     RF = p (1 + d (k - 1))
 
-pixels (:func:`convmixer.analysis.receptive_field`): nothing outside it has any influence. How much
+pixels (:func:`convmixer.analysis.fields.receptive_field`): nothing outside it has any influence. How much
 each pixel inside it *does* influence the position is the effective receptive field (Luo et al.,
 2016; :func:`convmixer.analysis.fields.effective_receptive_field`): with ``z_d`` the last feature
 map and ``(r, c)`` the centre of the ``H/p x W/p`` grid,

@@ -94,7 +94,7 @@ class StudyRun:
 
 def default_store_path() -> Path:
     """``$CONVMIXER_STUDY_RUNS``, else ``study_runs.json`` in the package's cache folder
-    (:func:`convmixer.data.default_cache_dir`)."""
+    (:func:`convmixer.data.sources.default_cache_dir`)."""
     if os.environ.get(STORE_ENV):
         return Path(os.environ[STORE_ENV]).expanduser()
     return default_cache_dir() / "study_runs.json"

@@ -220,7 +220,7 @@ def fit(
 
     Args:
         profile: a :class:`TrainProfile` or the name of one in :data:`PROFILES`.
-        data: where to load CIFAR-10 from (see :func:`convmixer.data.load_cifar10`); ignored
+        data: where to load CIFAR-10 from (see :func:`convmixer.data.sources.load_cifar10`); ignored
             for the splits passed as ``train`` / ``test``.
         train, test: the datasets, if already loaded (the profile's subsets still apply).
             ``test`` is what every epoch is evaluated on; its ``split`` (``"test"``, or

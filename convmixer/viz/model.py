@@ -37,7 +37,7 @@ def receptive_box(
     padding is). The stem maps position ``i`` to pixels ``[i p, (i + 1) p)``; every depth-wise
     ``k x k`` convolution with "same" padding adds ``(k - 1) // 2`` positions before and
     ``k // 2`` after, so ``side = p (1 + blocks (k - 1))`` as in
-    :func:`convmixer.analysis.receptive_field`."""
+    :func:`convmixer.analysis.fields.receptive_field`."""
     check_positive_int("kernel_size", kernel_size)
     check_positive_int("patch_size", patch_size)
     if blocks < 0:
@@ -132,7 +132,7 @@ def plot_feature_maps(
 
 
 def format_stage_table(stages: Sequence[Stage]) -> str:
-    """The stages of :func:`convmixer.analysis.trace_stages` as a fixed-width text table."""
+    """The stages of :func:`convmixer.analysis.cost.trace_stages` as a fixed-width text table."""
     lines = [f"{'stage':<10}{'output shape':>18}{'receptive field':>18}"]
     for stage in stages:
         rf = f"{stage.receptive_field} px"
