@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 import torchvision.transforms.v2.functional as TF
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -38,6 +39,10 @@ class AugmentConfig:
     - ``scale``: random-resized crop keeping an area fraction in ``[scale, 1]`` (square crops,
       resized back with bilinear interpolation); 1.0: off. The official script uses 0.75.
     - ``flip``: horizontal flip with probability 1/2.
+    - ``alternate_flip``: with ``flip``, each image is flipped at random in the first epoch and
+      then every other epoch, so that over any two epochs the model sees both of its sides (the
+      fast CIFAR-10 trainers' "alternating flip"; :class:`convmixer.train.loader.BatchLoader`
+      draws the flips and hands them to :func:`augment_batch`).
     - ``randaugment_ops`` / ``randaugment_magnitude``: RandAugment's ``N`` and ``M`` (``N = 0``:
       off). The official script uses ``N = 1, M = 8``.
     - ``jitter``: colour jitter strength ``j`` for brightness, contrast and saturation (0: off).
@@ -47,6 +52,7 @@ class AugmentConfig:
     crop_padding: int = 4
     scale: float = 1.0
     flip: bool = True
+    alternate_flip: bool = False
     randaugment_ops: int = 0
     randaugment_magnitude: int = 9
     jitter: float = 0.0
@@ -57,6 +63,8 @@ class AugmentConfig:
             raise ValueError(f"crop_padding must be >= 0, got {self.crop_padding}")
         if not 0.0 < self.scale <= 1.0:
             raise ValueError(f"scale must be in (0, 1], got {self.scale}")
+        if self.alternate_flip and not self.flip:
+            raise ValueError("alternate_flip needs flip=True")
         if self.randaugment_ops < 0:
             raise ValueError(f"randaugment_ops must be >= 0, got {self.randaugment_ops}")
         if not 0 <= self.randaugment_magnitude < MAGNITUDE_BINS:
@@ -90,17 +98,25 @@ def prepare_images(images: torch.Tensor) -> torch.Tensor:
 
 
 def augment_batch(
-    images: torch.Tensor, config: AugmentConfig, generator: torch.Generator
+    images: torch.Tensor,
+    config: AugmentConfig,
+    generator: torch.Generator,
+    *,
+    size: int | None = None,
+    flip: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Augment a uint8 batch ``(B, 3, H, W)`` and return it normalised, as float32.
 
     ``generator`` must live on ``images.device``; the result depends only on the images, the
-    config and the generator's state.
+    config, the generator's state and the two options: ``size`` makes the output
+    ``(B, 3, size, size)`` (square images, scaled down with antialiased bilinear interpolation as
+    part of the geometry: progressive resizing); ``flip`` (``B`` booleans) says which images to
+    mirror instead of a coin flip (alternating flip; needs ``config.flip``).
     """
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"expected uint8 images shaped (B, 3, H, W), got {tuple(images.shape)}")
     x = to_float(images)
-    x = random_geometry(x, config, generator)
+    x = random_geometry(x, config, generator, size, flip)
     for _ in range(config.randaugment_ops):
         x = rand_augment(x, config.randaugment_magnitude, generator)
     if config.jitter > 0:
@@ -148,12 +164,33 @@ def resize_matrices(starts: torch.Tensor, lengths: torch.Tensor, size: int) -> t
     return matrices
 
 
-def random_geometry(x: torch.Tensor, config: AugmentConfig, generator: torch.Generator) -> torch.Tensor:
+def scale_matrix(in_size: int, out_size: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The ``(out_size, in_size)`` matrix that resizes one axis as ``F.interpolate`` does with
+    bilinear interpolation and antialiasing (each output row a weighted average of input rows)."""
+    identity = torch.eye(in_size, device=device).view(1, 1, in_size, in_size)
+    return F.interpolate(identity, size=(in_size, out_size), mode="bilinear", antialias=True, align_corners=False)[0, 0].T
+
+
+def random_geometry(
+    x: torch.Tensor,
+    config: AugmentConfig,
+    generator: torch.Generator,
+    size: int | None = None,
+    flip: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Random crop with padding, random-resized crop and horizontal flip, as configured, in one
-    batched product ``R_y @ x @ R_x^T``."""
-    if config.crop_padding == 0 and config.scale == 1.0 and not config.flip:
-        return x
+    batched product ``R_y @ x @ R_x^T``; with ``size``, a final downscale to ``size x size`` joins
+    the product, and ``flip`` (booleans, one per image) replaces the coin flip
+    (:func:`augment_batch`)."""
     batch, _, height, width = x.shape
+    if flip is not None and (not config.flip or flip.shape != (batch,)):
+        raise ValueError(f"flip must be {batch} booleans and needs config.flip=True")
+    if size is not None and (height != width or not 1 <= size <= height):
+        raise ValueError(f"can only scale square images down: {height}x{width} to {size}x{size}")
+    if size == height:
+        size = None
+    if config.crop_padding == 0 and config.scale == 1.0 and not config.flip and size is None:
+        return x
     device = x.device
     rows = torch.eye(height, device=device).expand(batch, height, height)
     cols = torch.eye(width, device=device).expand(batch, width, width)
@@ -171,9 +208,13 @@ def random_geometry(x: torch.Tensor, config: AugmentConfig, generator: torch.Gen
         rows = resize_matrices(top, side, height) @ rows
         cols = resize_matrices(left, side, width) @ cols
     if config.flip:
-        flip = torch.rand(batch, generator=generator, device=device) < 0.5
+        coin = torch.rand(batch, generator=generator, device=device) < 0.5
+        flip = coin if flip is None else flip.to(device)
         mirror = torch.eye(width, device=device).flip(0)
         cols = torch.where(flip.view(-1, 1, 1), mirror @ cols, cols)
+    if size is not None:
+        scale = scale_matrix(height, size, device)
+        rows, cols = scale @ rows, scale @ cols
     return torch.einsum("bij,bcjk,blk->bcil", rows, x, cols)
 
 

@@ -14,8 +14,11 @@ import torch
 from convmixer._util import check_positive_int
 from convmixer.data.sources import ImageDataset
 
+# The draw of every held-out split in the project (the studies' and fit's): one validation set.
+VALIDATION_SEED = 0
 
-def hold_out(data: ImageDataset, per_class: int, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+
+def hold_out(data: ImageDataset, per_class: int, seed: int = VALIDATION_SEED) -> tuple[ImageDataset, ImageDataset]:
     """Split ``data`` into ``(rest, held_out)``: ``per_class`` images of every class, drawn at
     random (a fixed draw for each ``seed``), go to ``held_out`` (its ``split`` is
     ``"validation"``); the others, in their original order, stay in ``rest``. The two never share an image.

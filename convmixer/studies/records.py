@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
 from convmixer.data.sources import ImageDataset, load_cifar10
-from convmixer.data.splits import hold_out
+from convmixer.data.splits import VALIDATION_SEED, hold_out
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import from_record, read_record_file, to_record, write_record_file
 from convmixer.train import TrainProfile
 
 Run = TypeVar("Run")
-HOLD_OUT_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -53,12 +52,12 @@ def held_out_split(source: str | None, per_class: int) -> tuple[ImageDataset, Im
     ``(train, validation)`` with ``per_class`` images of every class held out, and the notes a
     study stores with its runs: dataset, split, machine, date and the load average before."""
     data = load_cifar10("train", source)
-    train, validation = hold_out(data, per_class=per_class, seed=HOLD_OUT_SEED)
+    train, validation = hold_out(data, per_class=per_class, seed=VALIDATION_SEED)
     notes = {
         "dataset": data.label,
         "data": data.source,
         "split": {"train": len(train), "validation": len(validation), "validation_per_class": per_class,
-                  "hold_out_seed": HOLD_OUT_SEED},
+                  "hold_out_seed": VALIDATION_SEED},
         "machine": machine_info(),
         "date": utc_timestamp(),
         "load_average": {"before": load_average()},

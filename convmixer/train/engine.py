@@ -27,11 +27,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from convmixer.data.sources import ImageDataset, load_cifar10
+from convmixer.data.splits import hold_out
 from convmixer.model import ConvMixer
 from convmixer.train import distributed
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.checkpoint import restore_training_state
 from convmixer.train.evaluate import Evaluation, evaluate_on_ranks, rank_shard
+from convmixer.train.initial import dirac_depthwise
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile, get_profile
 from convmixer.train.run import EpochRecord, RunFolder, Training, TrainStep
@@ -48,13 +50,16 @@ def build_model(
 ) -> ConvMixer:
     """The profile's ConvMixer on ``device``, initialised after ``torch.manual_seed(profile.seed)``;
     with ``stem_init="whiten"`` its stem starts from the patch-whitening filters of the first
-    :data:`WHITENING_IMAGES` of ``images`` (uint8 training images; required then)."""
+    :data:`WHITENING_IMAGES` of ``images`` (uint8 training images; required then); with
+    ``dirac_depthwise`` half of its depth-wise kernels start as the identity."""
     torch.manual_seed(profile.seed)
     model = ConvMixer(profile.model_config())
     if profile.stem_init == "whiten":
         if images is None:
             raise ValueError("a whitened stem (stem_init='whiten') needs the training images")
         whiten_stem(model, images[:WHITENING_IMAGES].cpu())
+    if profile.dirac_depthwise:
+        dirac_depthwise(model)
     return model.to(device)
 
 
@@ -63,9 +68,19 @@ def build_optimizer(
 ) -> torch.optim.AdamW:
     """AdamW with the profile's peak learning rate and weight decay: fused where PyTorch has a
     fused kernel for ``device`` and stepping on one CPU thread, as ``acceleration`` says
-    (:meth:`~Acceleration.optimizer_options`, :meth:`~Acceleration.prepare_optimizer`)."""
+    (:meth:`~Acceleration.optimizer_options`, :meth:`~Acceleration.prepare_optimizer`). With
+    ``norm_bias_lr_scale`` != 1 the BatchNorm biases form a second group whose learning rate is
+    that many times the rest's (the schedule scales both alike)."""
+    groups: list[dict] = [{"params": list(model.parameters())}]
+    if profile.norm_bias_lr_scale != 1.0:
+        biases = [m.bias for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        chosen = {id(b) for b in biases}
+        groups = [
+            {"params": [p for p in model.parameters() if id(p) not in chosen]},
+            {"params": biases, "lr": profile.lr * profile.norm_bias_lr_scale},
+        ]
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=profile.lr, weight_decay=profile.weight_decay, **acceleration.optimizer_options(device)
+        groups, lr=profile.lr, weight_decay=profile.weight_decay, **acceleration.optimizer_options(device)
     )
     return acceleration.prepare_optimizer(optimizer)
 
@@ -223,8 +238,12 @@ def fit(
         data: where to load CIFAR-10 from (see :func:`convmixer.data.sources.load_cifar10`); ignored
             for the splits passed as ``train`` / ``test``.
         train, test: the datasets, if already loaded (the profile's subsets still apply).
-            ``test`` is what every epoch is evaluated on; its ``split`` (``"test"``, or
-            ``"validation"`` for images held out of the training set) names the numbers in each
+            With the profile's ``validation_per_class`` > 0, ``validation_per_class`` images of
+            every class are held out of ``train`` (the studies' split,
+            :func:`convmixer.data.splits.hold_out`), every epoch is evaluated on them and ``test``
+            is read once, after the last epoch. Otherwise ``test`` is what every epoch is
+            evaluated on. The evaluated set's ``split`` (``"test"``, or ``"validation"`` for
+            images held out of the training set) names the numbers in each
             :class:`EpochRecord` (``eval_split``).
         out: folder for ``checkpoint.pt`` (written after every epoch) and ``history.json``;
             ``None``: keep nothing on disk.
@@ -239,9 +258,9 @@ def fit(
         verbose: print one line per epoch.
 
     Returns:
-        The trained model (eval mode), the per-epoch history, the final test evaluation (with
-        the profile's test-time augmentation; earlier epochs are evaluated plainly, which is
-        cheaper), the checkpoint path and the SHA-256 digest of the final weights.
+        The trained model (eval mode), the per-epoch history, the final evaluation of ``test``
+        (with the profile's test-time augmentation; the epochs' curve is evaluated plainly, which
+        is cheaper), the checkpoint path and the SHA-256 digest of the final weights.
 
     Raises:
         ValueError: bad profile or data, a batch larger than the training set, an existing
@@ -259,13 +278,18 @@ def fit(
     if checkpoint_every < 0:
         raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
     folder = RunFolder(out, profile, resume)
-    train = (load_cifar10("train", data, cache_dir) if train is None else train).subset(profile.train_subset, profile.seed)
+    train = load_cifar10("train", data, cache_dir) if train is None else train
+    curve = None
+    if profile.validation_per_class:
+        train, curve = hold_out(train, profile.validation_per_class)
+    train = train.subset(profile.train_subset, profile.seed)
     test = (load_cifar10("test", data, cache_dir) if test is None else test).subset(profile.test_subset, profile.seed)
+    curve = test if curve is None else curve
     loader = BatchLoader(train, profile.batch_size, profile.augment, profile.seed, device)
     training = build_training(
         profile, device, acceleration, len(loader), checkpoint=folder.checkpoint, images=train.images
     )
-    state, test_shard = folder.run_state(device), rank_shard(test, device)
+    state, curve_shard = folder.run_state(device), rank_shard(curve, device)
     main_process = distributed.rank() == 0
     bar = _progress_bar(profile, len(loader), state.epoch * len(loader) + state.step, progress and main_process)
     evaluation = None
@@ -273,18 +297,19 @@ def fit(
         while state.epoch < profile.epochs:
             training.model.train()
             started, first_step = time.perf_counter(), state.step
-            for images, labels in loader.batches(state.epoch, state.step):
+            for images, labels in loader.batches(state.epoch, state.step, profile.train_size(state.epoch)):
                 state.add(training.step(images, labels), len(labels))
                 bar.update(1)
                 if checkpoint_every and state.step % checkpoint_every == 0 and state.step < len(loader):
                     folder.save(training, state)
             seconds = time.perf_counter() - started
             loss_sum, seen = state.global_sums()
-            tta = profile.tta if state.epoch + 1 == profile.epochs else "none"  # only the final model's is read
-            evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, tta)
+            last = state.epoch + 1 == profile.epochs
+            tta = profile.tta if last and curve is test else "none"  # only the final model's is read
+            evaluation = evaluate_on_ranks(training.model, curve_shard, training.runner, acceleration, tta)
             record = EpochRecord(
                 epoch=state.epoch + 1, train_loss=float(loss_sum / seen), eval_loss=evaluation.loss,
-                eval_accuracy=evaluation.accuracy, eval_split=test.split,
+                eval_accuracy=evaluation.accuracy, eval_split=curve.split,
                 eval_images=int(evaluation.confusion.sum()),
                 lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
                 images_per_second=(len(loader) - first_step) * profile.batch_size / seconds,
@@ -295,8 +320,8 @@ def fit(
                 _report(bar, record, profile.epochs, verbose, callback)
     finally:
         bar.close()
-    if evaluation is None:  # the checkpoint was already complete
-        evaluation = evaluate_on_ranks(training.model, test_shard, training.runner, acceleration, profile.tta)
+    if evaluation is None or curve is not test:  # the test set, read once; or the checkpoint was complete
+        evaluation = evaluate_on_ranks(training.model, rank_shard(test, device), training.runner, acceleration, profile.tta)
     digest = distributed.check_replicas_identical(training.model)
     return FitResult(training.model.eval(), state.history, evaluation, folder.path, digest)
 

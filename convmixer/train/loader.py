@@ -4,7 +4,8 @@ There are no data-loader workers: the uint8 images live on the training device (
 images are 150 MB) and each batch is augmented there (:func:`convmixer.data.augment.augment_batch`).
 The order of an epoch and the augmentation of a batch are drawn from generators seeded by
 ``(seed, epoch, rank)`` and ``(seed, epoch, step, rank)``, so a run resumed at any step sees the
-same batches as one that never stopped.
+same batches as one that never stopped. With the augmentation's ``alternate_flip`` each image's
+flip is its own seeded coin in even epochs and the opposite in odd ones.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ class BatchLoader:
     """This rank's training batches: ``(images, labels)`` with images augmented and normalised
     (float32 ``(B, 3, H, W)``) and ``B = batch_size / world``, on ``device``.
 
-    ``batches(epoch, start_step)`` yields the batches of ``epoch`` from step ``start_step`` on;
-    an epoch has :attr:`steps_per_epoch` steps (the last incomplete batch is dropped).
+    ``batches(epoch, start_step, size)`` yields the batches of ``epoch`` from step ``start_step``
+    on, scaled down to ``size x size`` if given (progressive resizing); an epoch has
+    :attr:`steps_per_epoch` steps (the last incomplete batch is dropped).
 
     Raises:
         ValueError: ``batch_size`` does not split evenly over the processes, or the training set
@@ -63,14 +65,23 @@ class BatchLoader:
         self.images, self.labels = data.images.to(self.device), data.labels.to(self.device)
         self.augment, self.seed = augment, seed
         self.generator = torch.Generator(device=self.device)
+        self.first_flips = None
+        if augment.alternate_flip:  # one coin per image, the same on every rank
+            coins = torch.Generator().manual_seed(derive_seed(seed, "flip"))
+            self.first_flips = (torch.rand(len(data), generator=coins) < 0.5).to(self.device)
 
     def __len__(self) -> int:
         return self.steps_per_epoch
 
-    def batches(self, epoch: int, start_step: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The batches of ``epoch`` from ``start_step`` to the end of the epoch."""
+    def batches(
+        self, epoch: int, start_step: int = 0, size: int | None = None
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of ``epoch`` from ``start_step`` to the end of the epoch, ``size x size``
+        pixels if ``size`` is given."""
         order = epoch_order(len(self.labels), self.seed, epoch, self.rank, self.world).to(self.device)
         for step in range(start_step, self.steps_per_epoch):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
             self.generator.manual_seed(derive_seed(self.seed, epoch, step, self.rank))
-            yield augment_batch(self.images[index], self.augment, self.generator), self.labels[index]
+            flip = None if self.first_flips is None else self.first_flips[index] ^ bool(epoch % 2)
+            images = augment_batch(self.images[index], self.augment, self.generator, size=size, flip=flip)
+            yield images, self.labels[index]

@@ -64,6 +64,11 @@ class TrainProfile:
     seed: int = 0
     stem_init: str = "random"
     tta: str = "none"
+    validation_per_class: int = 0
+    norm_bias_lr_scale: float = 1.0
+    dirac_depthwise: bool = False
+    progressive_size: int | None = None
+    progressive_epochs: int = 0
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
@@ -81,7 +86,25 @@ class TrainProfile:
         if self.stem_init not in STEM_INITS:
             raise ValueError(f"stem_init must be one of {', '.join(STEM_INITS)}, got {self.stem_init!r}")
         check_tta(self.tta)
-        self.model_config()  # unknown model names or fields fail here, with one sentence
+        if not isinstance(self.validation_per_class, int) or self.validation_per_class < 0:
+            raise ValueError(f"validation_per_class must be an integer >= 0, got {self.validation_per_class!r}")
+        if not self.norm_bias_lr_scale > 0:
+            raise ValueError(f"norm_bias_lr_scale must be > 0, got {self.norm_bias_lr_scale}")
+        config = self.model_config()  # unknown model names or fields fail here, with one sentence
+        if self.progressive_epochs < 0 or (self.progressive_epochs > 0) != (self.progressive_size is not None):
+            raise ValueError("progressive resizing needs both progressive_size and progressive_epochs > 0 (or neither)")
+        if self.progressive_size is not None and not (
+            0 < self.progressive_size <= config.image_size and self.progressive_size % config.patch_size == 0
+        ):
+            raise ValueError(
+                f"progressive_size must be a multiple of the patch size {config.patch_size} "
+                f"and at most {config.image_size}, got {self.progressive_size}"
+            )
+
+    def train_size(self, epoch: int) -> int | None:
+        """The image side that epoch ``epoch`` (from 0) trains on, if smaller than the model's
+        (progressive resizing); ``None``: the full images."""
+        return self.progressive_size if epoch < self.progressive_epochs else None
 
     def model_config(self) -> ConvMixerConfig:
         """The model this profile trains."""

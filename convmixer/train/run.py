@@ -157,6 +157,10 @@ class RunFolder:
 
 def _check_profile(stored: dict[str, Any], profile: TrainProfile, path: Path) -> None:
     current = profile.to_dict()
+    try:  # fields added since the file was written compare as their defaults
+        stored = TrainProfile.from_dict(stored).to_dict()
+    except ValueError:
+        pass
     if stored == current:
         return
     changes = [
