@@ -16,6 +16,7 @@ import torch
 from IPython.display import Code, Image, Markdown
 from matplotlib.figure import Figure
 
+from convmixer.notebook.exercises import EXERCISES, get_exercise
 from convmixer.notebook.solutions import SOLUTIONS
 from convmixer.viz.images import render_figure
 
@@ -26,29 +27,51 @@ def show_source(*objects: Any) -> Code:
     return Code("\n\n".join(inspect.getsource(obj) for obj in objects), language="python")
 
 
-def show_figure(fig: Figure, photo: bool = False, dpi: int = 80) -> Image:
+def show_figure(fig: Figure, photo: bool = False, dpi: int = 100) -> Image:
     """A figure as an image to display: JPEG for photographs (several times smaller than PNG),
     PNG for plots and line art."""
     return Image(render_figure(fig, "jpeg" if photo else "png", dpi))
 
 
-def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-5, rtol: float = 1e-4) -> None:
-    """Compare the reader's ``answer`` with ``expected`` and print one line.
+_MISSING: Any = object()
 
-    Tensors are compared with ``torch.testing.assert_close`` (shape, dtype-insensitive, the given
-    tolerances), numbers with the same tolerances, anything else with ``==``. ``answer`` may be a
-    callable of no arguments (it is called). A placeholder answer (``...`` / ``None``) prints
-    "not answered yet" with the hint; a wrong one prints "not yet" with the hint. Returns nothing,
-    so that a cell ending with a check shows only that line (a trailing ``;`` does not reliably
-    hide a value under nbval).
+
+def check(name: str, answer: Any, expected: Any = _MISSING, hint: str | None = None, *, atol: float = 1e-5,
+          rtol: float = 1e-4) -> None:
+    """Check the reader's ``answer`` to exercise ``name`` and print one line.
+
+    A registered exercise (:mod:`convmixer.notebook.exercises`) knows what is right: ``check(name,
+    answer)``, and the notebook shows nothing that gives the answer away. (Passing ``expected`` and
+    ``hint`` checks against them instead.) Tensors are compared with ``torch.testing.assert_close``
+    (dtype-insensitive, the given tolerances), numbers with the same tolerances, anything else with
+    ``==``; an exercise with a ``judge`` hands the answer to it, and its sentence says what went
+    wrong. ``answer`` may be a callable of no arguments (it is called; not for judged exercises,
+    whose answers are often classes or functions). A placeholder (``...`` / ``None``, or a function
+    raising ``NotImplementedError``) prints "not answered yet" with the hint; a wrong one "not yet"
+    with the hint. Returns nothing, so that a cell ending with a check shows only that line.
     """
-    if callable(answer) and not isinstance(answer, torch.Tensor):
+    judge = None
+    if expected is _MISSING:
+        registered = get_exercise(name)
+        hint, judge, atol, rtol = registered.hint, registered.judge, registered.atol, registered.rtol
+        expected = None if judge is not None else registered.expected()
+    if judge is None and callable(answer) and not isinstance(answer, torch.Tensor):
         try:
             answer = answer()
         except NotImplementedError:
             answer = None
     if answer is None or answer is Ellipsis:
         print(f"[{name}] not answered yet. Hint: {hint}")
+        return
+    if judge is not None:
+        try:
+            verdict = judge(answer)
+        except NotImplementedError:
+            print(f"[{name}] not answered yet. Hint: {hint}")
+            return
+        except Exception as error:  # the reader's code failed: say how, in one line
+            verdict = f"your code raised {type(error).__name__}: {error}"
+        print(f"[{name}] correct." if verdict is None else f"[{name}] not yet: {verdict} Hint: {hint}")
         return
     try:
         if isinstance(expected, torch.Tensor) or isinstance(answer, torch.Tensor):
@@ -68,7 +91,10 @@ def check(name: str, answer: Any, expected: Any, hint: str, *, atol: float = 1e-
 
 def solution(name: str) -> Markdown:
     """The solution of exercise ``name``, to display when the reader asks for it."""
+    if name in EXERCISES:
+        return Markdown(EXERCISES[name].solution)
     try:
         return Markdown(SOLUTIONS[name])
     except KeyError:
-        raise ValueError(f"no solution called {name!r}; known: {', '.join(sorted(SOLUTIONS)) or 'none'}") from None
+        known = sorted(set(SOLUTIONS) | set(EXERCISES))
+        raise ValueError(f"no solution called {name!r}; known: {', '.join(known) or 'none'}") from None
