@@ -27,13 +27,15 @@ def _cpuinfo_field(text: str, name: str) -> str | None:
 
 
 def machine_info() -> dict[str, Any]:
-    """CPU model and features, cores, torch's thread count, the OpenMP wait policy, GPU, library
+    """CPU model (with its family / model numbers, e.g. ``25 / 1`` for AMD Zen 3) and features, cores, torch's thread count, the OpenMP wait policy, GPU, library
     versions and the load average (1, 5, 15 minutes) at the moment of the call."""
     cpuinfo = Path("/proc/cpuinfo")
     text = cpuinfo.read_text() if cpuinfo.exists() else ""
     flags = set((_cpuinfo_field(text, "flags") or "").split())
     return {
         "cpu": _cpuinfo_field(text, "model name") or platform.processor() or platform.machine(),
+        "cpu_family_model": " / ".join(filter(None, (_cpuinfo_field(text, "cpu family"), _cpuinfo_field(text, "model"))))
+        or None,
         "cpu_count": os.cpu_count(),
         "cpu_features": [feature for feature in CPU_FEATURES if feature in flags],
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),

@@ -1,0 +1,142 @@
+"""Where the cpu profile's training step goes, part by part, and the ceiling its shapes allow.
+
+    python benchmarks/step_breakdown.py        # ~2 minutes on 2 idle cores
+
+The ``cpu`` profile's ConvMixer-128/8 (k5, p4) at batch 256 works on ``(256, 128, 8, 8)``
+activations: every part of a block sees 2.1 million numbers (8 MiB) per pass. This script times,
+with the engine's CPU settings (channels-last float32, 2 threads):
+
+- the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it);
+- each part of a block, forward + backward (``torch.autograd.grad``), on that shape: the
+  depth-wise convolution (and its weight gradient alone), the point-wise convolution, GELU,
+  BatchNorm, the residual add; times 8 blocks they account for most of the step;
+- the point-wise convolution's own matrix product, ``(16384 x 128) @ (128 x 128)``, against the
+  square ``2048 x 2048`` product ``benchmarks/roofline.py`` calls the machine's peak: how much of
+  that peak this model's shapes can reach at all;
+- the alternatives tried on the whole step: ``torch.compile`` (inductor) and the point-wise
+  convolution computed as ``F.linear`` on the channels-last view.
+
+Median of repeated timings, in milliseconds. Writes ``results/step_breakdown-cpu.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from convmixer import layers
+from convmixer.machine import machine_info, utc_timestamp
+from convmixer.records import write_record_file
+from convmixer.train import build_training, get_profile
+from convmixer.train.acceleration import Acceleration
+
+OUT = Path(__file__).resolve().parent / "results" / "step_breakdown-cpu.json"
+PROFILE = get_profile("cpu").replace(stem_init="random")
+
+
+def median_ms(run: Callable[[], object], repeats: int = 20, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return 1000 * statistics.median(times)
+
+
+def whole_step(acceleration: Acceleration, repeats: int = 12) -> float:
+    batch = PROFILE.batch_size
+    training = build_training(PROFILE, "cpu", acceleration, steps_per_epoch=1000)
+    images, labels = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    return median_ms(lambda: training.step(images, labels), repeats, warmup=3)
+
+
+def linear_pointwise(self: layers.PointwiseConv2d, x: torch.Tensor) -> torch.Tensor:
+    """The point-wise convolution as a matrix product over the channels-last view."""
+    return F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias).permute(0, 3, 1, 2)
+
+
+def parts() -> dict[str, float]:
+    config = PROFILE.model_config()
+    grid = config.image_size // config.patch_size
+    shape = (PROFILE.batch_size, config.dim, grid, grid)
+    x = torch.randn(shape).contiguous(memory_format=torch.channels_last).requires_grad_()
+    g = torch.randn(shape).contiguous(memory_format=torch.channels_last)
+    depthwise = layers.DepthwiseConv2d(config.dim, config.kernel_size).to(memory_format=torch.channels_last)
+    pointwise = layers.PointwiseConv2d(config.dim).to(memory_format=torch.channels_last)
+    norm = torch.nn.BatchNorm2d(config.dim)
+
+    def both(module: Callable, inputs: tuple) -> Callable[[], object]:
+        return lambda: torch.autograd.grad(module(x), inputs, g)
+
+    return {
+        "depthwise conv": median_ms(both(depthwise, (x, depthwise.weight, depthwise.bias))),
+        "depthwise conv, weight gradient only": median_ms(
+            lambda: torch.autograd.grad(depthwise(x.detach()), (depthwise.weight,), g)
+        ),
+        "pointwise conv": median_ms(both(pointwise, (x, pointwise.weight, pointwise.bias))),
+        "GELU": median_ms(both(F.gelu, (x,))),
+        "BatchNorm": median_ms(both(norm, (x, norm.weight, norm.bias))),
+        "residual add": median_ms(lambda: torch.autograd.grad(x + x.detach(), (x,), g)),
+    }
+
+
+def matmul_rates() -> dict[str, float]:
+    config = PROFILE.model_config()
+    rows = PROFILE.batch_size * (config.image_size // config.patch_size) ** 2
+    a, w = torch.randn(rows, config.dim), torch.randn(config.dim, config.dim)
+    square = torch.randn(2048, 2048)
+    pointwise_ms = median_ms(lambda: a @ w, 30)
+    square_ms = median_ms(lambda: square @ square, 10)
+    return {
+        "pointwise_shape": f"({rows} x {config.dim}) @ ({config.dim} x {config.dim})",
+        "pointwise_gflops": 2 * rows * config.dim**2 / pointwise_ms / 1e6,
+        "square_2048_gflops": 2 * 2048**3 / square_ms / 1e6,
+    }
+
+
+def main() -> int:
+    cpu = Acceleration.for_device("cpu")
+    step = {"engine (fit's CPU settings)": whole_step(cpu)}
+    step["engine + torch.compile"] = whole_step(dataclasses.replace(cpu, compile=True))
+    original = layers.PointwiseConv2d.forward
+    layers.PointwiseConv2d.forward = linear_pointwise
+    try:
+        step["engine, point-wise as F.linear"] = whole_step(cpu)
+    finally:
+        layers.PointwiseConv2d.forward = original
+    step["engine (fit's CPU settings), again"] = whole_step(cpu)
+    block = parts()
+    rates = matmul_rates()
+    depth = PROFILE.model_config().depth
+    per_block = {name: ms for name, ms in block.items() if "only" not in name}
+    counted = depth * (per_block["depthwise conv"] + per_block["pointwise conv"] + 2 * per_block["GELU"]
+                       + 2 * per_block["BatchNorm"] + per_block["residual add"])
+    record = {
+        "profile": "cpu", "batch_size": PROFILE.batch_size, "threads": torch.get_num_threads(),
+        "step_ms": step, "block_part_ms": block, "blocks_sum_ms": counted, "matmul": rates,
+        "date": utc_timestamp(), "machine": machine_info(),
+    }
+    write_record_file(OUT, "convmixer step breakdown", 1, record)
+    for name, ms in step.items():
+        print(f"step, {name:<40} {ms:8.1f} ms")
+    for name, ms in block.items():
+        print(f"one block's {name:<38} {ms:8.1f} ms")
+    whole = step["engine (fit's CPU settings)"]
+    print(f"{depth} blocks' parts together: {counted:.0f} ms of the step's {whole:.0f} ms")
+    print(f"point-wise matmul {rates['pointwise_shape']}: {rates['pointwise_gflops']:.0f} GFLOP/s; "
+          f"2048 x 2048: {rates['square_2048_gflops']:.0f} GFLOP/s")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Train the cpu recipe with each of the fast CIFAR-10 trainers' tricks, and all of them together,
+under a proxy budget with several seeds, and store what they reach on the held-out validation split
+(``benchmarks/README.md``, "The cpu recipe, one trick at a time").
+
+    export OMP_WAIT_POLICY=PASSIVE
+    python scripts/recipe_ablation.py --data ../shared/data/cifar10-jpeg.zip
+
+writes ``results/recipe_ablation.json`` after every run: the budget, machine, date, load average,
+total wall seconds and every run. The split is the studies' (500 images of every class held out of
+CIFAR-10's training split, ``convmixer.data.splits.hold_out``); the test split is never read.
+Runs already in the file with the same budget are kept, so an interrupted ablation resumes where it
+stopped. ``--epochs`` sets the proxy budget (default 4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from study_cli import study_main, study_parser
+
+from convmixer.data.sources import ImageDataset
+from convmixer.studies.recipe import VARIANTS, format_table, read_results, run_variant, summarise, write_results
+from convmixer.studies.records import run_planned
+from convmixer.train import TrainProfile, get_profile
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "recipe_ablation.json"
+PROXY_EPOCHS = 4
+BUDGET = get_profile("cpu").replace(name="cpu-proxy", epochs=PROXY_EPOCHS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, (0, 1), 500)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    return parser
+
+
+def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, validation: ImageDataset,
+          notes: dict[str, Any]) -> list:
+    """Train what the command line asks for that the file does not hold yet, seed by seed."""
+    done: list = []
+    if Path(args.out).exists():
+        stored, stored_notes = read_results(args.out)
+        if TrainProfile.from_dict(stored_notes["budget"]) == budget:
+            load = notes["load_average"]
+            done = stored
+            notes.update(stored_notes, load_average=load)
+            notes.pop("budget")
+    have = {(r.variant, r.seed) for r in done}
+    planned = [(v, s) for s in args.seeds for v in args.variants if (v, s) not in have]
+    notes["variants"] = list(VARIANTS)
+    runs = run_planned(
+        planned,
+        lambda variant, seed: run_variant(budget, variant, seed, train, validation),
+        lambda runs: write_results(args.out, budget, runs, notes),
+        notes,
+        lambda run: f"{run.variant} seed {run.seed}: {100 * run.validation_accuracy:.2f}% in {run.wall_seconds:.0f} s",
+        done,
+    )
+    print(format_table(summarise(runs)))
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    return study_main(build_parser(), BUDGET, argv, study)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
