@@ -163,7 +163,7 @@ def cost_ratio_figure(
     kernel_size: int,
     max_kernel_size: int = 15,
     widths: Sequence[int] = DEFAULT_WIDTHS,
-    size: tuple[float, float] = (9.0, 3.2),
+    size: tuple[float, float] = (9.0, 4.0),
 ) -> Figure:
     """How many times more FLOPs a full ``k x k`` convolution needs than a depth-wise separable
     one, ``h k^2 / (h + k^2)``: left against ``k`` at width ``h``, right against ``h`` at kernel
@@ -183,7 +183,7 @@ def cost_ratio_figure(
     all_widths = np.array(sorted(set(widths) | {width}))
     current = ratio(width, kernel_size)
     fig = new_figure(*size)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.9, wspace=0.28)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.3, top=0.92, wspace=0.28)
     by_k, by_h = fig.subplots(1, 2)
 
     by_k.plot(kernel_sizes, [ratio(width, int(k)) for k in kernel_sizes], "o-", ms=3,
@@ -201,11 +201,12 @@ def cost_ratio_figure(
     by_h.set_xlabel("width h (channels)")
     by_h.set_title(f"kernel size k = {kernel_size}", fontsize=10)
 
-    for ax, x, corner in ((by_k, kernel_size, "upper left"), (by_h, width, "lower right")):
+    for ax, x in ((by_k, kernel_size), (by_h, width)):
         ax.plot([x], [current], "o", color="crimson", ms=8, zorder=3, label=f"now: {current:.1f}x")
         ax.set_ylabel("FLOPs full / separable")
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7, loc=corner)
+        # Below the axes, off the data whatever h and k are.
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     # Against k the ratio spans decades (log scale); against h it saturates at k^2 (linear).
     by_k.set_yscale("log")
     _plain_log_axis(by_k.yaxis)

@@ -116,7 +116,9 @@ def plot_patches(image: torch.Tensor, patch_size: int, size: float = 2.8) -> Fig
     axes[1].imshow(exploded_patches(image, patch_size), interpolation="nearest")
     axes[1].set_title(f"{rows}x{cols} = {rows * cols} patches", fontsize=9)
     axes[1].axis("off")
-    axes[2].imshow(matrix.numpy(), cmap="gray", aspect="auto", interpolation="nearest")
+    shown = axes[2].imshow(matrix.numpy(), cmap="gray", aspect="auto", interpolation="nearest")
+    colour_bar = fig.colorbar(shown, ax=axes[2], fraction=0.08, pad=0.03)  # grey level = pixel value
+    colour_bar.ax.tick_params(labelsize=7)
     axes[2].set_title(f"patch matrix ({matrix.shape[0]}, {matrix.shape[1]})", fontsize=9)
     axes[2].set_xlabel(f"c_in p² = {image.shape[0]}·{patch_size}² numbers", fontsize=8)
     axes[2].set_ylabel("patch n (row by row)", fontsize=8)
