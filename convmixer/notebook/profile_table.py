@@ -6,7 +6,7 @@ touching the table."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from convmixer.analysis.cost import count_parameters
 from convmixer.model import ConvMixer
@@ -44,9 +44,15 @@ def _settings(profile: TrainProfile) -> dict[str, str]:
     return settings
 
 
-def profile_table(profiles: Mapping[str, TrainProfile]) -> str:
+def profile_table(profiles: Mapping[str, TrainProfile], names: Sequence[str] | None = None) -> str:
     """A Markdown table with one column per profile and one row per setting; a value that differs
-    from the first profile's (the reference recipe) is set in bold."""
+    from the first profile's (the reference recipe) is set in bold. ``names`` picks the profiles
+    shown, in that order (e.g. ``("gpu", "cpu", "quick")``); default: all of them."""
+    if names is not None:
+        unknown = [name for name in names if name not in profiles]
+        if unknown:
+            raise ValueError(f"no profile called {', '.join(map(repr, unknown))}; known: {', '.join(profiles)}")
+        profiles = {name: profiles[name] for name in names}
     if not profiles:
         raise ValueError("profile_table needs at least one profile")
     columns = {name: _settings(profile) for name, profile in profiles.items()}

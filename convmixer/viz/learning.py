@@ -53,7 +53,7 @@ def learning_curves_figure(
     splits = list(dict.fromkeys([*loss, *accuracy]))
     colors = {name: SPLIT_COLORS[i % len(SPLIT_COLORS)] for i, name in enumerate(splits)}
     x = np.asarray(epochs, dtype=float)
-    fig = new_figure(9.0, 3.2, layout="constrained")
+    fig = new_figure(9.0, 3.8, layout="constrained")
     loss_ax, accuracy_ax = fig.subplots(1, 2)
     for name, values in loss.items():
         loss_ax.plot(x, values, "o-", ms=3, color=colors[name], label=name)
@@ -75,7 +75,8 @@ def learning_curves_figure(
         if max_epochs is not None:
             ax.set_xlim(0, check_positive_int("max_epochs", max_epochs) + 0.2)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="best")
+            # below the axes, off the data
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

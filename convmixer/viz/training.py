@@ -231,7 +231,8 @@ def confusion_matrix_figure(
     percent = (100 * counts / rows).numpy()
     fig = new_figure(size, size, layout="constrained")
     ax = fig.subplots()
-    ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
+    image = ax.imshow(percent, cmap="Blues", vmin=0, vmax=100)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="% of the true class")
     for i in range(n):
         for j in range(n):
             value = percent[i, j]

@@ -43,3 +43,12 @@ def test_values_come_from_the_profiles_and_differences_are_bold():
 def test_no_profiles_is_an_error():
     with pytest.raises(ValueError, match="at least one profile"):
         profile_table({})
+
+
+def test_names_pick_the_columns_in_order():
+    table = profile_table(PROFILES, names=("gpu", "cpu", "quick"))
+    header = [c.strip() for c in table.splitlines()[0].strip("|").split("|")]
+    assert header == ["setting", "`gpu`", "`cpu`", "`quick`"]
+    assert _rows(table)["epochs"][0] == str(PROFILES["gpu"].epochs)
+    with pytest.raises(ValueError, match="no profile called 'nope'"):
+        profile_table(PROFILES, names=("gpu", "nope"))

@@ -66,3 +66,12 @@ def test_per_class_error_bars_are_95_percent_intervals_and_the_legend_covers_not
     legend = ax.get_legend().get_window_extent(renderer)
     for artist in [*ax.texts, *ax.patches, ax.yaxis.get_ticklabels()[0]]:
         assert not legend.overlaps(artist.get_window_extent(renderer)), artist
+
+
+def test_learning_curves_legends_sit_below_the_axes_off_the_data():
+    fig = learning_curves_figure([1, 2], loss={"train": [2.0, 1.0]}, accuracy={"validation": [0.3, 0.5]},
+                                 band_images={"validation": 100})
+    for ax in fig.axes:
+        fig.canvas.draw()
+        legend_box = ax.get_legend().get_window_extent()
+        assert legend_box.y1 <= ax.get_window_extent().y0 + 1

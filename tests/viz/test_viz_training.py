@@ -145,3 +145,9 @@ def test_mistakes_figure_titles_name_truth_guess_and_confidence(sample):
     assert isinstance(fig, Figure)
     titles = [ax.get_title() for ax in fig.axes[:2]]
     assert titles == ["cat\n→ automobile 90.00%", "ship\n→ truck 99.87%"]
+
+
+def test_confusion_matrix_figure_has_a_colour_bar_in_percent():
+    fig = confusion_matrix_figure(torch.tensor([[3, 1], [0, 4]]), ("a", "b"))
+    assert len(fig.axes) == 2  # the matrix and its colour bar
+    assert "%" in fig.axes[1].get_ylabel()
