@@ -24,6 +24,7 @@ patch's share of ``y_c``; at ``l = d`` it equals ``CAM_c / N`` (the tests check 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -250,3 +251,13 @@ def patch_deletion(
             random, random_error = masked_probability(mask_patches(x, patch_size, shuffled[:, :count]))
             results.append(DeletionResult(count, original, top, random, original_error, top_error, random_error))
         return results
+
+
+def filter_movement(initial: torch.Tensor, trained: torch.Tensor) -> torch.Tensor:
+    """How far each of the ``(h, ...)`` filters moved in training, relative to where it started:
+    ``||trained[c] - initial[c]|| / ||initial[c]||`` (0: unchanged; 1: moved as far as it was long)."""
+    if initial.shape != trained.shape:
+        raise ValueError(f"need filters of one shape, got {tuple(initial.shape)} and {tuple(trained.shape)}")
+    start = initial.detach().flatten(1).double()
+    return ((trained.detach().flatten(1).double() - start).norm(dim=1) / start.norm(dim=1)).float()
+

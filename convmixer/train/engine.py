@@ -203,6 +203,16 @@ def build_training(
 # --- fit ------------------------------------------------------------------------------------------
 
 
+def training_split(profile: TrainProfile, train: ImageDataset) -> tuple[ImageDataset, ImageDataset | None]:
+    """What :func:`fit` trains on and draws its curve on, from the training split it is given:
+    ``validation_per_class`` images of every class held out (:func:`convmixer.data.splits.hold_out`;
+    ``None`` without), then the profile's ``train_subset`` of the rest."""
+    validation = None
+    if profile.validation_per_class:
+        train, validation = hold_out(train, profile.validation_per_class)
+    return train.subset(profile.train_subset, profile.seed), validation
+
+
 @dataclass
 class FitResult:
     """What :func:`fit` returns: the trained model (eval mode), per-epoch history, the final
@@ -278,11 +288,7 @@ def fit(
     if checkpoint_every < 0:
         raise ValueError(f"checkpoint_every must be >= 0, got {checkpoint_every}")
     folder = RunFolder(out, profile, resume)
-    train = load_cifar10("train", data, cache_dir) if train is None else train
-    curve = None
-    if profile.validation_per_class:
-        train, curve = hold_out(train, profile.validation_per_class)
-    train = train.subset(profile.train_subset, profile.seed)
+    train, curve = training_split(profile, load_cifar10("train", data, cache_dir) if train is None else train)
     test = (load_cifar10("test", data, cache_dir) if test is None else test).subset(profile.test_subset, profile.seed)
     curve = test if curve is None else curve
     loader = BatchLoader(train, profile.batch_size, profile.augment, profile.seed, device)

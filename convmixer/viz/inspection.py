@@ -14,10 +14,12 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 from convmixer.analysis.inspection import (
     DeletionResult,
     Inspection,
+    filter_movement,
     kernel_smoothness,
     kernel_spread,
     patch_embedding_filters,
@@ -54,6 +56,56 @@ def filter_grid_figure(
         ax.imshow(to_display(colour_filter), cmap="gray", interpolation="nearest")
     if title:
         fig.suptitle(title, fontsize=9, y=1 - 0.04 / height)
+    return fig
+
+
+def stem_change_figure(
+    initial: torch.Tensor, trained: torch.Tensor, channels: Sequence[int], whitened: int = 0,
+    size: float = 0.55,
+) -> Figure:
+    """The stem's filters ``(h, c_in, p, p)`` where training started (top row) and where it ended
+    (bottom row) for ``channels``, each filter on its own 0..1 range, titled with how far it
+    moved (:func:`filter_movement`); at the right, that distance for every filter, the first
+    ``whitened`` (whitening filters at the start) apart from the rest (random at the start)."""
+    moved = filter_movement(initial, trained)
+    if len(channels) == 0 or any(not 0 <= c < len(moved) for c in channels):
+        raise ValueError(f"channels must be a non-empty list in 0..{len(moved) - 1}, got {list(channels)}")
+    step = size * 1.15
+    grid_width = step * len(channels) + 0.9
+    width, height = grid_width + 3.6, max(2 * size + 1.5, 2.6)
+    fig = new_figure(width, height)
+
+    def box(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:  # inches -> figure
+        return (x / width, y / height, w / width, h / height)
+
+    low = (height - 0.55 - (2 * size + 0.25)) / 2 + 0.1  # the two rows, centred under the title
+    for col, channel in enumerate(channels):
+        for row, filters in enumerate((initial, trained)):
+            ax = fig.add_axes(box(0.9 + col * step, low + (1 - row) * (size + 0.25), size, size))
+            ax.imshow(to_display(filters[channel].detach()), interpolation="nearest")
+            hide_ticks(ax)
+            if col == 0:
+                ax.set_ylabel(("start", "trained")[row], fontsize=8, rotation=0, ha="right", va="center")
+            if row == 0:
+                ax.set_title(f"{channel}\n{moved[channel]:.2f}", fontsize=7)
+    fig.text(0.85 / width, (low + 2 * size + 0.25 + 0.2) / height, "channel\nmoved", fontsize=7, ha="right",
+             va="center")
+    fig.text((0.9 + grid_width) / 2 / width, 1 - 0.2 / height, "stem filters, each on its own range", fontsize=9,
+             ha="center", va="center")
+    ax = fig.add_axes(box(grid_width + 0.85, 0.95, 2.6, height - 1.35))
+    index = np.arange(len(moved))
+    if whitened:
+        ax.scatter(index[:whitened], moved[:whitened].numpy(), s=8, label="started as whitening filters")
+    if whitened < len(moved):
+        ax.scatter(index[whitened:], moved[whitened:].numpy(), s=8, marker="s", label="started random")
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("stem channel", fontsize=8)
+    ax.set_ylabel("‖W − W₀‖ / ‖W₀‖", fontsize=8)
+    ax.set_title("how far every filter moved", fontsize=9)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)
     return fig
 
 
@@ -101,11 +153,13 @@ def draw_kernel_statistic(
 
 def kernel_comparison_figure(
     trained: Sequence[torch.Tensor], untrained: Sequence[torch.Tensor], channels: Sequence[int],
-    size: float = 0.5, title: str | None = None,
+    size: float = 0.5, title: str | None = None, legend_below: bool = False,
+    names: tuple[str, str] = ("trained", "untrained"),
 ) -> Figure:
     """Trained vs untrained depth-wise kernels (same channels, one row per block), and the
     spread and smoothness of all kernels of every block for both models; ``title`` goes above
-    all three."""
+    all three. ``legend_below``: the statistics' legend goes under the plots, off the data.
+    ``names``: what to call the two models."""
     _check_kernels(trained, channels)
     _check_kernels(untrained, channels)
     if len(trained) != len(untrained) or trained[0].shape != untrained[0].shape:
@@ -119,12 +173,12 @@ def kernel_comparison_figure(
         heading, body = fig.subfigures(2, 1, height_ratios=[title_height, height])
         heading.text(0.5, 0.4, title, ha="center", va="center", fontsize=10)
     left, middle, right = body.subfigures(1, 3, width_ratios=[grid_width, grid_width, 3.6])
-    for sub, kernels, name in ((left, trained, "trained"), (middle, untrained, "untrained (initial)")):
+    for sub, kernels, name in ((left, trained, names[0]), (middle, untrained, f"{names[1]} (initial)")):
         sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
         _kernel_grid(sub, kernels, channels, name)
     reach, smooth = right.subplots(2, 1, sharex=True)
-    right.subplots_adjust(left=0.22, right=0.97, bottom=0.13, top=0.9, hspace=0.12)
-    models = {"trained": trained, "untrained": untrained}
+    right.subplots_adjust(left=0.22, right=0.97, bottom=0.3 if legend_below else 0.13, top=0.9, hspace=0.12)
+    models = {names[0]: trained, names[1]: untrained}
     draw_kernel_statistic(reach, {m: [kernel_spread(k) for k in ks] for m, ks in models.items()},
                           "spread s (positions)")
     draw_kernel_statistic(smooth, {m: [kernel_smoothness(k) for k in ks] for m, ks in models.items()},
@@ -132,6 +186,10 @@ def kernel_comparison_figure(
     smooth.axhline(0, color="black", lw=0.6)
     smooth.set_xlabel("block")
     smooth.get_legend().remove()
+    if legend_below:
+        reach.get_legend().remove()
+        smooth.legend(*reach.get_legend_handles_labels(), fontsize=7, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
     reach.set_title("every kernel of every block", fontsize=9)
     return fig
 
@@ -175,11 +233,12 @@ def add_colour_bar(fig: Figure, overlay: AxesImage, label: str, width: float) ->
 
 def feature_maps_figure(
     maps: Sequence[torch.Tensor], channel: int | Sequence[int], names: Sequence[str] | None = None,
-    size: float = 1.3,
+    size: float = 1.3, image: torch.Tensor | None = None, colour_bars: bool = False,
 ) -> Figure:
     """One channel of every feature map ``(h, H', W')``, side by side, each with its own colour
     scale (viridis: dark = low): the same ``channel`` everywhere, or one channel per map (a
-    sequence; each title then names its channel)."""
+    sequence; each title then names its channel). ``image`` ``(C, H, W)``: shown first, as the
+    input the maps were computed from; ``colour_bars``: a small colour bar under every map."""
     if len(maps) == 0:
         raise ValueError("need at least one feature map")
     per_map = not isinstance(channel, int)
@@ -191,14 +250,26 @@ def feature_maps_figure(
     names = stage_names(len(maps) - 1) if names is None else names
     if per_map:
         names = [f"{name}: ch {c}" for name, c in zip(names, channels)]
-    fig = new_figure(size * len(maps) + 0.25, size + 0.3)
-    fig.subplots_adjust(left=0.25 / (size * len(maps) + 0.25), right=0.99, bottom=0.02, top=0.84,
-                        wspace=0.06)
-    axes = fig.subplots(1, len(maps), squeeze=False)[0]
+    panels = len(maps) + (image is not None)
+    bar_height = 0.45 if colour_bars else 0.0
+    fig = new_figure(size * panels + 0.25, size + 0.3 + bar_height)
+    fig.subplots_adjust(left=0.25 / (size * panels + 0.25), right=0.99,
+                        bottom=0.02 + bar_height / (size + 0.3 + bar_height), top=0.84, wspace=0.12)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
+    if image is not None:
+        axes[0].imshow(to_display(image))
+        axes[0].set_title("input image", fontsize=8)
+        hide_ticks(axes[0])
+        axes = axes[1:]
     for ax, feature_map, name, c in zip(axes, maps, names, channels):
-        ax.imshow(feature_map[c].float().numpy(), cmap="viridis", interpolation="nearest")
+        shown = ax.imshow(feature_map[c].float().numpy(), cmap="viridis", interpolation="nearest")
         ax.set_title(name, fontsize=8)
         hide_ticks(ax)
+        if colour_bars:
+            bar = fig.colorbar(shown, ax=ax, orientation="horizontal", fraction=0.08, pad=0.04)
+            bar.ax.tick_params(labelsize=6)
+            bar.locator = MaxNLocator(3)
+            bar.update_ticks()
     if not per_map:
         axes[0].set_ylabel(f"channel {channel}", fontsize=8)
     return fig
@@ -206,20 +277,22 @@ def feature_maps_figure(
 
 def patch_overlays_figure(
     image: torch.Tensor, maps: Mapping[str, torch.Tensor], signed: Sequence[str] = (), size: float = 1.9,
-    scale_label: str | None = None,
+    scale_label: str | None = None, colour_bars: bool = False,
 ) -> Figure:
     """The image once per ``{title: (H/p, W/p) map}``, the map laid over it; titles listed in
     ``signed`` get a colour scale centred on 0 (red = for, blue = against). With a
     ``scale_label``, the signed maps share one colour scale and one colour bar so that they
-    compare directly; without one, each map has its own scale."""
+    compare directly; without one, each map has its own scale. ``colour_bars``: a small colour
+    bar under every map that has its own scale."""
     if not maps:
         raise ValueError("need at least one per-patch map")
     shared = scale_label is not None and any(title in signed for title in maps)
     limit = shared_limit([m for title, m in maps.items() if title in signed]) if shared else None
     width = size * len(maps) + (COLOUR_BAR_SPACE if shared else 0.0)
-    fig = new_figure(width, size + 0.4)
-    fig.subplots_adjust(left=0.01, right=1 - (COLOUR_BAR_SPACE if shared else 0.01 * width) / width, bottom=0.02,
-                        top=0.84, wspace=0.06)
+    bar_height = 0.45 if colour_bars else 0.0
+    fig = new_figure(width, size + 0.4 + bar_height)
+    fig.subplots_adjust(left=0.01, right=1 - (COLOUR_BAR_SPACE if shared else 0.01 * width) / width,
+                        bottom=0.02 + bar_height / (size + 0.4 + bar_height), top=0.84, wspace=0.12)
     for ax, (title, patch_map) in zip(fig.subplots(1, len(maps), squeeze=False)[0], maps.items()):
         is_signed = title in signed
         overlay = draw_overlay(ax, image, patch_map, KERNEL_CMAP if is_signed else NORM_CMAP, is_signed,
@@ -227,6 +300,12 @@ def patch_overlays_figure(
         ax.set_title(title, fontsize=8)
         if is_signed:
             signed_overlay = overlay
+        if colour_bars and not (is_signed and shared):
+            bar = fig.colorbar(overlay, ax=ax, orientation="horizontal", fraction=0.08, pad=0.04)
+            bar.solids.set_alpha(1.0)
+            bar.ax.tick_params(labelsize=6)
+            bar.locator = MaxNLocator(3)
+            bar.update_ticks()
     if shared:
         add_colour_bar(fig, signed_overlay, scale_label, width)
     return fig
@@ -302,7 +381,8 @@ def overlay_gallery_figure(
     return fig
 
 
-def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (5.6, 3.4)) -> Figure:
+def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[float, float] = (5.6, 3.4),
+                    legend_outside: bool = False) -> Figure:
     """The patch-deletion check as a plot: mean probability of the predicted class against the
     number of masked patches (of ``grid``), top-CAM against random patches, with error bars of
     the 95 % interval of each mean over the images (1.96 standard errors: hundreds of images)."""
@@ -323,6 +403,10 @@ def deletion_figure(results: Sequence[DeletionResult], grid: int, size: tuple[fl
     ax.set_ylabel("p(predicted class)", fontsize=8)
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, title="error bars: 95 % intervals", title_fontsize=7)
+    if legend_outside:  # right of the axes, off the data
+        ax.legend(fontsize=7, title="error bars: 95 % intervals", title_fontsize=7, loc="upper left",
+                  bbox_to_anchor=(1.02, 1.0), frameon=False)
+    else:
+        ax.legend(fontsize=7, title="error bars: 95 % intervals", title_fontsize=7)
     ax.tick_params(labelsize=7)
     return fig
