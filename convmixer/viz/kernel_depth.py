@@ -159,6 +159,42 @@ def draw_metric_by_kernel(
     _finish_axes(ax, ("kernel size k", False), (spec.label, spec.log))
 
 
+LABEL_OFFSETS = ((4, 3), (4, -10), (-16, 3), (-16, -10))  # points: around the marker, by kernel's place
+
+
+def _label_offset(kernel_size: int, kernels: Sequence[int]) -> tuple[int, int]:
+    """Where the ``k`` label of a marker goes: the kernels take turns around their markers, so
+    neighbouring cells (close in FLOPs or speed) do not print their labels on top of each other."""
+    return LABEL_OFFSETS[kernels.index(kernel_size) % len(LABEL_OFFSETS)]
+
+
+LABEL_SIZE = (14, 9)  # points: about the box of a "k9" label at fontsize 7
+
+
+def _place_labels(ax: Axes, labels: Sequence[tuple[str, float, float, tuple[int, int]]]) -> None:
+    """Annotate each ``(text, x, y, preferred offset)``, moving a label to the first of the
+    :data:`LABEL_OFFSETS` (its preferred one first) where its box overlaps no label placed before
+    and no marker, so that close cells keep readable labels."""
+    ax.autoscale_view()
+    scale = ax.figure.dpi / 72  # points -> pixels
+    points = [ax.transData.transform((x, y)) for _, x, y, _ in labels]
+    width, height = LABEL_SIZE[0] * scale, LABEL_SIZE[1] * scale
+    placed: list[tuple[float, float]] = []
+
+    def free(left: float, bottom: float) -> bool:
+        boxes_clear = all(abs(left - a) >= width or abs(bottom - b) >= height for a, b in placed)
+        markers_clear = all(not (left - 3 <= px <= left + width + 3 and bottom - 3 <= py <= bottom + height + 3)
+                            for px, py in points)
+        return boxes_clear and markers_clear
+
+    for (text, x, y, preferred), (px, py) in zip(labels, points):
+        candidates = [preferred] + [o for o in LABEL_OFFSETS if o != preferred] + \
+            [(dx, dy + sign * 10) for sign in (1, -1) for dx, dy in LABEL_OFFSETS]
+        chosen = next((o for o in candidates if free(px + o[0] * scale, py + o[1] * scale)), preferred)
+        placed.append((px + chosen[0] * scale, py + chosen[1] * scale))
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=chosen, fontsize=7)
+
+
 def draw_tradeoff(
     ax: Axes, runs: Sequence[SweepRun], x_metric: str, colors: dict[int, str], y_metric: str = "accuracy",
     noise: SeedNoise | None = None,
@@ -167,12 +203,13 @@ def draw_tradeoff(
     coloured by depth; accuracy with 95 % error bars when there is a ``noise`` estimate."""
     x_spec, y_spec = _check_metric(x_metric), _check_metric(y_metric)
     xs = _cell_points(runs, x_spec, None, False)
+    kernels = sorted({k for k, _ in xs})
     ys = _cell_points(runs, y_spec, noise, y_metric == "accuracy")
     for (k, d), (x, _) in xs.items():
         y, error = ys[k, d]
         ax.errorbar([x], [y], yerr=[error] if error else None, marker="o", markersize=5,
                     capsize=2, color=colors[d])
-        ax.annotate(f"k{k}", (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    _place_labels(ax, [(f"k{k}", xs[k, d][0], ys[k, d][0], _label_offset(k, kernels)) for k, d in xs])
     for depth, color in colors.items():
         ax.scatter([], [], color=color, label=f"d = {depth}")
     _finish_axes(ax, (x_spec.label, x_spec.log), (y_spec.label, y_spec.log))
@@ -194,6 +231,12 @@ def sweep_figure(
     draw_metric_by_kernel(by_kernel, chosen, metric, colors, noise)
     draw_tradeoff(by_flops, chosen, "flops", colors, noise=noise)
     draw_tradeoff(by_speed, chosen, "throughput", colors, noise=noise)
+    # One legend for the three panels, below them: off the data (the panels' own legends hid markers).
+    handles, labels = by_kernel.get_legend_handles_labels()
+    for ax in (by_kernel, by_flops, by_speed):
+        ax.get_legend().remove()
+    fig.subplots_adjust(bottom=0.25)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig
@@ -203,9 +246,11 @@ def metric_figure(runs: Sequence[SweepRun], metric: str, depths: Sequence[int] |
     """One panel: ``metric`` against ``k``, one line per depth (the left panel of
     :func:`sweep_figure` on its own)."""
     chosen = select(runs, depths)
-    fig = new_figure(5.0, 4.0)
-    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.12, top=0.92)
-    draw_metric_by_kernel(fig.subplots(), chosen, metric, _depth_colors(runs, chosen), noise_of(runs))
+    fig = new_figure(6.6, 4.0)
+    fig.subplots_adjust(left=0.12, right=0.72, bottom=0.12, top=0.92)
+    ax = fig.subplots()
+    draw_metric_by_kernel(ax, chosen, metric, _depth_colors(runs, chosen), noise_of(runs))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)  # off the data
     return fig
 
 

@@ -125,9 +125,10 @@ def plot_feature_maps(
     for spine in ax_maps.spines.values():
         spine.set_visible(False)
     ax_maps.set_title(
-        f"feature maps ({rows}x{cols}) after the stem and after each block", fontsize=9
+        f"feature maps ({rows}x{cols}) after the stem and after each block\n"
+        "each tile on its own scale: dark = its lowest value, bright = its highest", fontsize=9
     )
-    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.1, top=0.82, wspace=0.15)
+    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.1, top=0.78, wspace=0.15)
     return fig
 
 

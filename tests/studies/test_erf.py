@@ -24,6 +24,7 @@ from convmixer.studies.erf import (
     read_results,
     run_cell,
     summarise,
+    training_comparisons,
     write_results,
 )
 from convmixer.train import build_model, with_kernel_depth
@@ -101,6 +102,17 @@ def test_error_bars_pool_the_seed_spread_over_the_cells_the_one_rule():
     assert side.separable
     labels = [c.label for c in comparisons([small, large])]
     assert labels[0] == "validation accuracy: k9 d2 vs k3 d2"
+
+
+def test_training_comparisons_set_each_cell_trained_against_its_initial_weights_by_the_one_rule():
+    # untrained sides are all 4 (no spread); trained k3 d2 sides 7, 8, 9: pooled over 4 groups, 8 dof
+    runs = [erf_run(3, 2, seed, side, 0.3) for seed, side in enumerate((7, 8, 9))]
+    runs += [erf_run(9, 2, seed, side, 0.2) for seed, side in enumerate((11, 14, 17))]
+    found = {c.label: c for c in training_comparisons(summarise(runs))}
+    side = found["half-gradient side, k3 d2: trained vs initial weights"]
+    assert side.difference == pytest.approx(4.0) and side.unit == "px" and side.separable
+    share = found["own-patch share, k9 d2: trained vs initial weights"]
+    assert share.difference == pytest.approx(100 * (0.2 - 0.9)) and share.unit == "points"
 
 
 def test_summary_per_kernel_and_depth_averages_seeds_and_maps():
