@@ -70,7 +70,8 @@ def synthetic(per_class: int, seed: int, split: str = "test") -> ImageDataset:
     return ImageDataset(synthetic_images(labels, seed), labels, CIFAR10_CLASSES, "synthetic", split)
 
 
-# The smoke profile made small enough to train in a second on a CPU core, on datasets passed in.
+# The smoke profile made small enough to train in a second on a CPU core, on datasets passed in,
+# without the cpu recipe's tricks.
 TINY = SMOKE.replace(
     name="tiny",
     model_overrides={"dim": 16, "depth": 2, "patch_size": 4},
@@ -78,6 +79,11 @@ TINY = SMOKE.replace(
     augment=AugmentConfig(crop_padding=2, flip=True),
     train_subset=None,
     test_subset=None,
+    # the tricks each have their own tests (tests/train/test_recipe_tricks.py)
+    progressive_size=None,
+    progressive_epochs=0,
+    dirac_depthwise=False,
+    norm_bias_lr_scale=1.0,
 )
 
 

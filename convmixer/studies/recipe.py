@@ -1,7 +1,8 @@
 """The cpu recipe's tricks, one at a time and all together, on the studies' validation split.
 
-Each variant is the ``cpu`` profile with one change (:data:`VARIANTS`), trained under a shorter
-*proxy* budget (the profile's recipe for fewer epochs, its one-cycle schedule compressed to them)
+Each variant is the recipe the tricks were measured against (the ``cpu-plain`` profile with the
+whitened stem and 6-view test-time augmentation) with one change (:data:`VARIANTS`), trained under a
+shorter *proxy* budget (the recipe for fewer epochs, its one-cycle schedule compressed to them)
 on the 45,000 training images the studies keep, with two or more seeds, and judged on the 5,000
 held-out validation images with the profile's test-time augmentation. The test set is never read.
 Every variant is compared with the unchanged recipe by the package's one rule

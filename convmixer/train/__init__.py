@@ -25,6 +25,7 @@ from convmixer.train.evaluate import Evaluation, confusion_matrix, evaluate, per
 from convmixer.train.loader import BatchLoader, derive_seed, epoch_order
 from convmixer.train.profiles import (
     CPU,
+    CPU_PLAIN,
     GPU,
     GPU100,
     PROFILES,
@@ -40,7 +41,7 @@ from convmixer.train.profiles import (
 from convmixer.train.run import EpochRecord, RunFolder, RunState
 
 __all__ = [
-    "BatchLoader", "CPU", "EpochRecord", "Evaluation", "FitResult", "GPU", "GPU100", "PROFILES", "QUICK", "RunFolder",
+    "BatchLoader", "CPU", "CPU_PLAIN", "EpochRecord", "Evaluation", "FitResult", "GPU", "GPU100", "PROFILES", "QUICK", "RunFolder",
     "RunState", "SHORT", "SMOKE", "STUDY", "TrainProfile", "Training", "build_model", "build_optimizer",
     "build_scaler", "build_schedule", "build_training", "confusion_matrix", "derive_seed", "epoch_order",
     "evaluate", "fit", "get_profile", "make_train_step", "one_cycle_schedule", "panel_budget", "per_class_accuracy", "predict",

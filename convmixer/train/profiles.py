@@ -3,16 +3,18 @@
 Every profile and budget the project trains with lives in :data:`PROFILES`, each derived from the
 official recipe (:data:`GPU`) by stating only what differs:
 
-=========  ==========================================================================================
-``gpu``    the official CIFAR-10 recipe: ConvMixer-256/8 (k5, p2), 25 epochs, batch 512, RandAugment
-``gpu100`` the official 100-epoch command: ``gpu`` with colour jitter and random erasing
-``cpu``    a 2-core CPU: ConvMixer-128/8 with k5 and p4, 18 epochs, batch 256, crop + flip,
-           whitened stem, 6-view (flip-shift) test-time augmentation
-``quick``  a reader's first run of the training notebook: ``cpu`` for 4 epochs
-``smoke``  seconds, for tests: ConvMixer-32/2 p4 on 2,000 training images
-``short``  the training panel of notebook 05: ConvMixer-64/d p4, 5,000 images x 4 epochs, no tricks
-``study``  the kernel-size x depth study (notebook 07): ConvMixer-64/d p4, 3 epochs of 45,000
-=========  ==========================================================================================
+=============  ======================================================================================
+``gpu``        the official CIFAR-10 recipe: ConvMixer-256/8 (k5, p2), 25 epochs, batch 512, RandAugment
+``gpu100``     the official 100-epoch command: ``gpu`` with colour jitter and random erasing
+``cpu-plain``  a 2-core CPU, no tricks: ConvMixer-128/8 with k5 and p4, batch 256, crop + flip
+``cpu``        ``cpu-plain`` with the fast trainers' tricks that measured well (whitened stem, Dirac
+               depth-wise kernels, ..., progressive resizing, 6-view test-time augmentation) and a
+               held-out validation curve; the test set read once
+``quick``      a reader's first run of the training notebook: ``cpu`` for 4 epochs
+``smoke``      seconds, for tests: ConvMixer-32/2 p4 on 2,000 training images
+``short``      the training panel of notebook 05: ConvMixer-64/d p4, 5,000 images x 4 epochs, no tricks
+``study``      the kernel-size x depth study (notebook 07): ConvMixer-64/d p4, 3 epochs of 45,000
+=============  ======================================================================================
 
 :func:`with_kernel_depth` turns a budget into one run of a kernel-size/depth comparison;
 :func:`panel_budget` is the budget of the notebooks' training panels.
@@ -159,18 +161,13 @@ GPU100 = GPU.replace(
     epochs=100,
     augment=dataclasses.replace(GPU.augment, jitter=0.2, erase_prob=0.2),
 )
-# A 2-core CPU: ConvMixer-128/8 with k=5 and 4x4 patches (an 8x8 grid). Chosen by measurement
-# (2-core AMD EPYC container, shared): per CPU-second its train step is 2.3x faster than
-# ConvMixer-256/8 p4 and 5.7x faster than ConvMixer-128/8 p2, and with equal compute it learned
-# fastest of the candidates. Crop + flip suit such a short schedule. From the fast CIFAR-10
-# trainers it takes a patch-whitened stem (+1.3 points on a held-out validation split after 4
-# epochs, one seed) and 6-view test-time augmentation (flip-shift: +1.4 to +1.7 points over one
-# view on the validation split, two seeds; both in benchmarks/README.md). 18 epochs: on two idle
-# cores an epoch took 47-70 s, so the run fits 20 minutes. Its recorded run (84.50 % in 18.1
-# minutes, 2-core AMD EPYC): benchmarks/results/time_to_accuracy-ours-cpu.json and
-# checkpoints/convmixer_cpu.json.
-CPU = GPU.replace(
-    name="cpu",
+# A 2-core CPU, the plain recipe: ConvMixer-128/8 with k=5 and 4x4 patches (an 8x8 grid), crop +
+# flip, AdamW and the one-cycle schedule. Chosen by measurement (2-core AMD EPYC container, shared):
+# per CPU-second its train step is 2.3x faster than ConvMixer-256/8 p4 and 5.7x faster than
+# ConvMixer-128/8 p2, and with equal compute it learned fastest of the candidates. The
+# architecture comparisons (short, study, skip-study, erf-study) train it without the tricks below.
+CPU_PLAIN = GPU.replace(
+    name="cpu-plain",
     model="convmixer_128_4",
     model_overrides={"depth": 8, "patch_size": 4},
     epochs=18,
@@ -179,14 +176,34 @@ CPU = GPU.replace(
     weight_decay=0.01,
     grad_clip=1.0,
     augment=AugmentConfig(crop_padding=4, flip=True),
+)
+# The cpu recipe: the plain one with the fast CIFAR-10 trainers' tricks that measured well on the
+# studies' validation split (benchmarks/README.md, "The cpu recipe, one trick at a time";
+# results/recipe_ablation.json): a patch-whitened stem, 6-view (flip-shift) test-time augmentation,
+# half of every depth-wise layer's kernels starting as the identity (Dirac), the BatchNorm biases at
+# 4x the learning rate, and the first half of the epochs at 24 x 24 (progressive resizing: such an
+# epoch took 0.59 of a full one; it costs some accuracy per epoch and buys the time the 45,000
+# images and 18 epochs need). Alternating flip and label smoothing 0.2 did not measure well and
+# are not used. 18 epochs fit 20 minutes on the 2-core AMD EPYC (Zen 3) container with a margin. It holds 500 images of every class out (the studies'
+# validation split) to draw its curve and reads the test set once, at the end. Its three recorded
+# seeds: benchmarks/results/time_to_accuracy-ours-cpu-seed*.json; seed 0 ships as
+# checkpoints/convmixer_cpu.pt.
+CPU = CPU_PLAIN.replace(
+    name="cpu",
+    epochs=18,
+    augment=AugmentConfig(crop_padding=4, flip=True),
     stem_init="whiten",
     tta="flip-shift",
+    validation_per_class=500,
+    progressive_size=24,
+    progressive_epochs=9,
+    norm_bias_lr_scale=4.0,
+    dirac_depthwise=True,
 )
-# A reader's default run of the training notebook: the cpu recipe for 4 epochs, so that a Run All
-# stays within about 5 minutes on two cores. Its recorded run (accuracy, minutes, machine):
-# benchmarks/results/time_to_accuracy-ours-quick.json.
-QUICK = CPU.replace(name="quick", epochs=4)
-# Seconds, for tests: a tiny model on 2,000 training images.
+# A reader's default run of the training notebook: the cpu recipe for 4 epochs (2 of them at 24 x 24).
+QUICK = CPU.replace(name="quick", epochs=4, progressive_epochs=2)
+# Seconds, for tests: a tiny model on 2,000 training images, evaluated on 500 test images after
+# every epoch (no validation split: the test data folders are tiny).
 SMOKE = CPU.replace(
     name="smoke",
     model_overrides={"dim": 32, "depth": 2, "patch_size": 4},
@@ -194,18 +211,20 @@ SMOKE = CPU.replace(
     batch_size=100,
     train_subset=2000,
     test_subset=500,
+    validation_per_class=0,
+    progressive_epochs=2,
 )
 # The training panel of notebook 05 (convmixer.widgets.training): the smoke budget's 4 epochs of
 # batch 100 for ConvMixer-64/d with 4x4 patches on 5,000 training images, tested on 1,000; the
 # panel sets k and d. The comparisons (this panel and the study) compare architectures, so they
 # keep PyTorch's default initialisation and plain evaluation, as the stored study was trained.
-SHORT = SMOKE.replace(
+SHORT = CPU_PLAIN.replace(
     name="short",
     model_overrides={"dim": 64, "patch_size": 4},
+    epochs=SMOKE.epochs,
+    batch_size=SMOKE.batch_size,
     train_subset=5000,
     test_subset=1000,
-    stem_init="random",
-    tta="none",
 )
 # The kernel-size x depth study (convmixer.studies.kernel_depth, notebook 07): the panel's model and recipe, batch
 # 128, for 3 epochs of all the training images a study leaves after its validation split (45,000;
@@ -228,7 +247,7 @@ SKIP_STUDY = SHORT.replace(
 ERF_STUDY = SHORT.replace(name="erf-study", test_subset=None)
 
 PROFILES: dict[str, TrainProfile] = {
-    p.name: p for p in (GPU, GPU100, CPU, QUICK, SMOKE, SHORT, STUDY, SKIP_STUDY, ERF_STUDY)
+    p.name: p for p in (GPU, GPU100, CPU_PLAIN, CPU, QUICK, SMOKE, SHORT, STUDY, SKIP_STUDY, ERF_STUDY)
 }
 
 

@@ -22,7 +22,7 @@ from convmixer.studies.recipe import (
 )
 from convmixer.train import get_profile
 
-CPU_PROXY = get_profile("cpu").replace(name="cpu-proxy", epochs=4)
+CPU_PROXY = get_profile("cpu-plain").replace(name="cpu-proxy", epochs=4, stem_init="whiten", tta="flip-shift")
 
 
 def changed_fields(variant: str) -> set[str]:

@@ -19,6 +19,7 @@ from convmixer.data.augment import prepare_images
 from convmixer.data.sources import CIFAR10_CLASSES, ImageDataset
 from convmixer.train import (
     CPU,
+    CPU_PLAIN,
     GPU,
     PROFILES,
     BatchLoader,
@@ -63,21 +64,26 @@ def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
 
 
 def test_every_profile_is_in_one_registry_under_its_own_name():
-    assert list(PROFILES) == ["gpu", "gpu100", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study"]
+    assert list(PROFILES) == [
+        "gpu", "gpu100", "cpu-plain", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study",
+    ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
-    # the CPU budgets keep the CPU recipe (optimizer, schedule, augmentation); only the size changes,
-    # and the architecture comparisons (short, study) train with PyTorch's initialisation, evaluate plainly
-    recipe = {"lr", "weight_decay", "label_smoothing", "grad_clip", "augment", "model", "seed"}
-    tricks = {"stem_init", "tta"}
+    # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and smoke
+    # keep all of it but the budget; the architecture comparisons train the plain recipe
+    recipe = {"lr", "weight_decay", "grad_clip", "model", "seed"}
+    tricks = {"stem_init", "tta", "augment", "label_smoothing", "norm_bias_lr_scale", "dirac_depthwise",
+              "progressive_size", "progressive_epochs"}
+    assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class"} | tricks
+    assert {"stem_init", "tta", "validation_per_class", "progressive_size"} <= differences(CPU, CPU_PLAIN)
     for name in ("quick", "smoke"):
-        assert not differences(get_profile(name), CPU) & (recipe | tricks), name
+        assert not differences(get_profile(name), CPU) & (recipe | tricks - {"progressive_epochs"}), name
     for name in ("short", "study", "skip-study", "erf-study"):
-        assert differences(get_profile(name), CPU) & (recipe | tricks) == tricks, name
+        assert not differences(get_profile(name), CPU_PLAIN) & (recipe | tricks), name
         assert (get_profile(name).stem_init, get_profile(name).tta) == ("random", "none")
-    assert differences(get_profile("quick"), CPU) == {"name", "epochs"}
-    assert differences(CPU, GPU) == {
+    assert differences(get_profile("quick"), CPU) == {"name", "epochs", "progressive_epochs"}
+    assert get_profile("quick").train_size(1) == 24 and get_profile("quick").train_size(2) is None
+    assert differences(CPU_PLAIN, GPU) == {
         "name", "model", "model_overrides", "epochs", "batch_size", "augment", "lr", "weight_decay", "grad_clip",
-        "stem_init", "tta",
     }
 
 
@@ -313,7 +319,7 @@ def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
 def test_fit_errors_are_one_sentence(train_set, test_set):
     with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(500\)"):
         fit(TINY.replace(batch_size=500), train=train_set, test=test_set, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu, quick, smoke, short, study, skip-study, erf-study$"):
+    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu-plain, cpu, quick, smoke, short, study, skip-study, erf-study$"):
         fit("laptop", train=train_set, test=test_set)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         fit(TINY, train=train_set, test=test_set, device="cpu", checkpoint_every=-1)
