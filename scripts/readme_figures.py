@@ -3,7 +3,7 @@
     python scripts/readme_figures.py
 
 - ``docs/img/depthwise_kernels.png``: the depth-wise kernels of every block of
-  ``checkpoints/convmixer_cpu.pt`` next to the same network before training, and their spread per
+  ``checkpoints/convmixer_cpu.pt`` next to the kernels its training started from, and their spread per
   block (notebook 06, section 2);
 - ``docs/img/kernel_size_depth.png``: accuracy against kernel size per depth, against FLOPs and
   against throughput, three seeds per cell, from ``results/kernel_depth_sweep.json`` (notebook 07,
@@ -20,12 +20,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
-from convmixer import ConvMixer
 from convmixer.analysis.inspection import depthwise_kernels
 from convmixer.studies.kernel_depth import describe_sweep, read_results
 from convmixer.studies.skip import read_results as read_skip_study
+from convmixer.train import TrainProfile, build_model
 from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.viz.inspection import kernel_comparison_figure
 from convmixer.viz.kernel_depth import sweep_figure
@@ -38,8 +36,10 @@ DPI = 90
 def kernels_figure(checkpoint: Path, out: Path) -> None:
     model = load_model(checkpoint)
     config = model.config
-    torch.manual_seed(load_checkpoint(checkpoint)["profile"]["seed"])  # as convmixer.train.fit does
-    untrained = ConvMixer(config)
+    # the depth-wise kernels training started from (fit's build_model: seeded, Dirac where the
+    # profile says; the stem's whitening, which needs the training images, does not touch them)
+    profile = TrainProfile.from_dict(load_checkpoint(checkpoint)["profile"])
+    untrained = build_model(profile.replace(stem_init="random"))
     title = (
         f"ConvMixer-{config.dim}/{config.depth} (k = {config.kernel_size}, p = {config.patch_size}) "
         "trained on CIFAR-10 (JPEG copy): depth-wise kernels, first 10 channels of every block"
