@@ -25,6 +25,8 @@ FILES = sorted(str(p.relative_to(REPO)) for folder in ("results", "benchmarks/re
 def kind_of(name: str) -> tuple[str, int]:
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
+    if name.startswith("benchmarks/results/archive/roofline-"):
+        return "convmixer roofline", 1
     if name.startswith("benchmarks/results/time_to_accuracy-"):
         return "convmixer time to accuracy", 2
     if name.startswith("benchmarks/results/cpu"):

@@ -37,7 +37,7 @@ def _progressive(budget: TrainProfile) -> TrainProfile:
 # What each variant changes in the budget, and how it reads in a table. "all" keeps every trick
 # together, so the partners the fast trainers use them with are present.
 VARIANTS: dict[str, tuple[str, Callable[[TrainProfile], TrainProfile]]] = {
-    "baseline": ("the cpu recipe", lambda b: b),
+    "baseline": ("the reference recipe", lambda b: b),
     "alternate-flip": ("alternating flip", _alternate_flip),
     "bias-lr": ("BatchNorm biases at 4x the learning rate", lambda b: b.replace(norm_bias_lr_scale=4.0)),
     "dirac": ("half the depth-wise kernels start as identity", lambda b: b.replace(dirac_depthwise=True)),
@@ -129,7 +129,7 @@ def summarise(runs: Sequence[RecipeRun]) -> list[VariantResult]:
 def format_table(results: Sequence[VariantResult]) -> str:
     """A Markdown table: variant, accuracy per seed, mean ± half-width, difference to the
     baseline with its interval and verdict, training minutes."""
-    lines = ["| variant | seeds (validation %) | mean | vs the cpu recipe | training min |",
+    lines = ["| variant | seeds (validation %) | mean | vs the reference | training min |",
              "|---|---|---:|---|---:|"]
     for r in results:
         spread = f" ± {r.half_width:.2f}" if r.half_width is not None else ""

@@ -90,8 +90,7 @@ def _judge_shift_right(kernel) -> str | None:
 
 exercise(
     "01-depthwise-conv",
-    hint="loop over the output positions (i, j); for each, multiply the (B, C, k, k) window "
-         "x[:, :, i:i+k, j:j+k] by weight[:, 0] (broadcast over B) and sum over the last two axes",
+    hint="each output pixel of channel c is a k x k window of channel c times that channel's own kernel, summed; loop over the output positions",
     solution="""Section 1a's sliding window, run for every channel and image at once: the window
 `x[:, :, i:i+k, j:j+k]` is $(B, C, k, k)$, `weight[:, 0]` is $(C, k, k)$, and broadcasting pairs
 channel $c$ with kernel $c$ only.
@@ -115,8 +114,7 @@ def depthwise_conv(x, weight):
 
 exercise(
     "01-depthwise-same",
-    hint="pad with F.pad(x, (left, right, top, bottom)), (k - 1) // 2 zeros before and k // 2 after, "
-         "then call F.conv2d with groups equal to the number of channels",
+    hint="k - 1 zeros in all along each axis: for an even k, which side gets the extra one (section 3)? Then one grouped convolution",
     solution="""$k - 1$ zeros per side in total, $(k-1)/\\!/2$ before and $k/\\!/2$ after; `F.pad` lists
 the last axis first, `(left, right, top, bottom)`:
 

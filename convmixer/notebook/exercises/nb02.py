@@ -79,8 +79,7 @@ def _judge_rotate(matrix) -> str | None:
 
 exercise(
     "02-pointwise-matmul",
-    hint="move the channels last (permute), multiply by weight.T with @, add the bias, move them back; "
-         "or einsum over the input channel",
+    hint="a 1 x 1 convolution applies one (c_out x c_in) matrix to the channel vector of every pixel: put the channels where a matrix product reaches them",
     solution="""Channels last, one matrix multiply for all pixels at once, channels back:
 
 ```python
@@ -94,7 +93,7 @@ def pointwise(x, weight, bias):
 
 exercise(
     "02-separable",
-    hint="nn.Sequential of nn.Conv2d(h, h, k, padding=k // 2, groups=h) and nn.Conv2d(h, h, 1)",
+    hint="a depth-wise layer (one k x k kernel per channel, output the size of the input) followed by a point-wise one",
     solution="""A depth-wise $k \\times k$ layer (`groups=h`, padded to keep the size), then a
 $1 \\times 1$ layer:
 

@@ -60,8 +60,7 @@ def _judge_to_sequence(to_sequence) -> str | None:
 
 exercise(
     "03-patchify",
-    hint="images.reshape(B, c, H // p, p, W // p, p), then permute to (B, H/p, W/p, c, p, p), then "
-         "reshape to (B, N, c p^2)",
+    hint="split each spatial axis into (grid position, position inside the patch) with one reshape, bring the grid axes to the front, then flatten",
     solution="""Split each spatial axis into (which patch, where inside it), bring the two "which
 patch" axes to the front, then flatten each patch channel first, row, column, as `unfold` does:
 

@@ -179,8 +179,7 @@ def judge_batchnorm_eval(function: Any) -> str | None:
 
 exercise(
     "04-mixer-block",
-    hint="two steps: z' = z + BN(GELU(DepthwiseConv(z))) (groups=dim, padding=k // 2), then "
-         "BN(GELU(PointwiseConv(z'))); define conv, BatchNorm, conv, BatchNorm in that order.",
+    hint="the skip wraps only the spatial (depth-wise) part; every convolution is followed by the activation, then BatchNorm; define the layers in the order they run",
     solution="""Two `conv → GELU → BN` steps; the skip wraps only the first:
 
 ```python
@@ -213,8 +212,7 @@ BatchNorm, point-wise weight and bias, its BatchNorm) and compares the outputs."
 
 exercise(
     "04-convmixer",
-    hint="nn.Sequential: stem Conv2d(3, h, p, stride=p), GELU, BatchNorm2d; d mixer blocks; "
-         "AdaptiveAvgPool2d((1, 1)), Flatten, Linear(h, n).",
+    hint="the stem of notebook 03 (with its BatchNorm), d mixer blocks, then the head: average over the grid and one linear layer",
     solution="""The paper's own listing, with the mixer block of exercise 1 (one `Residual` wrapper
 around the depth-wise step):
 
@@ -250,8 +248,7 @@ answer = my_convmixer
 
 exercise(
     "04-batchnorm-eval",
-    hint="eval mode normalises with bn.running_mean and bn.running_var (not the batch's), adds bn.eps under the "
-         "square root, then scales by bn.weight and shifts by bn.bias; reshape each to (1, C, 1, 1).",
+    hint="in eval mode BatchNorm uses the statistics it stored during training, not the batch's; mind eps and the learned scale and shift",
     solution="""Eval mode uses the stored running statistics, one per channel:
 
 ```python

@@ -92,8 +92,8 @@ def _judge_train_step(train_step: Callable[..., Any]) -> str | None:
 
 exercise(
     "05-train-step",
-    hint="forward (logits = model(images)), loss (F.cross_entropy), optimizer.zero_grad(), loss.backward(), "
-         "optimizer.step(); return the loss",
+    hint="the loop of section 4 without clipping and schedule: which call forgets the last step's gradients, "
+         "and which one moves the weights? Return the loss",
     solution="""The five parts of section 4, without clipping and schedule:
 
 ```python
@@ -157,8 +157,8 @@ def _judge_evaluate_accuracy(evaluate_accuracy: Callable[..., Any]) -> str | Non
 
 exercise(
     "05-evaluate-accuracy",
-    hint="model.eval() (BatchNorm then uses its running statistics), torch.no_grad(), "
-         "then the fraction of images whose argmax prediction equals the label",
+    hint="BatchNorm must use (and not update) its running statistics, and nothing should be recorded for a "
+         "backward pass; then count the images whose highest score is their label",
     solution="""Eval mode makes BatchNorm use (and not update) its running statistics; `no_grad` skips the
 bookkeeping for a backward pass that never comes:
 

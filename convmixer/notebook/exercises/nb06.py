@@ -113,7 +113,7 @@ def judge_cam(answer: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch
 
 exercise(
     "06-cam",
-    hint="for image n take the classifier row w = weight[target[n]] and its dot product with the h-vector z[n, :, i, j] of every patch.",
+    hint="the CAM of a class at (i, j) is that class's classifier row dotted with the last map's h-vector at (i, j)",
     solution="""$\\mathrm{CAM}_c(i, j) = w_c^\\top z_d[:, i, j]$, for each image its own class $c$: pick the rows
 of the classifier's weight, then contract the channel axis.
 
@@ -191,7 +191,7 @@ def judge_filter_moved(answer: Callable[[torch.Tensor, torch.Tensor], torch.Tens
 
 exercise(
     "06-filter-moved",
-    hint="flatten each filter to one vector, take the norm of (trained - initial) per filter and divide by the initial filter's norm.",
+    hint="per filter: the length of (trained - initial), relative to the initial filter's length",
     solution="""Flatten each filter to a vector; the length of its change, divided by its starting length:
 
 ```python
@@ -250,7 +250,7 @@ def judge_eval_logits(answer: Callable[[torch.nn.Module, torch.Tensor], torch.Te
 
 exercise(
     "06-eval-mode",
-    hint="remember model.training, call model.eval(), run the model under torch.no_grad(), then model.train(was_training).",
+    hint="classify without updating BatchNorm or recording gradients, and leave the model in the mode you found it in",
     solution="""In eval mode BatchNorm uses the running statistics it collected during training, so each
 image's logits depend on that image only; afterwards the model goes back to the mode it was in.
 

@@ -114,8 +114,7 @@ def judge_effective_receptive_field(function: Any) -> str | None:
 
 exercise(
     "07-pooled-std",
-    hint="for each cell, the squared deviations of its runs from the cell's own mean; add them over all cells, "
-         "divide by the sum of (n_i - 1), take the square root.",
+    hint="pool the squared deviations of every cell's runs from their own cell's mean, and divide by the degrees of freedom they leave",
     solution="""Each run's deviation from its own cell's mean, pooled over the cells; every cell's
 mean uses up one degree of freedom:
 
@@ -139,8 +138,7 @@ answer = pooled_std
 
 exercise(
     "07-difference-interval",
-    hint="each mean has standard error s / sqrt(n); variances of independent means add; multiply by "
-         "t_quantile(dof), Student's t for the degrees of freedom of s.",
+    hint="the standard errors of two independent means combine like the sides of a right triangle; the 95 % multiplier is Student's t for the pooled degrees of freedom",
     solution="""The standard errors $s/\\sqrt{n_a}$ and $s/\\sqrt{n_b}$ add in quadrature (the variances
 of independent means add), and Student's $t$ for the degrees of freedom of $s$ turns the standard
 error into a 95 % half-width:
@@ -165,9 +163,7 @@ With one run per cell the standard deviation of the difference alone is $\\sqrt{
 
 exercise(
     "07-erf",
-    hint="model.eval(); images.requires_grad_(True); run the stem and all blocks; backpropagate the sum over "
-         "channels (and images) of the output at the centre grid position; |gradient|, summed over colour "
-         "channels, averaged over images.",
+    hint="in eval mode, ask autograd how much the centre grid position's output (summed over channels) moves with each input pixel, and keep magnitudes",
     solution="""One forward and one backward pass: in eval mode the images do not interact, so the
 gradient of the sum over images is each image's own gradient.
 
