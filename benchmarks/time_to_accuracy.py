@@ -42,11 +42,11 @@ from torch import nn
 
 from convmixer.data.augment import AugmentConfig
 from convmixer.data.sources import ImageDataset, load_cifar10
-from convmixer.data.splits import hold_out
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import read_record_file, write_record_file
 from convmixer.studies.stats import mean_half_width
 from convmixer.train import EpochRecord, evaluate, fit, get_profile, one_cycle_schedule
+from convmixer.train.engine import training_split
 from convmixer.train.export import export_model
 from convmixer.train.loader import BatchLoader
 from convmixer.train.profiles import TrainProfile
@@ -97,10 +97,7 @@ def run_timm(profile: TrainProfile, train: ImageDataset, test: ImageDataset, exp
     if export is not None:
         raise ValueError("--export ships our model; the timm reference is not shipped")
 
-    curve_split = None  # as fit() takes them
-    if profile.validation_per_class:
-        train, curve_split = hold_out(train, profile.validation_per_class)
-    train = train.subset(profile.train_subset, profile.seed)
+    train, curve_split = training_split(profile, train)  # the images fit() trains and draws its curve on
     test = test.subset(profile.test_subset, profile.seed)
     curve_split = curve_split or test
     config = profile.model_config()
