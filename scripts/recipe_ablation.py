@@ -9,7 +9,7 @@ writes ``results/recipe_ablation.json`` after every run: the budget, machine, da
 total wall seconds and every run. The split is the studies' (500 images of every class held out of
 CIFAR-10's training split, ``convmixer.data.splits.hold_out``); the test split is never read.
 Runs already in the file with the same budget are kept, so an interrupted ablation resumes where it
-stopped. ``--epochs`` sets the proxy budget (default 4).
+stopped (a file of another budget is refused, never overwritten). ``--epochs`` sets the proxy budget (default 4).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from study_cli import study_main, study_parser
 
 from convmixer.data.sources import ImageDataset
 from convmixer.studies.recipe import VARIANTS, format_table, read_results, run_variant, summarise, write_results
-from convmixer.studies.records import run_planned
+from convmixer.studies.records import run_planned, stored_runs
 from convmixer.train import TrainProfile, get_profile
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "recipe_ablation.json"
@@ -42,14 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, validation: ImageDataset,
           notes: dict[str, Any]) -> list:
     """Train what the command line asks for that the file does not hold yet, seed by seed."""
-    done: list = []
-    if Path(args.out).exists():
-        stored, stored_notes = read_results(args.out)
-        if TrainProfile.from_dict(stored_notes["budget"]) == budget:
-            load = notes["load_average"]
-            done = stored
-            notes.update(stored_notes, load_average=load)
-            notes.pop("budget")
+    done = stored_runs(args.out, read_results, budget, notes)
     have = {(r.variant, r.seed) for r in done}
     planned = [(v, s) for s in args.seeds for v in args.variants if (v, s) not in have]
     notes["variants"] = list(VARIANTS)

@@ -54,14 +54,35 @@ from convmixer.model import ConvMixer
 from convmixer.studies.records import StudyFormat, read_study, write_study
 from convmixer.studies.stats import Comparison, Group, compare, interval_half_width, seed_noise
 from convmixer.train import FitResult, TrainProfile, build_model, fit, get_profile, with_kernel_depth
+from convmixer.train.checkpoint import save_model
 
-# The study's budget: the `erf-study` profile (convmixer.train.profiles.ERF_STUDY): the `short`
-# profile (notebook 05's panel) judged on the whole validation split.
-BUDGET = get_profile("erf-study")
-VALIDATION_PER_CLASS = 100  # held out of the training split: 1,000 validation images
-KERNEL_SIZES: tuple[int, ...] = (3, 9)
-DEPTHS: tuple[int, ...] = (2, 8)
-SEEDS: tuple[int, ...] = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class ErfPlan:
+    """One study of this kind: its ``budget`` (a profile of the registry), the validation images held
+    out of every class, the kernel sizes, depths and seeds it trains, its results file (under
+    ``results/``) and the seeds whose trained models are kept beside that file (for pictures of
+    their kernels)."""
+
+    budget: TrainProfile
+    validation_per_class: int
+    kernel_sizes: tuple[int, ...]
+    depths: tuple[int, ...]
+    seeds: tuple[int, ...]
+    results: str
+    kept_seeds: tuple[int, ...] = ()
+
+
+PLANS: dict[str, ErfPlan] = {
+    # The weak models of notebook 07's first question: the `erf-study` profile (the `short` panel's
+    # ConvMixer-64/d, 5,000 images x 4 epochs) with small and large k, shallow and deep d.
+    "erf-study": ErfPlan(get_profile("erf-study"), 100, (3, 9), (2, 8), (0, 1, 2), "erf_study.json"),
+    # Kernel size where the models are good: the cpu recipe (ConvMixer-128/8, p = 4, 18 epochs of
+    # 45,000 images) with k = 3, 9 and then 5, judged on the recipe's own validation split.
+    "kernel-study": ErfPlan(get_profile("kernel-study"), 500, (3, 9, 5), (8,), (0, 1, 2),
+                            "kernel_size_study.json", kept_seeds=(0,)),
+}
 ERF_IMAGES = 64  # the first validation images, the same for every model
 SIGNIFICANT_DIGITS = 3  # of each stored map entry (the pictures need no more)
 STATES = ("trained", "untrained")
@@ -128,11 +149,13 @@ def run_cell(
     fit: Callable[..., FitResult] = fit,
     device: str = "cpu",
     erf_images: int = ERF_IMAGES,
+    model_path: str | os.PathLike | None = None,
 ) -> ErfRun:
     """Train ConvMixer-h/``depth`` with ``kernel_size`` and ``seed`` under ``budget``
     (:func:`~convmixer.train.with_kernel_depth`) on ``train``, evaluate it on ``validation`` (the
     budget's ``test_subset`` applies), and measure the ERF of the trained model and of its
-    initial weights on the first ``erf_images`` validation images.
+    initial weights on the first ``erf_images`` validation images. With ``model_path`` the
+    trained model is kept there (:func:`~convmixer.train.checkpoint.save_model`, with its profile).
 
     ``fit`` is :func:`convmixer.train.fit` (a stand-in in tests)."""
     started = time.perf_counter()
@@ -141,6 +164,8 @@ def run_cell(
     start = build_model(profile, device, train.subset(profile.train_subset, profile.seed).images)
     untrained = measure(start, images)  # the weights fit starts from
     result = fit(profile, train=train, test=validation, device=device, progress=False)
+    if model_path is not None:
+        save_model(model_path, result.model, profile=profile.to_dict())
     return ErfRun(
         kernel_size=kernel_size, depth=depth, patch_size=profile.model_config().patch_size, seed=seed,
         validation_accuracy=result.evaluation.accuracy,

@@ -65,6 +65,22 @@ def held_out_split(source: str | None, per_class: int) -> tuple[ImageDataset, Im
     return train, validation, notes
 
 
+def stored_runs(path: str | os.PathLike, read: Callable[[str | os.PathLike], tuple[list[Run], dict[str, Any]]],
+                budget: TrainProfile, notes: dict[str, Any]) -> list[Run]:
+    """The runs a study already stored at ``path`` (read with ``read``), so that it resumes where
+    it stopped: none when there is no file; else the file's notes join ``notes`` (this start's
+    load average and seeds kept) and its runs are returned. A file made with another budget is a
+    ``ValueError``: a study never overwrites results it cannot extend."""
+    if not Path(path).exists():
+        return []
+    runs, stored = read(path)
+    if TrainProfile.from_dict(stored.pop("budget")) != budget:
+        raise ValueError(f"{path} holds runs of another budget; write to another file (--out) or move it away")
+    seeds = sorted({*stored.get("seeds", ()), *notes.get("seeds", ())})
+    notes.update({**stored, "load_average": notes["load_average"], "seeds": seeds})
+    return runs
+
+
 def run_planned(planned: Sequence[tuple], train_one: Callable[..., Run], save: Callable[[list[Run]], Any],
                 notes: dict[str, Any], describe: Callable[[Run], str], done: Sequence[Run] = ()) -> list[Run]:
     """Train ``train_one(*key)`` for every key of ``planned`` in order, after the runs already

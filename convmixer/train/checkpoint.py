@@ -55,6 +55,16 @@ def save_checkpoint(path: str | os.PathLike, state: dict[str, Any]) -> None:
     atomic_write(path, lambda file: torch.save({"format": FORMAT, "version": VERSION, **state}, file))
 
 
+def save_model(path: str | os.PathLike, model: ConvMixer, **extra: Any) -> None:
+    """Write ``model`` alone to ``path`` atomically: its config and float32 weights (contiguous, on
+    the CPU), plus ``extra`` entries (e.g. ``profile``); :func:`load_model` reads it back."""
+    weights = {
+        name: (tensor.detach().float() if tensor.is_floating_point() else tensor.detach()).cpu().contiguous()
+        for name, tensor in model.state_dict().items()
+    }
+    save_checkpoint(path, {"model_config": dataclasses.asdict(model.config), "model": weights, **extra})
+
+
 def load_checkpoint(
     path: str | os.PathLike, map_location: str | torch.device = "cpu", *, resumable: bool = False
 ) -> dict[str, Any]:

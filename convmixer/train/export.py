@@ -18,7 +18,7 @@ from convmixer.analysis.cost import count_parameters
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer
 from convmixer.records import from_record, read_record_file, to_record, write_record_file
-from convmixer.train.checkpoint import load_model, save_checkpoint
+from convmixer.train.checkpoint import load_model, save_model
 from convmixer.train.distributed import state_digest
 from convmixer.train.evaluate import Evaluation
 from convmixer.train.profiles import TrainProfile
@@ -59,16 +59,8 @@ def export_model(
         "test_accuracy": round(evaluation.accuracy, 6),
         "test_images": int(evaluation.confusion.sum()),
     }
-    weights = {
-        name: (tensor.detach().float() if tensor.is_floating_point() else tensor.detach()).cpu().contiguous()
-        for name, tensor in model.state_dict().items()
-    }
     config = to_record(model.config)
-    save_checkpoint(
-        path,
-        {"model_config": config, "model": weights, "profile": profile.to_dict(),
-         "metrics": {"history": records, **summary}},
-    )
+    save_model(path, model, profile=profile.to_dict(), metrics={"history": records, **summary})
     per_class = [round(accuracy, 4) for accuracy in evaluation.per_class_accuracy.tolist()]
     record = {
         "name": path.stem,

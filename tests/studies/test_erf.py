@@ -27,7 +27,8 @@ from convmixer.studies.erf import (
     training_comparisons,
     write_results,
 )
-from convmixer.train import build_model, with_kernel_depth
+from convmixer.train import TrainProfile, build_model, with_kernel_depth
+from convmixer.train.checkpoint import load_model
 from convmixer.viz.fields import erf_study_figure
 from convmixer.viz.model import receptive_box
 
@@ -200,3 +201,27 @@ def test_script_trains_on_a_held_out_split_and_stores_every_run(trainable_folder
 def test_script_reports_a_missing_dataset_in_one_line(tmp_path, capsys):
     assert load_script("erf_study").main(["--data", str(tmp_path / "nothing.zip"), "--out", str(tmp_path / "x.json")]) == 2
     assert capsys.readouterr().err.startswith("error: ") and not (tmp_path / "x.json").exists()
+
+
+def test_kernel_study_plan_keeps_seed_zero_models_resumes_and_refuses_another_budget(
+        trainable_folder, tmp_path, monkeypatch, single_threaded, capsys):
+    script = load_script("erf_study")
+    plan = script.PLANS["kernel-study"]
+    small = plan.budget.replace(batch_size=50)  # the tiny set holds 200 training images
+    monkeypatch.setitem(script.PLANS, "kernel-study", dataclasses.replace(plan, budget=small))
+    out = tmp_path / "kernel.json"
+    common = ["--study", "kernel-study", "--data", str(trainable_folder.zip), "--out", str(out), "--per-class", "4",
+              "--erf-images", "4", "--epochs", "1", "--train-subset", "100", "--kernel-sizes", "3", "--seeds"]
+    assert script.main([*common, "0"]) == 0
+    first, _ = read_results(out)
+    kept = tmp_path / "kernel" / "k3-d8-seed0.pt"
+    assert kept.exists() and load_model(kept).config.kernel_size == 3
+    assert script.main([*common, "0", "1"]) == 0
+    runs, meta = read_results(out)
+    assert [(r.kernel_size, r.depth, r.seed) for r in runs] == [(3, 8, 0), (3, 8, 1)]
+    assert runs[0] == first[0] and meta["seeds"] == [0, 1]  # kept, not trained again
+    assert not (tmp_path / "kernel" / "k3-d8-seed1.pt").exists()  # only the plan's kept seeds
+    assert TrainProfile.from_dict(meta["budget"]).stem_init == "whiten"  # the cpu recipe, k changed only
+    before = out.read_bytes()
+    assert script.main([*common[:-1], "--epochs", "2", "--seeds", "2"]) == 2
+    assert "another budget" in capsys.readouterr().err and out.read_bytes() == before
