@@ -66,6 +66,7 @@ def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
 def test_every_profile_is_in_one_registry_under_its_own_name():
     assert list(PROFILES) == [
         "gpu", "gpu100", "cpu-plain", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study",
+        "kernel-study",
     ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
     # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and smoke
@@ -75,6 +76,8 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
               "progressive_size", "progressive_epochs"}
     assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class"} | tricks
     assert {"stem_init", "tta", "validation_per_class", "progressive_size"} <= differences(CPU, CPU_PLAIN)
+    # the kernel study is the cpu recipe itself; only the split moves to the study script
+    assert differences(PROFILES["kernel-study"], CPU) == {"name", "validation_per_class"}
     for name in ("quick", "smoke"):
         assert not differences(get_profile(name), CPU) & (recipe | tricks - {"progressive_epochs"}), name
     for name in ("short", "study", "skip-study", "erf-study"):
