@@ -16,7 +16,9 @@ state a run resumes from (:data:`TRAINING_KEYS`):
 - ``optimizer``, ``scheduler``, ``scaler``: their ``state_dict()``;
 - ``rng``: random-number-generator states as uint8 tensors;
 - ``epoch``, ``step``: where training stands (``step`` batches done within ``epoch``);
-- ``metrics``: the per-epoch history so far and the running sums of the current epoch.
+- ``metrics``: the per-epoch history so far and the running sums of the current epoch;
+- ``lookahead``: the weights' running average, for profiles with ``lookahead_every``
+  (:mod:`convmixer.train.lookahead`).
 
 An *exported* model (:func:`convmixer.train.export.export_model`) keeps only the float32 weights,
 the config, the profile and the results, at a third of the size: :func:`load_model` reads it,
@@ -38,6 +40,7 @@ from torch import nn
 
 from convmixer._util import atomic_write
 from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.train.lookahead import Lookahead
 
 FORMAT = "convmixer-checkpoint"
 VERSION = 1
@@ -156,8 +159,10 @@ def training_state(
     epoch: int,
     step: int,
     metrics: dict[str, Any],
+    lookahead: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The dictionary :func:`save_checkpoint` writes, with the current RNG states."""
+    """The dictionary :func:`save_checkpoint` writes, with the current RNG states (and the
+    lookahead average's state, for profiles that have one)."""
     cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else []
     return {
         "model_config": dataclasses.asdict(config),
@@ -170,6 +175,7 @@ def training_state(
         "epoch": epoch,
         "step": step,
         "metrics": metrics,
+        **({} if lookahead is None else {"lookahead": lookahead}),
     }
 
 
@@ -179,10 +185,14 @@ def restore_training_state(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     scaler: torch.amp.GradScaler,
+    lookahead: Lookahead | None = None,
     path: str | os.PathLike = "checkpoint",
 ) -> None:
-    """Load a checkpoint's model, optimizer, scheduler, scaler and RNG states in place."""
+    """Load a checkpoint's model, optimizer, scheduler, scaler, RNG states and, with ``lookahead``
+    (a :class:`~convmixer.train.lookahead.Lookahead`), its average in place."""
     try:
+        if lookahead is not None:
+            lookahead.load_state_dict(state["lookahead"])
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -35,6 +35,7 @@ from convmixer.train.checkpoint import restore_training_state
 from convmixer.train.evaluate import Evaluation, evaluate_on_ranks, rank_shard
 from convmixer.train.initial import dirac_depthwise
 from convmixer.train.loader import BatchLoader
+from convmixer.train.lookahead import Lookahead
 from convmixer.train.profiles import TrainProfile, get_profile
 from convmixer.train.run import EpochRecord, RunFolder, Training, TrainStep
 from convmixer.train.whitening import whiten_stem
@@ -51,9 +52,13 @@ def build_model(
     """The profile's ConvMixer on ``device``, initialised after ``torch.manual_seed(profile.seed)``;
     with ``stem_init="whiten"`` its stem starts from the patch-whitening filters of the first
     :data:`WHITENING_IMAGES` of ``images`` (uint8 training images; required then); with
-    ``dirac_depthwise`` half of its depth-wise kernels start as the identity."""
+    ``dirac_depthwise`` half of its depth-wise kernels start as the identity; its BatchNorm layers
+    keep running statistics with the profile's ``norm_momentum``."""
     torch.manual_seed(profile.seed)
     model = ConvMixer(profile.model_config())
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = profile.norm_momentum
     if profile.stem_init == "whiten":
         if images is None:
             raise ValueError("a whitened stem (stem_init='whiten') needs the training images")
@@ -179,7 +184,8 @@ def build_training(
 ) -> Training:
     """The model (:func:`build_model`, or ``model`` as given), optimizer, schedule and scaler of
     ``profile``, restored from a training ``checkpoint`` if given, then prepared to run on
-    ``device`` and wrapped in DistributedDataParallel inside a process group; and the step.
+    ``device`` and wrapped in DistributedDataParallel inside a process group; and the step (which
+    ends with the :class:`~convmixer.train.lookahead.Lookahead` update when the profile has one).
     ``images``: the training images, for a whitened stem (:func:`build_model`)."""
     device = torch.device(device)
     if model is None:  # a checkpoint's weights replace the initial ones, whitened or not
@@ -187,8 +193,11 @@ def build_training(
     optimizer = build_optimizer(model, profile, device, acceleration)
     scheduler = build_schedule(optimizer, profile, steps_per_epoch)
     scaler = build_scaler(device, acceleration)
+    lookahead = None
+    if profile.lookahead_every:
+        lookahead = Lookahead(model, profile.lookahead_every, profile.epochs * steps_per_epoch)
     if checkpoint is not None:
-        restore_training_state(checkpoint, model, optimizer, scheduler, scaler)
+        restore_training_state(checkpoint, model, optimizer, scheduler, scaler, lookahead)
     runner = acceleration.prepare_model(model)
     trained = runner
     if distributed.is_distributed():
@@ -197,7 +206,20 @@ def build_training(
         trained, optimizer, scheduler, acceleration, device, profile.label_smoothing, profile.grad_clip, scaler,
         on_phase,
     )
-    return Training(model, runner, optimizer, scheduler, scaler, step)
+    if lookahead is not None:
+        step = _with_lookahead(step, lookahead, scheduler)
+    return Training(model, runner, optimizer, scheduler, scaler, step, lookahead)
+
+
+def _with_lookahead(step: TrainStep, lookahead: Lookahead, scheduler: torch.optim.lr_scheduler.LRScheduler) -> TrainStep:
+    """``step`` followed by the lookahead update (the schedule counts the steps done)."""
+
+    def step_and_average(images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        loss = step(images, labels)
+        lookahead.after_step(scheduler.last_epoch)
+        return loss
+
+    return step_and_average
 
 
 # --- fit ------------------------------------------------------------------------------------------
@@ -308,6 +330,8 @@ def fit(
                 bar.update(1)
                 if checkpoint_every and state.step % checkpoint_every == 0 and state.step < len(loader):
                     folder.save(training, state)
+            if training.lookahead is not None:
+                training.lookahead.end_epoch()
             seconds = time.perf_counter() - started
             loss_sum, seen = state.global_sums()
             last = state.epoch + 1 == profile.epochs

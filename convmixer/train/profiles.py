@@ -49,7 +49,10 @@ class TrainProfile:
     whitening filters of the training images (:mod:`convmixer.train.whitening`). ``tta`` is the
     test-time augmentation of the final evaluation (:func:`convmixer.train.evaluate.tta_views`:
     ``"none"``, ``"flip"`` or ``"flip-shift"``); the evaluations after earlier epochs, which only
-    draw the learning curve, classify each image once.
+    draw the learning curve, classify each image once. ``norm_momentum`` is BatchNorm's momentum
+    for its running statistics (PyTorch's convention and default, 0.1; larger follows the weights
+    faster); ``lookahead_every`` > 0 averages the weights every that many steps
+    (:mod:`convmixer.train.lookahead`; 0: off).
     """
 
     name: str
@@ -72,6 +75,8 @@ class TrainProfile:
     dirac_depthwise: bool = False
     progressive_size: int | None = None
     progressive_epochs: int = 0
+    norm_momentum: float = 0.1
+    lookahead_every: int = 0
 
     def __post_init__(self) -> None:
         check_positive_int("epochs", self.epochs)
@@ -93,6 +98,10 @@ class TrainProfile:
             raise ValueError(f"validation_per_class must be an integer >= 0, got {self.validation_per_class!r}")
         if not self.norm_bias_lr_scale > 0:
             raise ValueError(f"norm_bias_lr_scale must be > 0, got {self.norm_bias_lr_scale}")
+        if not 0 < self.norm_momentum <= 1:
+            raise ValueError(f"norm_momentum must be in (0, 1], got {self.norm_momentum}")
+        if not isinstance(self.lookahead_every, int) or self.lookahead_every < 0:
+            raise ValueError(f"lookahead_every must be an integer >= 0, got {self.lookahead_every!r}")
         config = self.model_config()  # unknown model names or fields fail here, with one sentence
         if self.progressive_epochs < 0 or (self.progressive_epochs > 0) != (self.progressive_size is not None):
             raise ValueError("progressive resizing needs both progressive_size and progressive_epochs > 0 (or neither)")

@@ -22,6 +22,7 @@ from convmixer.train.checkpoint import (
     save_checkpoint,
     training_state,
 )
+from convmixer.train.lookahead import Lookahead
 from convmixer.train.profiles import TrainProfile
 
 HISTORY_NAME = "history.json"
@@ -35,7 +36,8 @@ TrainStep = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 class Training:
     """Everything that trains one model: ``model`` (the plain module: save and load through it),
     ``runner`` (the same model as it runs: channels-last, maybe compiled), the optimizer, the
-    schedule, the loss scaler and ``step`` (:func:`make_train_step`)."""
+    schedule, the loss scaler, ``step`` (:func:`make_train_step`) and the weights' lookahead
+    average, if the profile has one."""
 
     model: ConvMixer
     runner: nn.Module
@@ -43,6 +45,7 @@ class Training:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler
     step: TrainStep
+    lookahead: Lookahead | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,7 @@ class RunFolder:
                     config=training.model.config, profile=self.profile.to_dict(), model=training.model,
                     optimizer=training.optimizer, scheduler=training.scheduler, scaler=training.scaler,
                     epoch=state.epoch, step=state.step, metrics=metrics,
+                    lookahead=None if training.lookahead is None else training.lookahead.state_dict(),
                 ),
             )
             write_record_file(self.path.with_name(HISTORY_NAME), HISTORY_FORMAT, HISTORY_VERSION, {"history": history})

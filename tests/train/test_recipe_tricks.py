@@ -1,6 +1,6 @@
 """The fast CIFAR-10 trainers' tricks the engine offers, and fit's held-out validation curve:
 progressive resizing, alternating flip, Dirac-initialised depth-wise kernels, a larger learning
-rate for BatchNorm biases, and the test set read once."""
+rate for BatchNorm biases, lookahead with a fast BatchNorm momentum, and the test set read once."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from convmixer.layers import DepthwiseConv2d
 from convmixer.train import BatchLoader, build_model, build_optimizer, build_schedule, fit
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.evaluate import evaluate
+from convmixer.train.lookahead import DECAY_POWER, STEP_DECAY, Lookahead
 
 pytestmark = pytest.mark.usefixtures("single_threaded")
 
@@ -173,8 +174,69 @@ def test_a_run_resumed_from_a_checkpoint_without_the_new_fields_is_accepted(trai
 
     stored = TINY.to_dict()
     for name in ("validation_per_class", "norm_bias_lr_scale", "dirac_depthwise", "progressive_size",
-                 "progressive_epochs"):
+                 "progressive_epochs", "norm_momentum", "lookahead_every"):
         stored.pop(name)
     _check_profile(stored, TINY, tmp_path)  # the defaults the file predates
     with pytest.raises(ValueError, match="different training configuration"):
         _check_profile(stored, dataclasses.replace(TINY, dirac_depthwise=True), tmp_path)
+
+
+# --- lookahead and BatchNorm momentum --------------------------------------------------------------
+
+
+def test_lookahead_waits_a_quarter_then_pulls_the_weights_to_their_average():
+    model = torch.nn.Linear(2, 1, bias=False)
+    lookahead = Lookahead(model, every=2, total_steps=8)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    lookahead.after_step(1)  # before a quarter of the steps: nothing
+    assert lookahead.average is None
+    lookahead.after_step(2)  # the first update only takes the average
+    torch.testing.assert_close(lookahead.average["weight"], torch.ones(1, 2))
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    lookahead.after_step(3)  # not a multiple of every
+    assert model.weight[0, 0].item() == 3.0
+    lookahead.after_step(4)
+    rho = STEP_DECAY ** 2 * (4 / 8) ** DECAY_POWER
+    expected = torch.full((1, 2), rho * 1.0 + (1 - rho) * 3.0)
+    torch.testing.assert_close(lookahead.average["weight"], expected)
+    torch.testing.assert_close(model.weight.detach(), expected)  # the weights become the average
+    with torch.no_grad():
+        model.weight.fill_(5.0)
+    lookahead.end_epoch()
+    torch.testing.assert_close(model.weight.detach(), expected)
+
+
+def test_lookahead_and_norm_momentum_are_checked_and_applied(train_set):
+    with pytest.raises(ValueError, match="norm_momentum must be in"):
+        TINY.replace(norm_momentum=0.0)
+    with pytest.raises(ValueError, match="lookahead_every must be an integer >= 0"):
+        TINY.replace(lookahead_every=-1)
+    model = build_model(TINY.replace(norm_momentum=0.4), images=train_set.images)
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(m.momentum == 0.4 for m in norms)
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_after_first_epoch(record) -> None:
+    if record.epoch == 1:
+        raise Stop
+
+
+def test_a_lookahead_run_resumes_exactly_and_differs_from_one_without(train_set, test_set, tmp_path):
+    profile = TINY.replace(epochs=2, lookahead_every=2, norm_momentum=0.4)
+    whole = fit(profile, train=train_set, test=test_set, device="cpu", progress=False)
+    plain = fit(profile.replace(lookahead_every=0), train=train_set, test=test_set, device="cpu", progress=False)
+    assert whole.digest != plain.digest
+    out = tmp_path / "run"
+    with pytest.raises(Stop):
+        fit(profile, train=train_set, test=test_set, out=out, device="cpu", progress=False,
+            callback=stop_after_first_epoch)
+    state = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert state["epoch"] == 1 and state["lookahead"]["average"] is not None  # stopped with an average
+    resumed = fit(profile, train=train_set, test=test_set, out=out, resume=True, device="cpu", progress=False)
+    assert resumed.digest == whole.digest
