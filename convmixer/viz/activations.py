@@ -38,11 +38,12 @@ def activation_figure(
     functions: Mapping[str, Activation] = ACTIVATIONS, low: float = -4.0, high: float = 4.0,
     points: int = 801,
 ) -> Figure:
-    """Two panels on ``[low, high]``: every function, then its derivative (autograd)."""
+    """Two panels on ``[low, high]``: every function, then its derivative (autograd); one legend,
+    under the panels (off the data)."""
     if not low < high or points < 2:
         raise ValueError(f"need low < high and at least 2 points, got [{low}, {high}] with {points}")
     x = torch.linspace(low, high, points)
-    fig = new_figure(8.0, 2.8, layout="constrained")
+    fig = new_figure(8.0, 3.1, layout="constrained")
     values, slopes = fig.subplots(1, 2)
     for name, function in functions.items():
         y, slope = value_and_slope(function, x)
@@ -54,5 +55,6 @@ def activation_figure(
         ax.grid(alpha=0.3)
         ax.set_xlabel("x")
         ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
+    fig.legend(*values.get_legend_handles_labels(), loc="outside lower center", ncol=len(functions),
+               fontsize=9, frameon=False)
     return fig

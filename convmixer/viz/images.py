@@ -8,7 +8,9 @@ from typing import Sequence
 import numpy as np
 import torch
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure, SubFigure
 
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
@@ -69,3 +71,13 @@ def draw_kernel(ax: Axes, kernel: torch.Tensor, title: str | None = None) -> Non
     hide_ticks(ax)
     if title is not None:
         ax.set_title(title, fontsize=8)
+
+
+def kernel_scale_bar(fig: Figure | SubFigure, cax: Axes, label: str = "each kernel\non its own\nscale") -> None:
+    """A colour bar on ``cax`` for kernels drawn by :func:`draw_kernel`, each on its own symmetric
+    scale: it reads from ``-max|w|`` (blue) through 0 (white) to ``+max|w|`` (red) of each kernel;
+    ``label`` goes above it."""
+    bar = fig.colorbar(ScalarMappable(Normalize(-1.0, 1.0), cmap=KERNEL_CMAP), cax=cax, ticks=[-1.0, 0.0, 1.0])
+    bar.ax.set_yticklabels(["−max|w|", "0", "+max|w|"], fontsize=7)
+    bar.ax.tick_params(length=2)
+    bar.ax.set_title(label, fontsize=7, loc="left")

@@ -28,7 +28,7 @@ from convmixer.analysis.inspection import (
 )
 from convmixer.model import ConvMixer
 from convmixer.studies.stats import Z_975
-from convmixer.viz.images import KERNEL_CMAP, draw_kernel, to_display
+from convmixer.viz.images import KERNEL_CMAP, draw_kernel, kernel_scale_bar, to_display
 from convmixer.viz.style import grid_axes, grid_shape, hide_ticks, new_figure
 
 NORM_CMAP = "inferno"
@@ -167,17 +167,19 @@ def kernel_comparison_figure(
     grid_width = size * len(channels) + 0.6
     height = max(size * len(trained) + 0.7, 2.8)
     title_height = 0.35 if title else 0.0
-    fig = new_figure(2 * grid_width + 3.6, height + title_height)
+    fig = new_figure(2 * grid_width + 4.4, height + title_height)
     body = fig
     if title:
         heading, body = fig.subfigures(2, 1, height_ratios=[title_height, height])
         heading.text(0.5, 0.4, title, ha="center", va="center", fontsize=10)
-    left, middle, right = body.subfigures(1, 3, width_ratios=[grid_width, grid_width, 3.6])
+    left, middle, right = body.subfigures(1, 3, width_ratios=[grid_width, grid_width, 4.4])
     for sub, kernels, name in ((left, trained, names[0]), (middle, untrained, f"{names[1]} (initial)")):
         sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
         _kernel_grid(sub, kernels, channels, name)
+    # one colour bar for both grids, in the gap before the statistics
+    kernel_scale_bar(right, right.add_axes((0.03, 0.3 if legend_below else 0.13, 0.025, 0.45)))
     reach, smooth = right.subplots(2, 1, sharex=True)
-    right.subplots_adjust(left=0.22, right=0.97, bottom=0.3 if legend_below else 0.13, top=0.9, hspace=0.12)
+    right.subplots_adjust(left=0.34, right=0.97, bottom=0.3 if legend_below else 0.13, top=0.9, hspace=0.12)
     models = {names[0]: trained, names[1]: untrained}
     draw_kernel_statistic(reach, {m: [kernel_spread(k) for k in ks] for m, ks in models.items()},
                           "spread s (positions)")
@@ -188,8 +190,9 @@ def kernel_comparison_figure(
     smooth.get_legend().remove()
     if legend_below:
         reach.get_legend().remove()
+        centre = (0.5 - 0.34) / (0.97 - 0.34)  # the subfigure's centre, in the axes' coordinates
         smooth.legend(*reach.get_legend_handles_labels(), fontsize=7, loc="upper center",
-                      bbox_to_anchor=(0.5, -0.3), ncol=2, frameon=False)
+                      bbox_to_anchor=(centre, -0.3), ncol=2, frameon=False)
     reach.set_title("every kernel of every block", fontsize=9)
     return fig
 
@@ -267,7 +270,7 @@ def feature_maps_figure(
         hide_ticks(ax)
         if colour_bars:
             bar = fig.colorbar(shown, ax=ax, orientation="horizontal", fraction=0.08, pad=0.04)
-            bar.ax.tick_params(labelsize=6)
+            bar.ax.tick_params(labelsize=7)
             bar.locator = MaxNLocator(3)
             bar.update_ticks()
     if not per_map:
@@ -303,7 +306,7 @@ def patch_overlays_figure(
         if colour_bars and not (is_signed and shared):
             bar = fig.colorbar(overlay, ax=ax, orientation="horizontal", fraction=0.08, pad=0.04)
             bar.solids.set_alpha(1.0)
-            bar.ax.tick_params(labelsize=6)
+            bar.ax.tick_params(labelsize=7)
             bar.locator = MaxNLocator(3)
             bar.update_ticks()
     if shared:
@@ -326,8 +329,8 @@ def inspection_figure(
     if not 0 <= channel < feature_map.shape[0]:
         raise ValueError(f"channel must be in 0..{feature_map.shape[0] - 1}, got {channel}")
     name = stage_names(depth)[layer]
-    fig = new_figure(10.5, 2.5)
-    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.03, top=0.8, wspace=0.12)
+    fig = new_figure(10.5, 2.9)
+    fig.subplots_adjust(left=0.005, right=0.995, bottom=0.16, top=0.82, wspace=0.12)
     axes = fig.subplots(1, 5)
     axes[0].imshow(to_display(image))
     axes[0].set_title(
@@ -335,12 +338,12 @@ def inspection_figure(
         f"p = {float(inspection.probabilities[inspection.prediction]):.2f}", fontsize=9,
     )
     hide_ticks(axes[0])
-    axes[1].imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")
+    shown = [axes[1].imshow(feature_map[channel].float().numpy(), cmap="viridis", interpolation="nearest")]
     axes[1].set_title(f"{name}, channel {channel}\n{tuple(feature_map.shape)}", fontsize=9)
     hide_ticks(axes[1])
-    draw_overlay(axes[2], image, patch_norms(feature_map))
+    shown.append(draw_overlay(axes[2], image, patch_norms(feature_map)))
     axes[2].set_title(f"{name}: patch norm\n‖z[:, i, j]‖ over all channels", fontsize=9)
-    draw_overlay(axes[3], image, inspection.attributions[layer], KERNEL_CMAP, symmetric=True)
+    shown.append(draw_overlay(axes[3], image, inspection.attributions[layer], KERNEL_CMAP, symmetric=True))
     axes[3].set_title(
         f"{name}: grad × activation\nfor '{classes[inspection.target]}' (red = for)", fontsize=9
     )
@@ -351,7 +354,17 @@ def inspection_figure(
     else:
         kernel = model.blocks[layer - 1].spatial.conv.weight.detach()[channel, 0]
         draw_kernel(axes[4], kernel)
+        shown.append(axes[4].images[0])
         axes[4].set_title(f"block {layer} depth-wise kernel\nchannel {channel} (red > 0)", fontsize=9)
+    # a colour bar under every panel whose colour carries a value (not the image, not an RGB filter)
+    for ax, image_shown in zip(axes[1:], shown):
+        box = ax.get_position()
+        bar_axes = fig.add_axes((box.x0 + 0.1 * box.width, box.y0 - 0.09, 0.8 * box.width, 0.035))
+        bar = fig.colorbar(image_shown, cax=bar_axes, orientation="horizontal")
+        bar.ax.tick_params(labelsize=7, length=2)
+        bar.locator = MaxNLocator(4)
+        bar.update_ticks()
+        bar.solids.set_alpha(1.0)
     return fig
 
 

@@ -93,29 +93,46 @@ def plot_feature_maps(
     receptive_field: tuple[int, int, int] | None = None,
     size: tuple[float, float] = (9.0, 2.6),
 ) -> Figure:
-    """The input image next to a mosaic of feature maps: one column per stage (stem, block 1, ...,
-    block d), one row per channel. ``receptive_field``, a ``(top, left, side)`` box in pixels (see
-    :func:`receptive_box`), is outlined on the image."""
+    """The input image right beside a mosaic of feature maps: one column per stage (stem, block 1,
+    ..., block d), one row per channel, and a colour bar for the mosaic (every tile on its own
+    range, so the bar reads from a tile's lowest to its highest value). ``receptive_field``, a
+    ``(top, left, side)`` box in pixels (see :func:`receptive_box`), is outlined on the image.
+    Axes: the image, the mosaic, the colour bar."""
     maps = check_maps(maps, channels)
     mosaic = feature_map_mosaic(maps, channels)
     cmap = matplotlib.colormaps["magma"].with_extremes(bad="white")
-    fig = new_figure(*size)
-    ax_image, ax_maps = fig.subplots(1, 2, width_ratios=[1, 4])
+    width, height = size
+    # Placed in inches (fixed margins: a widget redraws this figure): the image (with room on its
+    # left for a title wider than it), a gap for the channel labels, the mosaic at its own aspect, then the colour bar with its labels.
+    top, bottom, left, label_gap, bar_gap, bar_width, bar_room = 0.62, 0.25, 0.25, 0.45, 0.1, 0.12, 0.65
+    side = height - top - bottom  # the image panel is a square this high
+    mosaic_h, mosaic_w = mosaic.shape
+    room = width - left - side - label_gap - bar_gap - bar_width - bar_room
+    tall = min(side, room * mosaic_h / mosaic_w)  # the mosaic's height, shrunk to fit the width
+    fig = new_figure(width, height)
+
+    def box(x: float, y: float, w: float, h: float) -> tuple[float, float, float, float]:
+        return x / width, y / height, w / width, h / height
+
+    ax_image = fig.add_axes(box(left, bottom, side, side))
+    maps_x, maps_y = left + side + label_gap, bottom + (side - tall) / 2
+    ax_maps = fig.add_axes(box(maps_x, maps_y, tall * mosaic_w / mosaic_h, tall))
+    ax_bar = fig.add_axes(box(maps_x + tall * mosaic_w / mosaic_h + bar_gap, maps_y, bar_width, tall))
     image_h, image_w = image.shape[1:]
     ax_image.imshow(to_display(image), extent=(0, image_w, image_h, 0))
     ax_image.set_title(f"input {image_h}x{image_w}", fontsize=9)
     ax_image.axis("off")
     if receptive_field is not None:
-        top, left, side = receptive_field
-        ax_image.add_patch(Rectangle((left, top), side, side, fill=False, ec=RF_COLOR, lw=2))
+        top_px, left_px, rf_side = receptive_field
+        ax_image.add_patch(Rectangle((left_px, top_px), rf_side, rf_side, fill=False, ec=RF_COLOR, lw=2))
         ax_image.set_xlim(0, image_w)
         ax_image.set_ylim(image_h, 0)
-        whole = top <= 0 and left <= 0 and top + side >= image_h and left + side >= image_w
+        whole = top_px <= 0 and left_px <= 0 and top_px + rf_side >= image_h and left_px + rf_side >= image_w
         ax_image.set_title(
-            f"input {image_h}x{image_w}\nRF {side}x{side} px" + (" (whole image)" if whole else ""),
+            f"input {image_h}x{image_w}\nRF {rf_side}x{rf_side} px" + (" (whole image)" if whole else ""),
             fontsize=9,
         )
-    ax_maps.imshow(mosaic, cmap=cmap, interpolation="nearest", aspect="equal")
+    shown = ax_maps.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest", aspect="equal")
     rows, cols = maps[0].shape[1:]
     ax_maps.set_xticks([j * (cols + 1) + (cols - 1) / 2 for j in range(len(maps))])
     ax_maps.set_xticklabels(["stem"] + [str(i) for i in range(1, len(maps))], fontsize=8)
@@ -126,9 +143,11 @@ def plot_feature_maps(
         spine.set_visible(False)
     ax_maps.set_title(
         f"feature maps ({rows}x{cols}) after the stem and after each block\n"
-        "each tile on its own scale: dark = its lowest value, bright = its highest", fontsize=9
+        "each tile on its own colour scale", fontsize=9
     )
-    fig.subplots_adjust(left=0.03, right=0.99, bottom=0.1, top=0.78, wspace=0.15)
+    colour_bar = fig.colorbar(shown, cax=ax_bar, ticks=[0.0, 1.0])
+    colour_bar.ax.set_yticklabels(["tile's\nlowest", "tile's\nhighest"], fontsize=7)
+    colour_bar.ax.tick_params(length=2)
     return fig
 
 

@@ -119,6 +119,7 @@ def plot_patches(image: torch.Tensor, patch_size: int, size: float = 2.8) -> Fig
     shown = axes[2].imshow(matrix.numpy(), cmap="gray", aspect="auto", interpolation="nearest")
     colour_bar = fig.colorbar(shown, ax=axes[2], fraction=0.08, pad=0.03)  # grey level = pixel value
     colour_bar.ax.tick_params(labelsize=7)
+    colour_bar.set_label("pixel value (0..1)", fontsize=7)
     axes[2].set_title(f"patch matrix ({matrix.shape[0]}, {matrix.shape[1]})", fontsize=9)
     axes[2].set_xlabel(f"c_in p² = {image.shape[0]}·{patch_size}² numbers", fontsize=8)
     axes[2].set_ylabel("patch n (row by row)", fontsize=8)
@@ -134,28 +135,39 @@ def plot_patch_embedding(
     channels: Sequence[int] = (0, 1, 2, 3),
     size: float = 2.4,
 ) -> Figure:
-    """The image with its patch grid, next to a few channels of its embedding ``(h, H/p, W/p)``.
+    """The image with its patch grid, next to a few channels of its embedding ``(h, H/p, W/p)``,
+    all channels on one colour scale with one colour bar (the last axes of the figure).
 
     ``feature_map`` is ``None`` when ``p`` does not tile the image; the channel panels then say
-    so instead of drawing."""
+    so instead of drawing (and there is no colour bar)."""
     if feature_map is not None and feature_map.dim() != 3:
         raise ValueError(
             f"expected one feature map shaped (h, H/p, W/p), got {tuple(feature_map.shape)}"
         )
-    fig = new_figure(size * (1 + 0.8 * len(channels)), size)
+    bar_room = 0.75  # inches right of the panels: the colour bar and its labels
+    width = size * (1 + 0.8 * len(channels)) + bar_room
+    fig = new_figure(width, size)
+    # fixed margins (a widget redraws this figure): room for the titles above, the bar on the right
+    fig.subplots_adjust(left=0.01, right=1 - bar_room / width, bottom=0.03, top=0.87, wspace=0.08)
     axes = fig.subplots(1, 1 + len(channels), width_ratios=[1.25] + [1] * len(channels))
     draw_patch_grid(axes[0], image, patch_size)
     axes[0].set_title(f"p = {patch_size}", fontsize=9)
     for ax in axes[1:]:
         ax.axis("off")
-    if feature_map is not None:
-        rows, cols = feature_map.shape[1:]
-        for ax, channel in zip(axes[1:], channels):
-            ax.imshow(feature_map[channel].detach().numpy(), cmap="magma", interpolation="nearest")
-            ax.set_title(f"channel {channel} ({rows}x{cols})", fontsize=9)
-    fig.tight_layout()
     if feature_map is None:
         left, right = axes[1].get_position().x0, axes[-1].get_position().x1
         fig.text((left + right) / 2, 0.5, f"no embedding: p = {patch_size} does not tile the image",
                  ha="center", va="center", fontsize=10, color=LEFTOVER_COLOR)
+        return fig
+    rows, cols = feature_map.shape[1:]
+    shown = [feature_map[c].detach().float() for c in channels]
+    low = min(float(m.min()) for m in shown)
+    high = max(float(m.max()) for m in shown)
+    for ax, channel, values in zip(axes[1:], channels, shown):
+        drawn = ax.imshow(values.numpy(), cmap="magma", vmin=low, vmax=high, interpolation="nearest")
+        ax.set_title(f"channel {channel} ({rows}x{cols})", fontsize=9)
+    bar = fig.add_axes((1 - (bar_room - 0.08) / width, 0.12, 0.12 / width, 0.7))
+    colour_bar = fig.colorbar(drawn, cax=bar)
+    colour_bar.set_label("embedding value (all channels)", fontsize=7)
+    bar.tick_params(labelsize=7)
     return fig

@@ -21,17 +21,18 @@ from convmixer.viz.style import new_figure
 VARIANT_COLORS: dict[str, str] = dict(zip(RESIDUALS, ("tab:blue", "tab:orange", "tab:green", "tab:red")))
 # The variants' names on the accuracy panel's axis, on two lines where they are long.
 TICK_LABELS: dict[str, str] = {
-    "depthwise": "around depth-wise\n(paper)", "block": "around the\nwhole block", "both": "two skips", "none": "no skip",
+    "depthwise": "around\ndepth-wise\n(paper)", "block": "around the\nwhole block", "both": "two skips", "none": "no skip",
 }
 SEED_OFFSET = 0.18  # the single seeds sit this far right of their variant's mean
 
 
 def skip_study_figure(runs: Sequence[SkipRun], title: str | None = None) -> Figure:
     """Final validation accuracy per variant with 95 % error bars (seeds as hollow markers), and the
-    per-epoch means of validation accuracy and training loss, one line per variant."""
+    per-epoch means of validation accuracy and training loss, one line per variant; one legend for
+    the variants, under the panels (off the data)."""
     summaries = summarise(runs)
-    fig = new_figure(12, 3.8, layout="constrained")
-    final_ax, accuracy_ax, loss_ax = fig.subplots(1, 3)
+    fig = new_figure(11, 4.0, layout="constrained")
+    final_ax, accuracy_ax, loss_ax = fig.subplots(1, 3, width_ratios=[1.15, 1, 1])
     for x, summary in enumerate(summaries):
         color = VARIANT_COLORS[summary.variant]
         final_ax.errorbar([x], [summary.mean], yerr=None if summary.half_width is None else [summary.half_width],
@@ -42,20 +43,21 @@ def skip_study_figure(runs: Sequence[SkipRun], title: str | None = None) -> Figu
         accuracy_ax.plot(epochs, summary.accuracy_curve, "o-", ms=3, color=color, label=summary.label)
         loss_ax.plot(epochs, summary.train_loss_curve, "o-", ms=3, color=color, label=summary.label)
     seeds = sorted({len(s.accuracies) for s in summaries})
-    final_ax.set_xticks(range(len(summaries)), [TICK_LABELS[s.variant] for s in summaries], fontsize=7)
+    final_ax.set_xticks(range(len(summaries)), [TICK_LABELS[s.variant] for s in summaries], fontsize=8)
     final_ax.set(ylabel="validation accuracy (%)",
                  title=f"after the last epoch: mean ± 95 % interval\n(hollow: single seeds; "
                        f"seeds per variant: {' or '.join(map(str, seeds))})")
     final_ax.set_xlim(-0.5, len(summaries) - 0.5)
-    final_ax.title.set_fontsize(8)
+    final_ax.title.set_fontsize(9)
     accuracy_ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy (mean over seeds)")
     loss_ax.set(xlabel="epoch", ylabel="training loss", title="training loss (mean over seeds)")
     for ax in (final_ax, accuracy_ax, loss_ax):
         ax.grid(alpha=0.3)
     for ax in (accuracy_ax, loss_ax):
-        ax.title.set_fontsize(8)
+        ax.title.set_fontsize(9)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend(fontsize=7)
+    fig.legend(*accuracy_ax.get_legend_handles_labels(), loc="outside lower center", ncol=len(summaries),
+               fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

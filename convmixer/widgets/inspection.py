@@ -23,8 +23,6 @@ from convmixer.model import ConvMixer
 from convmixer.viz.inspection import inspection_figure
 from convmixer.widgets.panel import Panel, dropdown, int_slider
 
-FIGURE_WIDTH = "760px"
-
 Preprocess = Callable[[torch.Tensor], torch.Tensor]  # uint8 (B, C, H, W) -> float model input
 
 
@@ -78,7 +76,8 @@ class ActivationExplorer(Panel):
         self.image = dropdown("image", "Image", image_options(labels, self.classes), image)
         self.layer = int_slider("layer", "Layer (0 = stem)", layer, 0, depth)
         self.channel = int_slider("channel", "Channel", channel, 0, width - 1)
-        self.layout([[self.image, self.layer, self.channel]], width=FIGURE_WIDTH)
+        # the figure at its own size (100 dpi), shrunk only where the page is narrower
+        self.layout([[self.image, self.layer, self.channel]])
         self.redraw_on(self.image, self.layer, self.channel)
         self.update()
 

@@ -17,8 +17,12 @@ from matplotlib.figure import Figure
 
 from convmixer._util import check_int_in_range
 from convmixer.viz.images import render_figure
+from convmixer.viz.style import FIGURE_DPI as STYLE_DPI
 
-FIGURE_DPI = 72  # figures are sized in inches (convmixer.viz.style); 72 dpi: a 9-inch figure is 648 px
+# Figures are sized in inches (convmixer.viz.style) and drawn at the style's dpi, as in the notebooks'
+# own figures, so that their text is readable at notebook width (100 dpi: a 9-inch figure is 900 px,
+# shrunk by the browser only where the page is narrower).
+FIGURE_DPI = STYLE_DPI
 _STYLE = {"description_width": "initial"}  # show the whole description, however long
 
 

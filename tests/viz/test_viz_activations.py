@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from convmixer.viz.activations import ACTIVATIONS, activation_figure, value_and_slope
 
@@ -31,6 +32,11 @@ def test_relu_slope_is_a_step():
 def test_figure_draws_each_function_and_its_slope():
     fig = activation_figure(low=-3, high=3, points=61)
     values, slopes = fig.axes
+    (legend,) = fig.legends  # one legend, under the panels (off the data)
+    assert [t.get_text() for t in legend.get_texts()] == ["GELU", "ReLU"]
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # lay the figure out, as when it is shown
+    assert legend.get_window_extent(renderer).y1 <= min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) + 1
     assert [line.get_label() for line in values.get_lines() if not line.get_label().startswith("_")] == ["GELU", "ReLU"]
     gelu_slope = slopes.get_lines()[0].get_ydata()
     x = torch.linspace(-3, 3, 61)

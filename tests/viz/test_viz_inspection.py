@@ -41,7 +41,9 @@ def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
     fig = kernel_comparison_figure(kernels, depthwise_kernels(small_model(5, seed=1)), [0, 1, 2, 3], title="T")
     assert images_on(fig) == 16
     assert "T" in [text.get_text() for sub in fig.subfigs for text in sub.texts]
-    statistic_axes = [ax for ax in fig.axes if ax.collections]  # the bands of the two statistics
+    statistic_axes = [ax for ax in fig.axes if ax.lines]  # the two statistics' axes
+    (bar,) = [ax for ax in fig.axes if ax.get_title(loc="left")]  # one colour bar for every kernel
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["−max|w|", "0", "+max|w|"]
     assert [ax.get_ylabel() for ax in statistic_axes] == ["spread s (positions)", "smoothness c"]
     assert all(len([line for line in ax.lines if line.get_marker() == "o"]) == 2 for ax in statistic_axes)
     with pytest.raises(ValueError, match=r"channels must lie in 0..7"):

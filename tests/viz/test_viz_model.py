@@ -73,7 +73,13 @@ def test_plot_feature_maps_labels_stages_and_outlines_the_receptive_field():
     model = ConvMixer(ConvMixerConfig(16, 3, 5, 2))
     maps = model.feature_maps(image[None].float() / 255)
     fig = plot_feature_maps(image, maps, channels=(0, 7), receptive_field=(4, 6, 26))
-    ax_image, ax_maps = fig.axes
+    ax_image, ax_maps, ax_bar = fig.axes
+    # the colour bar reads each tile's own range; the mosaic sits right beside the image
+    assert ax_maps.images[0].get_clim() == (0.0, 1.0) and ax_maps.images[0].colorbar is not None
+    assert [t.get_text() for t in ax_bar.get_yticklabels()] == ["tile's\nlowest", "tile's\nhighest"]
+    image_box, maps_box, bar_box = (ax.get_position() for ax in fig.axes)
+    assert 0 < (maps_box.x0 - image_box.x1) * fig.get_figwidth() <= 0.5  # inches
+    assert maps_box.x1 < bar_box.x0 < 1
     assert [t.get_text() for t in ax_maps.get_xticklabels()] == ["stem", "1", "2", "3"]
     assert [t.get_text() for t in ax_maps.get_yticklabels()] == ["ch 0", "ch 7"]
     assert ax_maps.images[0].get_array().shape == (2 * 17 - 1, 4 * 17 - 1)

@@ -82,10 +82,19 @@ def test_plot_patches_shows_the_patch_matrix(image):
 def test_plot_patch_embedding_draws_the_channels_or_says_why_not(image):
     fmap = torch.randn(6, 8, 8)
     fig = plot_patch_embedding(image, 4, fmap, channels=(1, 5))
-    assert [ax.get_title() for ax in fig.axes[1:]] == ["channel 1 (8x8)", "channel 5 (8x8)"]
-    np.testing.assert_array_equal(fig.axes[2].images[0].get_array(), fmap[5].numpy())
+    *panels, bar = fig.axes  # the image, one panel per channel, then the colour bar
+    assert [ax.get_title() for ax in panels[1:]] == ["channel 1 (8x8)", "channel 5 (8x8)"]
+    np.testing.assert_array_equal(panels[2].images[0].get_array(), fmap[5].numpy())
+    # one colour scale for all channels, and its bar, right of the channels
+    low, high = float(fmap[[1, 5]].min()), float(fmap[[1, 5]].max())
+    assert all(ax.images[0].get_clim() == (low, high) for ax in panels[1:])
+    assert panels[-1].images[0].colorbar is not None and "embedding value" in bar.get_ylabel()
+    assert bar.get_position().x0 > panels[-1].get_position().x1
+    # the image sits beside its channels, on the same row
+    centres = [(ax.get_position().y0 + ax.get_position().y1) / 2 for ax in panels]
+    assert max(centres) - min(centres) < 0.01
     fig = plot_patch_embedding(image, 5, None, channels=(0, 1))
-    assert not fig.axes[1].images
+    assert not fig.axes[1].images and len(fig.axes) == 3  # nothing drawn, no colour bar
     assert "p = 5 does not tile the image" in fig.texts[0].get_text()
     with pytest.raises(ValueError, match="one feature map"):
         plot_patch_embedding(image, 4, torch.zeros(1, 6, 8, 8))

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from study_fakes import epoch_record
 
 from convmixer.studies.skip import SkipRun
@@ -26,7 +27,7 @@ def test_figure_shows_means_intervals_seeds_and_curves():
     runs += [run("none", s, (0.20 + 0.02 * s, 0.40)) for s in range(3)]
     fig = skip_study_figure(runs, title="skip study")
     final_ax, accuracy_ax, loss_ax = fig.axes
-    assert [t.get_text() for t in final_ax.get_xticklabels()] == ["around depth-wise\n(paper)", "no skip"]
+    assert [t.get_text() for t in final_ax.get_xticklabels()] == ["around\ndepth-wise\n(paper)", "no skip"]
     # depthwise: s = 2 points over 3 seeds, none: every seed ends at 40 %, so the pooled spread is
     # sqrt((8 + 0) / 4) = sqrt(2) with 4 degrees of freedom (t = 2.776): the same bar for both
     pooled = 2.776 * math.sqrt(2) / math.sqrt(3)
@@ -35,7 +36,13 @@ def test_figure_shows_means_intervals_seeds_and_curves():
     np.testing.assert_allclose(np.asarray(seeds[0].get_offsets())[:, 1], [50, 52, 54])
     np.testing.assert_allclose(accuracy_ax.get_lines()[1].get_ydata(), [22, 40])
     np.testing.assert_allclose(loss_ax.get_lines()[0].get_ydata(), [1.89, 1.79])
-    assert [t.get_text() for t in accuracy_ax.get_legend().get_texts()] == ["around depth-wise (paper)", "no skip"]
+    # one legend for the figure, under the panels (off the data), none on the axes
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["around depth-wise (paper)", "no skip"]
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)  # lay the figure out, as when it is shown
+    assert legend.get_window_extent(renderer).y1 <= min(ax.get_tightbbox(renderer).y0 for ax in fig.axes) + 1
     assert fig._suptitle.get_text() == "skip study"
 
 
