@@ -1,0 +1,852 @@
+"""What the documentation may quote, and where each number comes from.
+
+``quotes()`` is the registry: for every owned document, the exact strings that quote a number, each
+formatted here from the results file (or the package object) it comes from. ``stray_numbers()`` is
+the scanner: every number-bearing token of a document's prose (for notebooks, their markdown cells)
+must lie inside a registered quote, be a definitional constant derived from the package
+(``derived_constants()``), or match the short ``ALLOWLIST``. ``tests/test_documented_numbers.py``
+asserts both, so a changed result cannot leave stale prose behind.
+
+Not scanned: fenced code blocks, inline code spans, display math (``$$...$$``), link targets, and
+the two tables other tests prove are rendered from their files (the ablation table and the seed
+table of ``benchmarks/README.md``). Single-digit integers are not scanned either (list and section
+numbers, exponents, small counts and architecture settings such as k = 5); every number with a
+decimal point or two or more digits is.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import itertools
+import json
+import math
+import re
+import statistics
+import tomllib
+from pathlib import Path
+
+from support import REPO
+
+import convmixer
+from convmixer.analysis.cost import convmixer_parameters
+from convmixer.studies import erf, kernel_depth, skip
+from convmixer.studies.stats import (
+    binomial_standard_error,
+    mean_half_width,
+    seed_noise,
+)
+from convmixer.train import PROFILES, get_profile
+
+BENCH = REPO / "benchmarks" / "results"
+RESULTS = REPO / "results"
+
+DOCUMENTS = (
+    "README.md",
+    "benchmarks/README.md",
+    "checkpoints/README.md",
+    "docs/studies.md",
+    "notebooks/01_depthwise_convolution.ipynb",
+    "notebooks/02_pointwise_convolution.ipynb",
+    "notebooks/05_train_cifar10.ipynb",
+    "notebooks/06_visualize_kernels_and_activations.ipynb",
+)
+
+# Numbers that are not results: outside numbers with their named source, the project's goals,
+# citations, dates and references. Each entry: (document or "*", regex of the text, why).
+ALLOWLIST: tuple[tuple[str, str, str], ...] = (
+    # outside, sourced
+    ("README.md", r"about 92\.5 %|0\.9260 test accuracy|about 43 s per epoch on one RTX 2080 Ti|\"more than 94%\"",
+     "outside, sourced: the README of locuslab/convmixer-cifar10, named in the sentence"),
+    ("docs/studies.md", r"arXiv 2201\.09792", "outside, sourced: the paper's arXiv identifier"),
+    ("*", r"(Trockman & Kolter|Krizhevsky|Zhou et al\.|Northcutt et al\.|Guo et al\.),? \d{4}", "citation years"),
+    # the project's goals (targets, not measurements)
+    ("*", r"at least 85 %|short of 85 %|within 20 minutes|1\.5x over timm|1\.5× over timm|the goal is 50 %|and 50 % of the peak",
+     "the project's goals, stated as targets"),
+    # dates and references
+    ("*", r"\d{1,2}(-\d{1,2})? December 2026|\d{1,2} November 2026|2026-\d\d-\d\d \d\d:\d\d UTC|2026-\d\d-\d\d|\d\d:\d\d UTC",
+     "dates of runs (provenance, not measurements)"),
+    ("*", r"issue \d+", "issue numbers"),
+    ("*", r"95 % (interval|error bar|band)s?|error bars: 95 % intervals|the 95 % interval",
+     "the confidence level of convmixer.studies.stats (the package's one rule)"),
+    ("README.md", r"127\.0\.0\.1", "the loopback address"),
+    ("*", r"notebooks? \d\d(–\d\d)?|\b0\d–0\d\b|\| 0\d \||\b0[1-7]\b", "notebook numbers"),
+    ("*", r"sections? \d+(–\d+)?", "section numbers"),
+)
+
+
+# --- formatting -----------------------------------------------------------------------------------
+
+def pct(fraction: float, digits: int = 2) -> str:
+    return f"{100 * fraction:.{digits}f} %"
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@functools.cache
+def seeds() -> list[dict]:
+    return [load(p) for p in sorted(BENCH.glob("time_to_accuracy-ours-cpu-seed*.json"))]
+
+
+@functools.cache
+def shipped() -> dict:
+    return load(REPO / "checkpoints" / "convmixer_cpu.json")
+
+
+def speed(name: str) -> dict[tuple[str, str], dict]:
+    return {(r["phase"], r["contender"]): r for r in load(BENCH / name)["rows"]}
+
+
+def span(values, digits: int = 1, dash: str = "–", suffix: str = "") -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.{digits}f}{dash}{hi:.{digits}f}{suffix}"
+
+
+# --- what each document quotes --------------------------------------------------------------------
+
+def seed_quotes() -> tuple[list[str], list[float], list[float]]:
+    """The mean over seeds with its interval, the seed SD and the distance to the goal; and the
+    seeds' test accuracies (%) and minutes."""
+    acc = [100 * s["final_test_accuracy"] for s in seeds()]
+    mean = sum(acc) / len(acc)
+    minutes = [s["minutes"] for s in seeds()]
+    return [
+        f"{mean:.2f} ± {mean_half_width(acc):.2f} %",
+        f"SD {statistics.stdev(acc):.2f} points",
+        f"{85 - mean:.1f} points short",
+    ], acc, minutes
+
+
+def zen5_speedup() -> float:
+    """How much faster the Zen 5 container trained the same model: median seconds per training
+    image of the 2 December run's epochs (all at 32 x 32, 50,000 images) against seed 0's full-size
+    epochs (45,000 images) of 6 December."""
+    old = load(BENCH / "archive" / "time_to_accuracy-ours-cpu.json")
+    minutes = [c["minutes"] for c in old["curve"]]
+    old_epochs = [60 * (b - a) for a, b in itertools.pairwise(minutes)]
+    profile = get_profile("cpu")
+    new_epochs = [h["seconds"] for h in shipped()["history"][profile.progressive_epochs:]]
+    train_images = 50_000 - 10 * profile.validation_per_class
+    return (statistics.median(new_epochs) / train_images) / (statistics.median(old_epochs) / 50_000)
+
+
+def kernel_depth_study():
+    runs, notes = kernel_depth.read_results(RESULTS / "kernel_depth_sweep.json")
+    summary = kernel_depth.cells(runs)
+    noise = seed_noise(summary)
+    return runs, notes, summary, kernel_depth.kernel_comparisons(summary, noise), kernel_depth.depth_comparisons(summary, noise)
+
+
+def skip_study():
+    runs, notes = skip.read_results(RESULTS / "skip_study.json")
+    summary = skip.summarise(runs)
+    return notes, summary, skip.comparisons(summary), seed_noise([s.group for s in summary])
+
+
+def erf_study():
+    runs, notes = erf.read_results(RESULTS / "erf_study.json")
+    summary = erf.summarise(runs)
+    return notes, summary, erf.comparisons(summary)
+
+
+def by_label(comparisons, start: str):
+    (found,) = [c for c in comparisons if c.label.startswith(start)]
+    return found
+
+
+def pm(value: float, half: float, digits: int = 1, sign: bool = False) -> str:
+    return f"{value:{'+' if sign else ''}.{digits}f} ± {half:.{digits}f}"
+
+
+def speed_pair_quotes() -> list[str]:
+    """The README's Zen 5 speed table and its prose: two runs of speed.py."""
+    runs = [speed("cpu-run1.json"), speed("cpu.json")]
+
+    def ratios(phase, contender):
+        return [r[(phase, contender)]["ours_speedup"] for r in runs]
+
+    row = {p: [span(ratios(p, c), 2, suffix="×") for c in ("timm", "labml", "timm-reuse")] for p in ("train", "infer")}
+    plain = lambda p: ratios(p, "timm") + ratios(p, "labml")
+    return [
+        f"| training | {' | '.join(row['train'])} |",
+        f"| inference | {' | '.join(row['infer'])} |",
+        f"**{span(plain('train'), 1, suffix='×')}**",
+        f"**{span(plain('infer'), 1, suffix='×')}**",
+        f"still {max(ratios('train', 'timm-reuse')):.1f}× slower in training and {max(ratios('infer', 'timm-reuse')):.1f}× in inference",
+        f"two runs of {load(BENCH / 'cpu.json')['settings']['repeats']} repeats",
+    ]
+
+
+def roofline_share_256() -> list[float]:
+    """Share of the Zen 5 peak that ConvMixer-256/8 p2's training step reached: in the two speed
+    runs (images/s x GFLOP per training image) and in the roofline run."""
+    old = load(BENCH / "archive" / "roofline-cpu-2026-12-02.json")
+    (model,) = [m for m in old["models"] if m["model"].startswith("ConvMixer-256/8")]
+    per_image = model["training_gflop_per_image"]
+    rates = [speed(f)[("train", "ours")]["images_per_s"] * per_image for f in ("cpu-run1.json", "cpu.json")]
+    return rates, [r / old["peak_gflops"] for r in rates] + [model["share_of_peak"]], old, per_image
+
+
+def step_breakdown() -> dict:
+    return load(BENCH / "step_breakdown-cpu.json")
+
+
+def breakdown_rows() -> tuple[list[str], dict[str, float]]:
+    b = step_breakdown()
+    step = b["step_ms"]["engine (fit's CPU settings)"]
+    parts = b["block_part_ms"]
+    depth = get_profile("cpu").model_overrides["depth"]
+    counts = {"depthwise conv": 1, "pointwise conv": 1, "GELU": 2, "BatchNorm": 2, "residual add": 1}
+    total = {name: parts[name] * n * depth for name, n in counts.items()}
+    share = {name: round(100 * t / step) for name, t in total.items()}
+    k = get_profile("cpu").model_overrides.get("kernel_size", convmixer.CONFIGS["convmixer_128_4"].kernel_size)
+    rows = [
+        (f"| depth-wise {k} × {k} convolution | {parts['depthwise conv']:.1f} (of which the weight gradient alone: "
+        f"{parts['depthwise conv, weight gradient only']:.1f}) | {total['depthwise conv']:.0f} | {share['depthwise conv']} % |"),
+        f"| point-wise 1 × 1 convolution | {parts['pointwise conv']:.1f} | {total['pointwise conv']:.0f} | {share['pointwise conv']} % |",
+        f"| GELU (two per block) | {parts['GELU']:.1f} | {total['GELU']:.0f} | {share['GELU']} % |",
+        f"| BatchNorm (two per block) | {parts['BatchNorm']:.1f} | {total['BatchNorm']:.0f} | {share['BatchNorm']} % |",
+        f"| residual add | {parts['residual add']:.1f} | {total['residual add']:.0f} | {share['residual add']} % |",
+        f"share of the {step:.0f} ms step",
+        f"add up to {b['blocks_sum_ms']:.0f} of the {step:.0f} ms step",
+    ]
+    return rows, share
+
+
+def roofline_zen3() -> dict:
+    return load(BENCH / "roofline-cpu.json")
+
+
+def amp() -> dict[str, str]:
+    text = (BENCH / "amp_check-cpu.txt").read_text()
+    out = {}
+    for kind in ("bfloat16", "float16"):
+        line = next(l for l in text.splitlines() if l.startswith(kind + " "))
+        out[kind] = line
+    out["float32"] = next(l for l in text.splitlines() if l.startswith("float32 "))
+    return out
+
+
+def amp_numbers() -> dict[str, str]:
+    lines = amp()
+    num = lambda pattern, line: re.search(pattern, lines[line]).group(1)
+    return {
+        "bf16_loss": num(r"relative difference ([\d.e-]+)", "bfloat16"),
+        "fp16_loss": num(r"relative difference ([\d.e-]+)", "float16"),
+        "bf16_grad": num(r"gradient relative error ([\d.]+)", "bfloat16"),
+        "fp16_grad": num(r"gradient relative error ([\d.]+)", "float16"),
+        "bf16_cos": num(r"cosine ([\d.]+)", "bfloat16"),
+        "fp16_cos": num(r"cosine ([\d.]+)", "float16"),
+        "bf16_s": num(r"([\d.]+) s \(", "bfloat16"),
+        "fp16_s": num(r"([\d.]+) s \(", "float16"),
+        "fp32_s": num(r"([\d.]+) s\s*$", "float32"),
+        "bf16_x": num(r"\((\d+)x float32\)", "bfloat16"),
+        "fp16_x": num(r"\((\d+)x float32\)", "float16"),
+    }
+
+
+def profile_step() -> dict:
+    text = (BENCH / "profile_step-cpu.txt").read_text()
+    phases = {}
+    for line in text.splitlines():
+        m = re.match(r"(data|forward|backward|optimizer|total)\s+(\d+)\s+(\d+)%\s+(\d+)\s+(\d+)%\s+([\d.]+)", line)
+        if m:
+            phases[m.group(1)] = m.groups()[1:]
+    faults = re.search(r"page faults\s+(\d+)\s+(\d+)", text).groups()
+    kernel = re.search(r"kernel CPU ms\s+(\d+)\s+(\d+)", text).groups()
+    warm = dict(re.findall(r"warm-up (before|after): (\d+) s", text))
+    after = text.split("--- after")[1].split("median ms per phase")[0]
+    shares = {}
+    for line in after.splitlines():
+        m = re.match(r"\s*(aten::convolution_backward|## Call CompiledFxGraph|aten::mkldnn_convolution)\S*\s.*?\s([\d.]+)%", line)
+        if m:
+            shares[m.group(1)] = shares.get(m.group(1), 0.0) + float(m.group(2))
+    return {"phases": phases, "faults": faults, "kernel": kernel, "warm": warm, "shares": shares}
+
+
+def speed_table_row(row: dict, *columns: str) -> str:
+    return f"| {row['phase']} | {row['contender']:<10} | " + " | ".join(columns) + " |"
+
+
+def ms(x: float) -> str:
+    return f"{x:.0f}"
+
+
+def readme_quotes() -> list[str]:
+    fixed, acc, minutes = seed_quotes()
+    peaks = [s["machine"]["matmul_peak_gflops"] for s in seeds()]
+    old = load(BENCH / "archive" / "time_to_accuracy-ours-cpu.json")
+    runs, notes, summary, kcomp, dcomp = kernel_depth_study()
+    means = [c.mean for c in summary]
+    skip_notes, skip_summary, skip_comp, skip_noise = skip_study()
+    erf_notes, erf_summary, erf_comp = erf_study()
+    erf_cell = {(s.kernel_size, s.depth): s for s in erf_summary}
+    _rates, shares, old_roof, per_image = roofline_share_256()
+    zen3 = speed("cpu-zen3-2026-12-06-quick.json")
+    _, share = breakdown_rows()
+    b = step_breakdown()
+    a = amp_numbers()
+    budget = skip_notes["budget"]
+    quotes = [
+        "matrix-multiply peak " + ", ".join(f"{p:.1f}" for p in peaks) + " GFLOP/s",
+        "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
+        *fixed,
+        "in " + ", ".join(f"{m:.1f}" for m in minutes) + " minutes of wall time",
+        f"about {zen5_speedup():.1f}× faster",
+        (f"({pct(shipped()['test_accuracy'])}, {shipped()['fit_wall_seconds'] / 60:.1f} min; "
+        f"{(REPO / 'checkpoints' / 'convmixer_cpu.pt').stat().st_size / 1e6:.2f} MB"),
+        f"had reached {pct(old['final_test_accuracy'])} in {old['minutes']:.1f} minutes",
+        f"({10 * get_profile('cpu').validation_per_class:,} fewer training images",
+        f"from {len(kernel_depth_study()[0])} real training runs",
+        # kernel size x depth
+        f"{len(runs)} runs in {notes['total_wall_seconds'] / 60:.0f} minutes",
+        f"between {min(means):.1f} % and {max(means):.1f} %",
+        f"d = 4 beat d = 2 by {pm(abs(by_label(dcomp, 'd = 4').difference), by_label(dcomp, 'd = 4').half_width)} points",
+        f"trailed d = 4 by {pm(abs(by_label(dcomp, 'd = 8').difference), by_label(dcomp, 'd = 8').half_width)} points",
+        f"d = 2 ({pm(by_label(kcomp, 'k = 9 vs k = 3 at d = 2').difference, by_label(kcomp, 'k = 9 vs k = 3 at d = 2').half_width, sign=True)} points)",
+        f"d = 4 ({pm(by_label(kcomp, 'k = 9 vs k = 3 at d = 4').difference, by_label(kcomp, 'k = 9 vs k = 3 at d = 4').half_width, sign=True)} points)",
+        f"k = 9 scored {pm(abs(by_label(kcomp, 'k = 9 vs k = 3 at d = 8').difference), by_label(kcomp, 'k = 9 vs k = 3 at d = 8').half_width)} points below k = 3",
+        f"scored {notes['test']['mean']:.1f} ± {notes['test']['half_width']:.1f} % on the test split",
+        # skip placement
+        (f"on {budget['train_subset']:,} training images for {budget['epochs']} epochs "
+        f"({budget['train_subset'] * budget['epochs']:,} images seen)"),
+        f"{skip_notes['split']['validation']:,} held-out validation images",
+        f"{skip_noise.std:.2f} points; 2 December",
+        f"{skip_notes['total_wall_seconds'] / 60:.1f} minutes for all {len(skip_summary) * len(skip_notes['seeds'])} runs",
+        # ERF
+        f"can both see {erf_cell[(9, 2)].receptive_field} pixels",
+        f"of side {pm(erf_cell[(9, 2)].untrained.side.mean, erf_cell[(9, 2)].untrained.side.half_width)} px",
+        (f"{pm(erf_cell[(3, 8)].untrained.side.mean, erf_cell[(3, 8)].untrained.side.half_width)} px "
+        f"({pm(by_label(erf_comp, 'half-gradient side, untrained: k9 d2 vs k3 d8').difference, by_label(erf_comp, 'half-gradient side, untrained: k9 d2 vs k3 d8').half_width)} px apart"),
+        f"`scripts/erf_study.py`, {erf_notes['total_wall_seconds'] / 60:.1f} minutes",
+        # speed, Zen 5
+        *speed_pair_quotes(),
+        f"removes {int(profile_step()['faults'][0]) / 1e6:.1f} million page faults",
+        f"peak measured {old_roof['peak_gflops']:.1f} GFLOP/s",
+        f"reached {100 * min(shares):.0f}–{100 * max(shares):.0f} % of it",
+        f"({per_image:.2f} GFLOP per training image",
+        f"and {100 * old_roof['models'][0]['share_of_peak']:.0f} % for the `cpu` profile's",
+        # speed, Zen 3
+        f"training {zen3[('train', 'timm')]['ours_speedup']:.2f}× timm and {zen3[('train', 'labml')]['ours_speedup']:.2f}× labml-nn",
+        f"**only {zen3[('train', 'timm-reuse')]['ours_speedup']:.2f}× timm",
+        (f"inference {zen3[('infer', 'timm')]['ours_speedup']:.2f}×, {zen3[('infer', 'labml')]['ours_speedup']:.2f}× "
+        f"and {zen3[('infer', 'timm-reuse')]['ours_speedup']:.2f}×"),
+        f"runs at {100 * roofline_zen3()['models'][0]['share_of_peak']:.0f} % of that machine's {roofline_zen3()['peak_gflops']:.1f} GFLOP/s",
+        f"share ({share['depthwise conv']} %)",
+        f"({share['pointwise conv']} %, whose",
+        f"runs at {100 * b['matmul']['pointwise_gflops'] / b['matmul']['square_2048_gflops']:.0f} % of the peak",
+        f"GELU ({share['GELU']} %)",
+        f"were {a['bf16_x']}× and {a['fp16_x']}× slower",
+        # configurations and the package
+        *config_rows(),
+        f"{cpu_plain_parameters() / 1e3:.0f} k parameters",
+        *version_quotes()[:3],
+        f"Python ≥ {tomllib.loads((REPO / 'pyproject.toml').read_text())['project']['requires-python'].removeprefix('>=')}",
+    ]
+    quotes += skip_quotes(skip_summary, skip_comp)
+    return quotes
+
+
+def skip_quotes(summary, comparisons) -> list[str]:
+    by = {s.label.split(" (")[0]: s for s in summary}
+
+    def est(label):
+        s = by[label]
+        return f"{s.mean:.1f} ± {s.half_width:.1f} %"
+
+    comp = {c.label.split(" vs ")[0]: c for c in comparisons}
+    return [
+        f"({est('around the whole block')})",
+        f"({est('two skips')})",
+        f"({est('around depth-wise')})",
+        (f"by {pm(comp['around the whole block'].difference, comp['around the whole block'].half_width)} and "
+        f"{pm(comp['two skips'].difference, comp['two skips'].half_width)} points"),
+        f"no skip reached {est('no skip')}, {pm(abs(comp['no skip'].difference), comp['no skip'].half_width)} points below",
+    ]
+
+
+def config_rows() -> list[str]:
+    """The README's table of named configurations, row by row (parameters from the closed form)."""
+    rows = []
+    for name, c in convmixer.CONFIGS.items():
+        data = "ImageNet" if c.num_classes == 1000 else "CIFAR-10"
+        params = convmixer_parameters(c) / 1e6
+        count = f"{params:.1f}" if params >= 1 else f"{params:.2f}"
+        rows.append(f"| `{name}` | {c.dim} | {c.depth} | {c.kernel_size} | {c.patch_size} | {c.image_size}² {data} | {count} M |")
+    return rows
+
+
+def cpu_plain_parameters() -> int:
+    """Parameters of the `cpu-plain` profile's model (its configuration with the overrides)."""
+    profile = get_profile("cpu-plain")
+    config = convmixer.CONFIGS[profile.model]
+    return convmixer_parameters(dataclasses.replace(config, **profile.model_overrides))
+
+
+def sci(x: float) -> str:
+    """``9.3e-9``: one decimal, no zero-padded exponent."""
+    exponent = math.floor(math.log10(abs(x)))
+    return f"{x / 10 ** exponent:.1f}e{exponent}"
+
+
+ENGINE = "engine (fit's CPU settings)"
+SPEED_FILES = ("cpu-zen3-2026-12-06-quick.json", "cpu-run1.json", "cpu.json", "cpu-zen3.json", "cpu-zen3-run1.json",
+               "cpu-ablation-quick.json", "cpu-ours-ours-eager-ours-plain-optimizer.json")
+
+
+def ratio(r: dict, bold: bool) -> str:
+    text = f"{r['ours_speedup']:.2f}x"
+    return f"**{text}**" if bold and r["contender"] in ("timm", "labml") else text
+
+
+def load_pair(name: str) -> str:
+    m = load(BENCH / name)["machine"]
+    return f"{m['load_average_before'][0]:.1f} → {m['load_average_after'][0]:.1f}"
+
+
+def jsonl() -> list[dict]:
+    return [json.loads(line) for line in (BENCH / "recipe_ablation.jsonl").read_text().splitlines() if line.strip()]
+
+
+def version_quotes() -> list[str]:
+    """The library versions of the speed runs, as their machine records give them."""
+    m = load(BENCH / "cpu.json")["machine"]
+    python = ".".join(m["python"].split(".")[:2])
+    return [f"torch {m['torch'].split('+')[0]}", f"timm {m['timm']}", f"labml-nn {m['labml-nn']}", f"{m['libc']}, Python {python}"]
+
+
+def recipe_ablation_quotes() -> list[str]:
+    """The prose around the ablation table: its wall time, and which variants lack a seed."""
+    from convmixer.studies.recipe import read_results
+
+    runs, _ = read_results(RESULTS / "recipe_ablation.json")
+    data = load(RESULTS / "recipe_ablation.json")
+    seeds_of = {v: {r.seed for r in runs if r.variant == v} for v in data["variants"]}
+    missing = [v for v in data["variants"] if seeds_of[v] != set(data["seeds"])]
+    quotes = [f"container, {data['total_wall_seconds'] / 60:.0f} minutes of wall time in all"]
+    if missing:
+        quotes.append("**Incomplete:** the second seed of " + ", ".join(f"`{v}`" for v in missing) + " did not finish")
+    return quotes
+
+
+def benchmarks_quotes() -> list[str]:
+    quotes = version_quotes() + recipe_ablation_quotes()
+    diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
+    quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
+    base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
+    quotes.append(f"({min(base)}-{max(base)} MiB in the runs below")
+    family = load(BENCH / "cpu-zen3-2026-12-06-quick.json")["machine"]["cpu_family_model"].split(" / ")
+    quotes.append(f"family {family[0]} model {family[1]}, Zen 3")
+    # Zen 3, 6 December
+    zen3 = speed("cpu-zen3-2026-12-06-quick.json")
+    for r in zen3.values():
+        quotes.append(speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]), ratio(r, True)))
+    quotes.append(f"({load(BENCH / 'cpu-zen3-2026-12-06-quick.json')['settings']['repeats']} repeats; `results/cpu-zen3-2026-12-06-quick.json`)")
+    quotes.append(f"p2 {span([zen3[('train', c)]['ours_speedup'] for c in ('timm', 'labml')], 1, '-', 'x')} as fast")
+    quotes.append(f"timm's loop is only {zen3[('train', 'timm-reuse')]['ours_speedup']:.2f}x slower**")
+    run1, run2 = speed("cpu-run1.json"), speed("cpu.json")
+    quotes.append(f"less than the {min(run1[('train', 'timm-reuse')]['ours_speedup'], run2[('train', 'timm-reuse')]['ours_speedup']):.2f}x measured on the Zen 5")
+    roof = roofline_zen3()
+    cpu_model, big = roof["models"]
+    quotes += [
+        f"measured {roof['peak_gflops']:.1f} GFLOP/s ({max(map(int, roof['matmul_gflops']))} x {max(map(int, roof['matmul_gflops']))})",
+        f"p4 at {cpu_model['images_per_second']:.0f} images/s, {cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**",
+        f"at {100 * big['share_of_peak']:.0f} %.",
+    ]
+    rows, _share = breakdown_rows()
+    quotes += rows
+    b = step_breakdown()
+    quotes += [
+        f"runs at {b['matmul']['pointwise_gflops']:.0f} GFLOP/s, {100 * b['matmul']['pointwise_gflops'] / b['matmul']['square_2048_gflops']:.0f} % of the square product's {b['matmul']['square_2048_gflops']:.0f} GFLOP/s",
+        f"holds it at {100 * cpu_model['share_of_peak']:.0f} %",
+        f"({b['step_ms']['engine + torch.compile']:.0f} against {b['step_ms'][ENGINE]:.0f} ms",
+        f"convolution ({b['step_ms']['engine, point-wise as F.linear']:.0f} ms)",
+    ]
+    k = convmixer.CONFIGS[get_profile("cpu").model].kernel_size
+    quotes.append(f"({k * k} multiply-adds per output)")
+    # Zen 5, 2 December
+    for (phase, contender), r1 in run1.items():
+        r2 = run2[(phase, contender)]
+        speedup = "1.00x" if contender == "ours" else (
+            f"**{r1['ours_speedup']:.2f}x / {r2['ours_speedup']:.2f}x**" if contender in ("timm", "labml")
+            else f"{r1['ours_speedup']:.2f}x / {r2['ours_speedup']:.2f}x")
+        quotes.append(speed_table_row(r1, f"{r1['images_per_s']:.1f} / {r2['images_per_s']:.1f}",
+                                      f"{ms(r1['ms_per_step_min'])} / {ms(r2['ms_per_step_min'])}", speedup, str(r1["peak_mib"])))
+    quotes += [f"12:33 UTC, load average {load_pair('cpu-run1.json')}", f"12:39 UTC, {load_pair('cpu.json')}",
+               f"logits: {sci(load(BENCH / 'cpu.json')['settings']['max_abs_logit_difference'])}"]
+    plain = lambda p: [r[(p, c)]["ours_speedup"] for r in (run1, run2) for c in ("timm", "labml")]
+    quotes += [f"**{span(plain('train'), 1, 'x to ', 'x')}**", f"inference **{span(plain('infer'), 1, 'x to ', 'x')}**",
+               (f"still **{max(r[('train', 'timm-reuse')]['ours_speedup'] for r in (run1, run2)):.1f}x** slower in training and "
+               f"{max(r[('infer', 'timm-reuse')]['ours_speedup'] for r in (run1, run2)):.1f}x in")]
+    nov = speed("cpu-zen3.json"), speed("cpu-zen3-run1.json")
+    quotes.append(f"within {span([n[('train', 'timm-reuse')]['ours_speedup'] for n in nov], 1, '-', 'x')}")
+    rates, shares, old_roof, per_image = roofline_share_256()
+    ips = [r[("train", "ours")]["images_per_s"] for r in (run1, run2)]
+    quotes.append(f"At {span(ips, 0, '-')} images/s and {per_image:.3f} GFLOP per training image, `fit` runs at "
+                  f"{span(rates, 0, '-')} GFLOP/s, {span([100 * s for s in shares[:2]], 0, '-')} % of the")
+    quotes.append(f"({old_roof['peak_gflops']:.1f} GFLOP/s, `roofline.py`")
+    # Zen 3, 29 November
+    nov_files = ("cpu-zen3.json", "cpu-zen3-run1.json", "cpu-ablation-quick.json", "cpu-ours-ours-eager-ours-plain-optimizer.json")
+    loads = [v for f in nov_files for v in (load(BENCH / f)["machine"]["load_average_before"][0], load(BENCH / f)["machine"]["load_average_after"][0])]
+    quotes.append(f"between {min(loads):.1f} and {max(loads):.1f} before and after")
+    quotes.append(f"load average {load_pair('cpu-zen3.json')}, `ours` compiled")
+    for r in nov[0].values():
+        quotes.append(speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]),
+                                      ratio(r, True), str(r["peak_mib"])))
+    quotes.append(f"load average {load_pair('cpu-zen3-run1.json')})")
+    for phase in ("train", "infer"):
+        r = nov[1]
+        quotes.append(f"| {phase} | **{r[(phase, 'timm')]['ours_speedup']:.2f}x** | **{r[(phase, 'labml')]['ours_speedup']:.2f}x** | "
+                      f"{r[(phase, 'timm-reuse')]['ours_speedup']:.2f}x | {r[(phase, 'ours')]['images_per_s']:.1f} |")
+    nplain = lambda p: [n[(p, c)]["ours_speedup"] for n in nov for c in ("timm", "labml")]
+    quotes += [f"**{span(nplain('train'), 1, 'x to ', 'x')}**", f"inference **{span(nplain('infer'), 1, 'x to ', 'x')}**",
+               f"comes within {span([n[('train', 'timm-reuse')]['ours_speedup'] for n in nov], 1, '-', 'x')} of ours"]
+    ps = profile_step()
+    quotes.append(f"took {ps['warm']['after']} s for the compiled set-up against {ps['warm']['before']} s")
+    abl = speed("cpu-ablation-quick.json")
+    labels = {"timm": "timm (plain loop)", "ours-plain": "ours-plain: our model in timm's plain loop", "ours": "ours (engine)",
+              "ours-eager": "ours-eager: not compiled", "ours-no-reuse": "ours-no-reuse: glibc's default `malloc`",
+              "ours-plain-optimizer": "ours-plain-optimizer: for-loop AdamW on 2 threads"}
+    for c, label in labels.items():
+        t, i = abl[("train", c)], abl[("infer", c)]
+        quotes.append(f"| {label} | {t['images_per_s']:.1f} | {t['ours_speedup']:.2f}x | {i['images_per_s']:.1f} | {i['ours_speedup']:.2f}x |")
+    quotes.append(f"3 repeats, load {load_pair('cpu-ablation-quick.json').replace(' → ', ' → ')}")
+    few = speed("cpu-ours-ours-eager-ours-plain-optimizer.json")
+    quotes.append(f"load {load_pair('cpu-ours-ours-eager-ours-plain-optimizer.json')}): compiled {few[('train', 'ours')]['images_per_s']:.1f} img/s "
+                  f"vs eager {few[('train', 'ours-eager')]['images_per_s']:.1f} ({few[('train', 'ours-eager')]['ours_speedup']:.2f}x), "
+                  f"fused one-thread AdamW vs for-loop {few[('train', 'ours-plain-optimizer')]['ours_speedup']:.2f}x")
+    reuse = [n[("train", "timm-reuse")]["images_per_s"] / n[("train", "timm")]["images_per_s"] for n in nov]
+    quotes.append(f"`timm`: {span(reuse, 1, '-', 'x')} in the runs")
+    quotes.append(f"still {abl[('train', 'ours-no-reuse')]['ours_speedup']:.2f}x for ours")
+    small = [r[("train", c)]["ours_speedup"] for r in (abl, few) for c in ("ours-eager", "ours-plain-optimizer")]
+    quotes.append(f"by at most {100 * max(abs(x - 1) for x in small):.0f} % either way")
+    quotes.append(f"helps inference ({span([abl[('infer', 'ours-eager')]['ours_speedup'], few[('infer', 'ours-eager')]['ours_speedup']], 2, '-', 'x')})")
+    # profile_step
+    names = {"data": "data (augment + layout)", "forward": "forward + loss", "backward": "backward",
+             "optimizer": "optimizer (clip + AdamW + schedule)"}
+    for key, label in names.items():
+        before, bshare, after, ashare, rel = ps["phases"][key]
+        quotes.append(f"| {label} | {before} | {bshare}% | {after} | {ashare}% | {rel} |")
+    before, _, after, _, rel = ps["phases"]["total"]
+    quotes.append(f"| **total** | **{before}** | | **{after}** | | **{rel}** |")
+    quotes.append(f"| page faults per step | {int(ps['faults'][0]):,} | | {ps['faults'][1]} | | |")
+    quotes.append(f"| kernel (system) CPU per step | {ps['kernel'][0]} ms | | {ps['kernel'][1]} ms | | |")
+    header = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d)-\d\d:\d\d UTC.*load average ([\d.]+) -> ([\d.]+)",
+                       (BENCH / "profile_step-cpu.txt").read_text())
+    quotes.append(f"{header.group(1)} UTC, load {header.group(2)} → {header.group(3)}")
+    settings = load(BENCH / "cpu-zen3.json")["settings"]
+    cfg = settings["config"]
+    grid = cfg["image_size"] // cfg["patch_size"]
+    mib = settings["batch"] * cfg["dim"] * grid * grid * 4 / 2**20
+    quotes.append(f"{settings['batch']}·{cfg['dim']}·{grid}·{grid}·4 B = {mib:.0f} MiB")
+    quotes.append(f"zeroes {int(mib * 2**20 / 4096)} pages")
+    quotes.append(f"{int(ps['faults'][0]) / 1e6:.1f} million page faults and {int(ps['kernel'][0]) / 1000:.1f} s of kernel")
+    quotes.append(f"{ps['faults'][1]} page faults, {ps['kernel'][1]} ms of")
+    zen3_nov = nov[0]
+    quotes.append(f"(timm's loop: {zen3_nov[('train', 'timm')]['peak_mib'] / 1024:.1f} → {zen3_nov[('train', 'timm-reuse')]['peak_mib'] / 1024:.1f} GiB")
+    quotes.append(f"reuse buffers: {zen3_nov[('train', 'ours')]['peak_mib'] / 1024:.1f} GiB)")
+    sh = ps["shares"]
+    quotes += [f"`convolution_backward` {sh['aten::convolution_backward']:.0f}% of", f"forward convolutions {sh['aten::mkldnn_convolution']:.0f}%",
+               f"residual ({sh['## Call CompiledFxGraph']:.0f}%)", f"data augmentation ({ps['phases']['data'][3]}% of the step",
+               f"from {ps['phases']['optimizer'][0]} ms to {ps['phases']['optimizer'][2]} ms"]
+    # time to accuracy
+    fixed, _acc, minutes = seed_quotes()
+    quotes += [f"**{fixed[0]}**", f"seed SD {fixed[1].removeprefix('SD ')}", f"({min(minutes):.1f} to {max(minutes):.1f} minutes)",
+               f"the mean is {fixed[2]}"]
+    history = shipped()["history"]
+    profile = get_profile("cpu")
+    small_epochs = [h["seconds"] for h in history[:profile.progressive_epochs]]
+    full_epochs = [h["seconds"] for h in history[profile.progressive_epochs:]]
+    quotes += [f"full-size epochs took {span(full_epochs, 0, '-')} s and its {profile.progressive_size} × {profile.progressive_size} ones {span(small_epochs, 0, '-')} s",
+               f"about {zen5_speedup():.1f}× faster, which",
+               f"scored only {100 * history[profile.progressive_epochs - 1]['eval_accuracy']:.1f} % on the validation",
+               f"{100 * history[profile.progressive_epochs]['eval_accuracy']:.1f} % after the first of them, {100 * history[-1]['eval_accuracy']:.1f} % at the end"]
+    arch = {n: load(BENCH / "archive" / f"time_to_accuracy-{n}.json") for n in ("ours-cpu", "ours-quick", "timm-quick")}
+    quotes.append(f"`cpu` ({arch['ours-cpu']['profile']['epochs'] if 'profile' in arch['ours-cpu'] else len(arch['ours-cpu']['curve'])} epochs) "
+                  f"{pct(arch['ours-cpu']['final_test_accuracy'])} in {arch['ours-cpu']['minutes']:.1f} minutes, `quick` "
+                  f"({len(arch['ours-quick']['curve'])} epochs) {pct(arch['ours-quick']['final_test_accuracy'])} in "
+                  f"{arch['ours-quick']['minutes']:.1f} minutes")
+    quotes.append(f"budget {pct(arch['timm-quick']['final_test_accuracy'])} in {arch['timm-quick']['minutes']:.1f} minutes")
+    # the retired script
+    lines = jsonl()
+    base, whiten = lines[1]["acc"], lines[0]["acc"]
+    se = binomial_standard_error((base + whiten) / 2, 5000)
+    gain = 100 * (whiten - base)
+    quotes += [f"| {pct(base)} |", f"| **{pct(whiten)}** |", f"near {100 * (base + whiten) / 2:.0f} % is about {100 * se:.2f} points",
+               f"the {gain:.1f}-point gain is about {gain / (100 * se * math.sqrt(2)):.1f} standard errors",
+               "load " + re.search(r"load (\d+-\d+)", lines[0]["note"]).group(1).replace("-", "–")]
+    ema = [l for l in lines if isinstance(l["acc"], dict)]
+    args = [l["args"] if isinstance(l["args"], dict) else ast.literal_eval(l["args"]) for l in ema]
+    quotes.append(f"(decay {args[0]['ema']})")
+    # rows: whitened (ls 0) and ls 0.1, seeds 0 / 1
+    by = {}
+    for a, l in zip(args, ema):
+        by.setdefault(a["ls"], []).append(l)
+    ls = next(x for x in by if x > 0)
+    views = ("tta0", "tta1", "tta2")
+    for label, key, field in (("whitened stem (the `quick` recipe)", 0.0, "acc"), ("... its EMA (decay 0.99)", 0.0, "acc_ema"),
+                              (f"+ label smoothing {ls}", ls, "acc"), ("... its EMA (decay 0.99)", ls, "acc_ema")):
+        cells = [f"{100 * by[key][0][field][v]:.2f} / {100 * by[key][1][field][v]:.2f} %" for v in views]
+        quotes.append(f"| {label} | " + " | ".join(cells) + " |")
+    runs = [l["acc"] for l in ema]
+    flip_gain = [100 * (r["tta1"] - r["tta0"]) for r in runs]
+    six_gain = [100 * (r["tta2"] - r["tta1"]) for r in runs]
+    quotes += [f"flip TTA added {span(flip_gain, 1, '-')} points over plain", f"6 views another {span(six_gain, 1, '-')}\npoints over flip".replace("\n", " ")]
+    mean = lambda key, field, v: statistics.mean(100 * l[field][v] for l in by[key])
+    quotes.append(f"**Label smoothing {ls}**: {mean(ls, 'acc', 'tta0') - mean(0.0, 'acc', 'tta0'):+.2f} points plain, "
+                  f"{mean(ls, 'acc', 'tta2') - mean(0.0, 'acc', 'tta2'):+.2f} with 6 views")
+    seed_gap = [abs(100 * (by[key][0][field]["tta0"] - by[key][1][field]["tta0"])) for key in by for field in ("acc", "acc_ema")]
+    quotes.append(f"differ by {span(seed_gap, 1, '-')} points in plain evaluation")
+    ema_gain = [100 * (l["acc_ema"][v] - l["acc"][v]) for l in ema for v in views]
+    quotes.append(f"(differences {min(ema_gain):.1f} to {max(ema_gain):+.1f})")
+    steps = args[0]["epochs"] * (50_000 - 10 * get_profile("cpu").validation_per_class) / args[0]["bs"]
+    quotes.append(f"({args[0]['ema']}, about the last {1 / (1 - args[0]['ema']):.0f} of {round(steps, -2):.0f} steps)")
+    # TTA variants
+    tta = load(BENCH / "tta_variants.json")
+    package = next(v for v in tta["variants"] if v["views"].startswith("flip-shift (the package's)"))
+    for v in tta["variants"]:
+        if v is package:
+            quotes.append(f"| **{pct(v['accuracy'])}** | -- |")
+            continue
+        diff, margin = 100 * (v["accuracy"] - package["accuracy"]), 100 * v["margin"]
+        text = f"{diff:+.2f} ± {margin:.2f}"
+        quotes.append(f"| {pct(v['accuracy'])} | {v['gained']} / {v['lost']}, " + (f"**{text}** |" if abs(diff) > margin else f"{text} |"))
+    one = next(v for v in tta["variants"] if v["views"] == "none")
+    flip = next(v for v in tta["variants"] if v["views"] == "flip")
+    quotes.append(f"{100 * (package['accuracy'] - one['accuracy']):+.1f} points over one view and {100 * (package['accuracy'] - flip['accuracy']):+.1f} over flip")
+    # amp
+    a = amp_numbers()
+    quotes += [f"loss within {a['bf16_loss'].replace('e-05', 'e-5')} (bfloat16) and {a['fp16_loss'].replace('e-05', 'e-5')} (float16)",
+               f"gradients within {100 * float(a['bf16_grad']):.1f}% and {100 * float(a['fp16_grad']):.1f}% (cosine similarity {a['bf16_cos']} and {a['fp16_cos']})",
+               f"**{a['bf16_s']} s in bfloat16 and {a['fp16_s']} s in float16 against {a['fp32_s']} s in float32** ({a['bf16_x']}x and {a['fp16_x']}x)"]
+    return quotes
+
+
+def checkpoints_quotes() -> list[str]:
+    record = shipped()
+    p = record["profile"]
+    seed0 = seeds()[0]
+    history = record["history"]
+    before, after = seed0["machine"]["load_average"], seed0["load_average_after"]
+    family = record["machine"]["cpu_family_model"].split(" / ")
+    tolerance = float(re.search(r"TOLERANCE = ([\d.]+)", (REPO / "tests" / "train" / "test_checkpoint_accuracy.py").read_text()).group(1))
+    return [
+        f"{record['parameters']:,} parameters",
+        (f"{p['epochs']} epochs, batch {p['batch_size']}, AdamW (lr {p['lr']} peak, weight decay {p['weight_decay']}; BatchNorm biases at "
+        f"{p['norm_bias_lr_scale']:.0f}× the learning rate), one-cycle schedule, gradient clipping {p['grad_clip']}, random crop (pad "
+        f"{p['augment']['crop_padding']})"),
+        f"the first {p['progressive_epochs']} epochs on images scaled to {p['progressive_size']} × {p['progressive_size']}",
+        f"trained on the {50_000 - 10 * p['validation_per_class']:,} training images left after holding {p['validation_per_class']} of every class out",
+        f"**{pct(record['test_accuracy'])}** on the {record['test_images']:,} test images",
+        f"(test loss {record['test_loss']:.3f})",
+        f"({10 * p['validation_per_class']:,} held-out images, one view) {pct(history[p['progressive_epochs'] - 1]['eval_accuracy'])} after the 9th",
+        f"{pct(history[-1]['eval_accuracy'])} after the 18th",
+        f"{record['fit_wall_seconds'] / 60:.1f} min for `fit`",
+        f"{seed0['cpu_minutes']:.1f} CPU-minutes",
+        f"family {family[0]} model {family[1]}",
+        f"peak {seed0['machine']['matmul_peak_gflops']:.1f} GFLOP/s measured before the run",
+        "load average " + " / ".join(f"{x:.1f}" for x in before) + " before, " + " / ".join(f"{x:.1f}" for x in after) + " after",
+        (f"{pct(load(BENCH / 'archive' / 'time_to_accuracy-ours-cpu.json')['final_test_accuracy'])} in "
+        f"{load(BENCH / 'archive' / 'time_to_accuracy-ours-cpu.json')['minutes']:.1f} minutes"),
+        f"the file is {(REPO / 'checkpoints' / 'convmixer_cpu.pt').stat().st_size / 1e6:.2f} MB",
+        f"within {100 * tolerance:.1f} percentage points",
+        f"reproduces {pct(record['test_accuracy'])} exactly",
+    ]
+
+
+def studies_quotes() -> list[str]:
+    runs, notes, summary, _, _ = kernel_depth_study()
+    erf_notes = load(RESULTS / "erf_study.json")
+    eb = erf_notes["budget"]
+    skip_notes = load(RESULTS / "skip_study.json")
+    sb = skip_notes["budget"]
+    seen = sb["train_subset"] * sb["epochs"]
+    sweep_seen = notes["split"]["train"] * notes["budget"]["epochs"]
+    return [
+        f"{len(summary)} cells × {len(notes['seeds'])} seeds = {len(runs)} runs, about {notes['total_wall_seconds'] / 60:.0f} minutes",
+        f"{eb['train_subset']:,} training images × {eb['epochs']} epochs, batch {eb['batch_size']}",
+        f"{erf_notes['split']['validation_per_class']} images of\nevery class".replace("\n", " "),
+        f"the first {erf_notes['erf_images']} of them",
+        f"{sb['train_subset']:,}-image subset for {sb['epochs']} epochs ({seen:,} images seen: {100 * seen / sweep_seen:.0f} % of the {sweep_seen:,}",
+        f"{skip_notes['split']['validation']:,} held-out images ({skip_notes['split']['validation_per_class']} per class)",
+    ]
+
+
+def notebook_quotes() -> dict[str, list[str]]:
+    import inspect
+
+    import torch
+
+    from convmixer.analysis.cost import count_parameters
+    from convmixer.data.sample import photo
+    from convmixer.filters import make_filter
+    from convmixer.studies.stats import Z_975
+    from convmixer.widgets.convolution import DepthwiseFilterExplorer
+
+    max_k = inspect.signature(DepthwiseFilterExplorer).parameters["max_kernel_size"].default
+    full9 = count_parameters(torch.nn.Conv2d(256, 256, 9))
+    edge = make_filter("edge", 5)
+    _, height, width = photo().shape
+    return {
+        "notebooks/01_depthwise_convolution.ipynb": [
+            f"would hold {full9 / 1e6:.1f} M parameters",
+            f"ConvMixer-256/8 ({convmixer_parameters(convmixer.CONFIGS['convmixer_256_8']) / 1e6:.1f} M)",
+            f"${edge.max().item():.2f}$ at the centre, ${edge.min().item():.2f}$ elsewhere",
+            f"${height} \\times {width}$",
+            f"kernel size (1 to {max_k}, odd",
+            f"at $k = {max_k}$",
+            f"for every $k$ from 1 to {max_k},",
+        ],
+        "notebooks/05_train_cifar10.ipynb": [
+            f"\\ln 10 \\approx {math.log(10):.2f}",
+            f"$\\pm {Z_975:.2f}$",
+            f"\\pm {Z_975:.2f}\\sqrt{{a(1-a)/n}}",
+        ],
+        "notebooks/02_pointwise_convolution.ipynb": [],
+        "notebooks/06_visualize_kernels_and_activations.ipynb": [],
+    }
+
+
+@functools.cache
+def quotes() -> dict[str, list[str]]:
+    return {
+        "README.md": readme_quotes(),
+        "benchmarks/README.md": benchmarks_quotes(),
+        "checkpoints/README.md": checkpoints_quotes(),
+        "docs/studies.md": studies_quotes(),
+        **notebook_quotes(),
+    }
+
+
+# --- definitional constants, derived from the package ---------------------------------------------
+
+def derived_constants() -> set[str]:
+    """Numbers that define the set-up rather than measure it, each read from the package: every
+    profile's epochs, batch, subsets and image sizes; every named configuration's h, d, k, p, input
+    size and grid; CIFAR-10's split sizes and what a validation split leaves; the bundled sample's
+    size; the whitened stem's image count; the number of classes' chance level."""
+    from convmixer.data.sample import cifar10_sample
+    from convmixer.train.engine import WHITENING_IMAGES
+
+    values: set[int] = {50_000, 10_000, WHITENING_IMAGES, len(cifar10_sample().labels)}
+    floats: set[float] = set()
+    for profile in PROFILES.values():
+        config = convmixer.CONFIGS[profile.model]
+        for field in ("epochs", "batch_size", "train_subset", "test_subset", "progressive_size", "progressive_epochs"):
+            value = getattr(profile, field)
+            if value:
+                values.add(value)
+        if profile.validation_per_class:
+            values |= {profile.validation_per_class, 10 * profile.validation_per_class, 50_000 - 10 * profile.validation_per_class}
+        for value in profile.model_overrides.values():
+            values.add(value)
+        values.add(config.kernel_size ** 2)
+        floats |= {profile.lr, profile.weight_decay, profile.grad_clip, profile.label_smoothing}
+    from convmixer.studies.recipe import VARIANTS
+    base = get_profile("cpu-plain")
+    for _, make in VARIANTS.values():
+        floats.add(make(base).label_smoothing)
+    for config in convmixer.CONFIGS.values():
+        values |= {config.dim, config.depth, config.kernel_size, config.patch_size, config.image_size,
+                   config.image_size // config.patch_size, config.num_classes}
+    out = set()
+    for v in values:
+        out |= {str(v), f"{v:,}"}
+    out |= {str(f) for f in floats if f}
+    num_classes = convmixer.CONFIGS["convmixer_256_8"].num_classes
+    out |= {f"{1 / num_classes:.1f}", f"{1 - 1 / num_classes:.1f}"}
+    return out
+
+
+# --- the scanner ----------------------------------------------------------------------------------
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?(?:e-?\d+)?")
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def document_text(name: str) -> str:
+    """A document's prose: the markdown file, or a notebook's markdown cells (blank line apart)."""
+    path = REPO / name
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text())["cells"]
+        return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return path.read_text()
+
+
+def code_literals(name: str) -> set[str]:
+    """The numbers a notebook's code cells and its exercises' module write (the settings its prose
+    describes), commas and underscores dropped."""
+    path = REPO / name
+    if path.suffix != ".ipynb":
+        return set()
+    cells = json.loads(path.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    exercises = REPO / "convmixer" / "notebook" / "exercises" / f"nb{path.name[:2]}.py"
+    if exercises.exists():
+        code += exercises.read_text()
+    return {m.replace("_", "") for m in re.findall(r"(?<![\w.])\d[\d_]*(?:\.\d+)?", code)}
+
+
+def proven_tables() -> list[str]:
+    """Tables other tests prove are rendered from their files."""
+    from support import load_script
+
+    from convmixer.studies.recipe import format_table, read_results, summarise
+
+    runs, _ = read_results(RESULTS / "recipe_ablation.json")
+    return [format_table(summarise(runs)), load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu")]
+
+
+def drop_tables(text: str, headers: list[str]) -> str:
+    """``text`` without the markdown tables that start with one of ``headers`` (whether or not
+    they are up to date: the tests of those tables say so)."""
+    out, skipping = [], False
+    for line in text.splitlines():
+        if line.strip() in headers:
+            skipping = True
+        elif skipping and not line.startswith("|"):
+            skipping = False
+        if not skipping:
+            out.append(line)
+    return "\n".join(out)
+
+
+def excluded_spans(text: str, patterns: list[str]) -> list[tuple[int, int]]:
+    spans = []
+    for pattern in patterns:
+        spans += [m.span() for m in re.finditer(pattern, text, flags=re.DOTALL)]
+    return spans
+
+
+def missing_quotes(name: str, text: str | None = None) -> list[str]:
+    """The registered quotes of ``name`` that its text (or ``text``) does not contain."""
+    body = normalise(document_text(name) if text is None else text)
+    return [q for q in quotes()[name] if normalise(q) not in body]
+
+
+def stray_numbers(name: str, registered: list[str], text: str | None = None) -> list[str]:
+    """The number tokens of ``name``'s prose (or of ``text`` read as that document) that no
+    registered quote, derived constant or allowlist entry accounts for, each with some context."""
+    text = document_text(name) if text is None else text
+    text = drop_tables(text, [table.splitlines()[0] for table in proven_tables()])
+    text = normalise(text)
+    structural = [r"```.*?```", r"`[^`]*`", r"\$\$.*?\$\$", r"\]\([^)]*\)", r"<[^>]+>"]
+    literal = [re.escape(normalise(q)) for q in registered]
+    allowed = [pattern for doc, pattern, _ in ALLOWLIST if doc in ("*", name)]
+    spans = excluded_spans(text, structural) + excluded_spans(text, literal) + excluded_spans(text, allowed)
+    constants = derived_constants() | code_literals(name)
+    stray = []
+    for m in NUMBER.finditer(text):
+        token = m.group()
+        if any(a <= m.start() < b for a, b in spans):
+            continue
+        if re.fullmatch(r"\d", token) or token in constants or token.replace(",", "") in constants:
+            continue
+        stray.append(f"{token!r} in ...{text[max(0, m.start() - 50):m.end() + 30]}...")
+    return stray
