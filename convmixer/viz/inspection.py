@@ -159,11 +159,12 @@ def kernel_comparison_figure(
     """Trained vs untrained depth-wise kernels (same channels, one row per block), and the
     spread and smoothness of all kernels of every block for both models; ``title`` goes above
     all three. ``legend_below``: the statistics' legend goes under the plots, off the data.
-    ``names``: what to call the two models."""
+    ``names``: what to call the two models -- two trained models of different kernel sizes compare
+    the same way (e.g. ``names=("k = 9", "k = 3")``; the second is then not called initial)."""
     _check_kernels(trained, channels)
     _check_kernels(untrained, channels)
-    if len(trained) != len(untrained) or trained[0].shape != untrained[0].shape:
-        raise ValueError("the trained and untrained models must have the same depth, width and k")
+    if len(trained) != len(untrained) or trained[0].shape[0] != untrained[0].shape[0]:
+        raise ValueError("the two models must have the same depth and width (their k may differ)")
     grid_width = size * len(channels) + 0.6
     height = max(size * len(trained) + 0.7, 2.8)
     title_height = 0.35 if title else 0.0
@@ -173,7 +174,8 @@ def kernel_comparison_figure(
         heading, body = fig.subfigures(2, 1, height_ratios=[title_height, height])
         heading.text(0.5, 0.4, title, ha="center", va="center", fontsize=10)
     left, middle, right = body.subfigures(1, 3, width_ratios=[grid_width, grid_width, 4.4])
-    for sub, kernels, name in ((left, trained, names[0]), (middle, untrained, f"{names[1]} (initial)")):
+    second = f"{names[1]} (initial)" if names[1] == "untrained" else names[1]
+    for sub, kernels, name in ((left, trained, names[0]), (middle, untrained, second)):
         sub.subplots_adjust(left=0.16, right=0.98, bottom=0.02, top=0.86, wspace=0.06, hspace=0.06)
         _kernel_grid(sub, kernels, channels, name)
     # one colour bar for both grids, in the gap before the statistics

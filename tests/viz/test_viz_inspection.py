@@ -48,8 +48,11 @@ def test_kernel_grids_draw_one_kernel_per_layer_and_channel():
     assert all(len([line for line in ax.lines if line.get_marker() == "o"]) == 2 for ax in statistic_axes)
     with pytest.raises(ValueError, match=r"channels must lie in 0..7"):
         kernel_comparison_figure(kernels, kernels, [8])
-    with pytest.raises(ValueError, match="same depth, width and k"):
-        kernel_comparison_figure(kernels, depthwise_kernels(small_model(3)), [0])
+    two_sizes = kernel_comparison_figure(kernels, depthwise_kernels(small_model(3)), [0, 1], names=("k = 5", "k = 3"))
+    assert [sub.texts[0].get_text() for sub in two_sizes.subfigs[:2]] == ["k = 5", "k = 3"]  # k may differ
+    assert images_on(two_sizes) == 8
+    with pytest.raises(ValueError, match="same depth and width"):
+        kernel_comparison_figure(kernels, kernels[:1], [0])
 
 
 def test_activation_figures(images):
