@@ -15,6 +15,7 @@ from convmixer.viz.model import RF_COLOR, receptive_box
 from convmixer.viz.style import grid_shape, hide_ticks, new_figure
 
 ERF_CMAP = "magma"
+INPUT_TITLE = "input"
 GAMMA = 0.5  # square-root colour scale: the faint tails stay visible next to a sharp peak
 
 if TYPE_CHECKING:
@@ -30,14 +31,18 @@ def erf_figure(
     ncols: int | None = None,
     size: float = 1.8,
     missing: str = "not available",
+    image: torch.Tensor | None = None,
 ) -> Figure:
     """One panel per ``{title: ERF map (H, W)}``, each map drawn as the *share* of its total per
     pixel on one square-root colour scale shared by all panels (one colour bar), so that panels
     compare directly. ``own_patch`` (white) outlines the position's own patch;
     ``receptive_fields[title]`` (yellow) the theoretical receptive field of that panel. A ``None``
-    map draws an empty panel saying ``missing``."""
+    map draws an empty panel saying ``missing``. ``image`` (``(3, H, W)`` uint8 or floats in
+    [0, 1]), if given, comes first, with the own patch outlined: the picture the maps are of."""
     if not erfs:
         raise ValueError("need at least one ERF map (or None) to draw")
+    if image is not None:
+        erfs = {INPUT_TITLE: None, **erfs}
     shares = {
         title: None if erf is None else (erf.detach().double() / erf.sum().clamp_min(1e-300)).float().numpy()
         for title, erf in erfs.items()
@@ -50,16 +55,24 @@ def erf_figure(
     fig.subplots_adjust(left=0.01, right=1 - 0.9 / (size * ncols + 0.9), bottom=0.03, top=0.86,
                         wspace=0.08, hspace=0.3)
     axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
-    image = None
+    mapped = None  # the last map drawn: its scale is the colour bar's
     for ax, (title, share) in zip(axes, shares.items()):
         hide_ticks(ax)
         ax.set_title(title, fontsize=8)
+        if image is not None and title == INPUT_TITLE:
+            picture = image.float() / 255 if image.dtype == torch.uint8 else image.float()
+            height, width = picture.shape[-2:]
+            ax.imshow(picture.permute(1, 2, 0).clamp(0, 1).numpy(), extent=(0, width, height, 0),
+                      interpolation="nearest")
+            top, left, side = own_patch
+            ax.add_patch(Rectangle((left, top), side, side, fill=False, ec="white", lw=1.2))
+            continue
         if share is None:
             ax.text(0.5, 0.5, missing, ha="center", va="center", fontsize=8, wrap=True,
                     transform=ax.transAxes)
             continue
         height, width = share.shape
-        image = ax.imshow(share, cmap=ERF_CMAP, norm=norm,
+        mapped = ax.imshow(share, cmap=ERF_CMAP, norm=norm,
                           extent=(0, width, height, 0), interpolation="nearest")
         boxes = [(own_patch, "white")]
         if receptive_fields and title in receptive_fields:
@@ -70,9 +83,9 @@ def erf_figure(
         ax.set_ylim(height, 0)
     for ax in axes[len(erfs):]:  # panels left over in the last row
         ax.axis("off")
-    if image is not None:
+    if mapped is not None:
         bar = fig.add_axes((1 - 0.75 / (size * ncols + 0.9), 0.12, 0.12 / (size * ncols + 0.9), 0.66))
-        fig.colorbar(image, cax=bar).set_label("gradient share per pixel (√ scale)", fontsize=7)
+        fig.colorbar(mapped, cax=bar).set_label("gradient share per pixel (√ scale)", fontsize=7)
         bar.tick_params(labelsize=7)
     return fig
 
