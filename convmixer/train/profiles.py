@@ -15,6 +15,7 @@ official recipe (:data:`GPU`) by stating only what differs:
 ``short``         the training panel of notebook 05: ConvMixer-64/d p4, 5,000 images x 4 epochs, no tricks
 ``study``         the kernel-size x depth study (notebook 07): ConvMixer-64/d p4, 3 epochs of 45,000
 ``kernel-study``  the kernel-size study on good models: the ``cpu`` recipe, judged on its validation split
+``patch-study``   the patch-size study: the ``cpu`` recipe at ConvMixer-64/8, 10 epochs, no resizing
 ================  ======================================================================================
 
 :func:`with_kernel_depth` turns a budget into one run of a kernel-size/depth comparison;
@@ -263,8 +264,21 @@ ERF_STUDY = SHORT.replace(name="erf-study", test_subset=None)
 # stored study: results/kernel_size_study.json.
 KERNEL_STUDY = CPU.replace(name="kernel-study", validation_per_class=0)
 
+# Patch size, trained (convmixer.studies.patch, scripts/patch_study.py): the cpu recipe at a width
+# that makes p = 2 affordable -- ConvMixer-64/8 at p = 2 costs about what the cpu model does at
+# p = 4 -- for 10 epochs (the same-epochs budget; the same-minutes budget changes only the epochs),
+# without progressive resizing, judged on the study's validation split. The study script sets p.
+PATCH_STUDY = KERNEL_STUDY.replace(
+    name="patch-study",
+    model_overrides={"dim": 64, "depth": 8, "patch_size": 4},
+    epochs=10,
+    progressive_size=None,
+    progressive_epochs=0,
+)
+
 PROFILES: dict[str, TrainProfile] = {
-    p.name: p for p in (GPU, GPU100, CPU_PLAIN, CPU, QUICK, SMOKE, SHORT, STUDY, SKIP_STUDY, ERF_STUDY, KERNEL_STUDY)
+    p.name: p for p in (GPU, GPU100, CPU_PLAIN, CPU, QUICK, SMOKE, SHORT, STUDY, SKIP_STUDY, ERF_STUDY, KERNEL_STUDY,
+                        PATCH_STUDY)
 }
 
 

@@ -66,7 +66,7 @@ def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
 def test_every_profile_is_in_one_registry_under_its_own_name():
     assert list(PROFILES) == [
         "gpu", "gpu100", "cpu-plain", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study",
-        "kernel-study",
+        "kernel-study", "patch-study",
     ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
     # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and smoke
@@ -322,7 +322,7 @@ def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
 def test_fit_errors_are_one_sentence(train_set, test_set):
     with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(500\)"):
         fit(TINY.replace(batch_size=500), train=train_set, test=test_set, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu-plain, cpu, quick, smoke, short, study, skip-study, erf-study, kernel-study$"):
+    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu-plain, cpu, quick, smoke, short, study, skip-study, erf-study, kernel-study, patch-study$"):
         fit("laptop", train=train_set, test=test_set)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         fit(TINY, train=train_set, test=test_set, device="cpu", checkpoint_every=-1)

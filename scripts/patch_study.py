@@ -1,0 +1,97 @@
+"""Train ConvMixer-64/8 (the cpu recipe) at patch sizes 2, 4 and 8 under two budgets, the same
+epochs and the same training minutes, three seeds each, and store what every model reaches on the
+held-out validation split (notebook 08, "Patch size, trained").
+
+    export OMP_WAIT_POLICY=PASSIVE   # on a shared machine: see checkpoints/README.md
+    python scripts/patch_study.py --data ../shared/data/cifar10-jpeg.zip
+
+writes ``results/patch_study.json`` after every run: the budget, machine, date, load average,
+total wall seconds, the training throughput measured for every ``p`` and the epochs it sets for the
+same-minutes budget, and every run; seed 0's models go to ``results/patch_study/``. The throughput
+is measured once, when the file is started: a resumed study (runs already in the file with the same
+budget are kept) trains the same epochs. The test split is never read. ``--epochs`` and
+``--train-subset`` change the budget for quick tries; ``--minutes`` the same-minutes budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from study_cli import study_main, study_parser
+
+from convmixer.data.sources import ImageDataset
+from convmixer.studies.kernel_depth import measure_throughput
+from convmixer.studies.patch import (
+    BUDGET,
+    BUDGETS,
+    EPOCHS_BUDGET,
+    PATCH_SIZES,
+    SEEDS,
+    TRAINING_MINUTES,
+    comparisons,
+    epochs_for_minutes,
+    format_table,
+    read_results,
+    run_patch,
+    summarise,
+    with_patch,
+    write_results,
+)
+from convmixer.studies.records import run_planned, stored_runs
+from convmixer.train import TrainProfile
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "patch_study.json"
+VALIDATION_PER_CLASS = 500
+KEPT_SEED = 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, SEEDS, VALIDATION_PER_CLASS)
+    parser.add_argument("--patch-sizes", type=int, nargs="+", default=list(PATCH_SIZES))
+    parser.add_argument("--budgets", nargs="+", default=list(BUDGETS), choices=list(BUDGETS))
+    parser.add_argument("--minutes", type=float, default=TRAINING_MINUTES, help="training minutes per model, same-minutes budget")
+    return parser
+
+
+def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, validation: ImageDataset,
+          notes: dict[str, Any]) -> list:
+    """Train what the command line asks for that the file does not hold yet, seed by seed."""
+    done = stored_runs(args.out, read_results, budget, notes)
+    images = len(train.subset(budget.train_subset, budget.seed))
+    throughput = notes.setdefault("images_per_second", {})
+    for p in args.patch_sizes:  # measured once per file: a resumed study keeps its epochs
+        if str(p) not in throughput:
+            throughput[str(p)] = round(measure_throughput(with_patch(budget, p, seed=0)), 1)
+    notes["training_minutes"] = notes.get("training_minutes", args.minutes)
+    minutes_epochs = {p: epochs_for_minutes(notes["training_minutes"], throughput[str(p)], images) for p in args.patch_sizes}
+    notes["minutes_budget_epochs"] = {str(p): e for p, e in minutes_epochs.items()}
+    have = {(r.budget, r.patch_size, r.seed) for r in done}
+    planned = [(kind, p, seed) for seed in args.seeds for kind in args.budgets for p in args.patch_sizes
+               if (kind, p, seed) not in have]
+    models = Path(args.out).with_suffix("")
+    runs = run_planned(
+        planned,
+        lambda kind, p, seed: run_patch(
+            budget, kind, p, seed, budget.epochs if kind == EPOCHS_BUDGET else minutes_epochs[p], train, validation,
+            model_path=models / f"p{p}-{kind}-seed{seed}.pt" if seed == KEPT_SEED else None),
+        lambda runs: write_results(args.out, budget, runs, notes),
+        notes,
+        lambda run: (f"same {run.budget}: p{run.patch_size} seed {run.seed}, {run.epochs} epochs: "
+                     f"{100 * run.validation_accuracy:.2f}% in {run.train_seconds / 60:.1f} training min"),
+        done,
+    )
+    print(format_table(summarise(runs)))
+    for comparison in comparisons(runs):
+        print(comparison.describe())
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    return study_main(build_parser(), BUDGET, argv, study)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The patch-size study: one run (with a stand-in for training), the equal-minutes epochs, the
+summary and comparisons by the one rule, the file, and the script end to end on tiny data."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from study_fakes import FakeFit
+from support import TINY, load_script, synthetic
+
+from convmixer.analysis.cost import convmixer_flops
+from convmixer.studies.patch import (
+    BUDGET,
+    PatchRun,
+    comparisons,
+    epochs_for_minutes,
+    format_table,
+    read_results,
+    run_patch,
+    summarise,
+    with_patch,
+    write_results,
+)
+from convmixer.train import get_profile
+from convmixer.train.checkpoint import load_model
+
+
+def patch_run(kind: str, p: int, seed: int, accuracy: float) -> PatchRun:
+    return PatchRun(kind, p, seed, 10, accuracy, 1000, 50_000, 1_000_000 * (32 // p) ** 2, (32 // p) ** 2, (), 60.0, 61.0)
+
+
+def test_the_study_is_the_cpu_recipe_at_width_64_with_only_p_and_epochs_changed():
+    cpu = get_profile("cpu")
+    assert (BUDGET.stem_init, BUDGET.tta, BUDGET.dirac_depthwise) == (cpu.stem_init, cpu.tta, cpu.dirac_depthwise)
+    assert BUDGET.progressive_size is None and BUDGET.validation_per_class == 0
+    profile = with_patch(BUDGET, 2, seed=3, epochs=7)
+    assert (profile.model_config().patch_size, profile.seed, profile.epochs, profile.name) == (2, 3, 7, "patch-study-p2")
+    assert convmixer_flops(profile.model_config()) > 3 * convmixer_flops(with_patch(BUDGET, 4, 0).model_config())
+    with pytest.raises(ValueError, match="patch"):
+        with_patch(BUDGET, 5, 0)  # 32 px do not tile into 5-px patches
+
+
+def test_the_same_minutes_buy_whole_epochs_in_proportion_to_throughput():
+    assert epochs_for_minutes(5, images_per_second=300, train_images=45_000) == 2
+    assert epochs_for_minutes(5, images_per_second=4500, train_images=45_000) == 30
+    assert epochs_for_minutes(0.1, 1, 45_000) == 1  # at least one
+    with pytest.raises(ValueError, match="minutes > 0"):
+        epochs_for_minutes(0, 100, 10)
+
+
+def test_a_run_trains_p_for_its_epochs_judges_all_validation_images_and_keeps_the_model(tmp_path):
+    fake, validation = FakeFit(0.6), synthetic(4, 2, split="validation")
+    budget = TINY.replace(test_subset=None)
+    run = run_patch(budget, "minutes", 2, 1, 3, synthetic(10, 1), validation, fit=fake, model_path=tmp_path / "m.pt")
+    (profile, kwargs), = fake.calls
+    assert (profile.model_config().patch_size, profile.epochs, profile.seed) == (2, 3, 1) and kwargs["test"] is validation
+    assert (run.budget, run.patch_size, run.epochs, run.validation_accuracy, run.tokens) == ("minutes", 2, 3, 0.6, 256)
+    assert load_model(tmp_path / "m.pt").config.patch_size == 2
+    with pytest.raises(ValueError, match="budget kind must be one of epochs, minutes"):
+        run_patch(budget, "hours", 2, 1, 3, synthetic(10, 1), validation, fit=fake)
+
+
+def test_summary_and_comparisons_pool_the_spread_within_each_budget(tmp_path):
+    runs = [patch_run("epochs", p, s, a) for p, accs in ((2, (0.80, 0.805)), (4, (0.75, 0.755))) for s, a in enumerate(accs)]
+    runs += [patch_run("minutes", 4, 0, 0.7)]
+    summaries = summarise(runs)
+    assert [(s.budget, s.patch_size) for s in summaries] == [("epochs", 2), ("epochs", 4), ("minutes", 4)]
+    assert summaries[0].mean == pytest.approx(80.25) and summaries[0].half_width is not None
+    assert summaries[2].half_width is None  # one seed, nothing to pool within its budget
+    (only,) = comparisons(runs)
+    assert only.label == "same epochs: p = 2 vs p = 4" and only.difference == pytest.approx(5.0) and only.separable
+    assert "| same epochs | 2 | 16 x 16 | 10 | 80.00, 80.50 |" in format_table(summaries)
+    path = write_results(tmp_path / "p.json", BUDGET, runs, {"note": 1})
+    again, meta = read_results(path)
+    assert again == runs and meta["note"] == 1
+
+
+def test_script_measures_throughput_once_resumes_and_never_reads_test(trainable_folder, tmp_path, monkeypatch,
+                                                                    single_threaded):
+    script = load_script("patch_study")
+    monkeypatch.setattr(script, "BUDGET", script.BUDGET.replace(batch_size=50, model_overrides={"dim": 8, "depth": 1, "patch_size": 4}))
+    measured = []
+    monkeypatch.setattr(script, "measure_throughput", lambda profile: measured.append(profile.name) or 1.0 * profile.model_config().patch_size)
+    out = tmp_path / "patch.json"
+    common = ["--data", str(trainable_folder.zip), "--out", str(out), "--per-class", "4", "--epochs", "1",
+              "--train-subset", "100", "--minutes", "1", "--patch-sizes", "4", "8"]
+    assert script.main([*common, "--seeds", "0"]) == 0
+    first, meta = read_results(out)
+    assert meta["images_per_second"] == {"4": 4.0, "8": 8.0}
+    assert meta["minutes_budget_epochs"] == {"4": 2, "8": 5}  # 60 s x 4 or 8 images/s over 100 images
+    assert [(r.budget, r.patch_size, r.epochs) for r in first] == [("epochs", 4, 1), ("epochs", 8, 1), ("minutes", 4, 2),
+                                                                   ("minutes", 8, 5)]
+    assert (tmp_path / "patch" / "p8-epochs-seed0.pt").exists()
+    assert script.main([*common, "--seeds", "0", "1", "--budgets", "epochs"]) == 0
+    runs, meta = read_results(out)
+    assert measured == ["patch-study-p4", "patch-study-p8"]  # not again on resume
+    assert runs[:4] == first and [(r.budget, r.seed) for r in runs[4:]] == [("epochs", 1), ("epochs", 1)]
+    assert all(r.validation_images == 40 for r in runs) and meta["seeds"] == [0, 1]
