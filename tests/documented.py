@@ -49,8 +49,11 @@ DOCUMENTS = (
     "docs/studies.md",
     "notebooks/01_depthwise_convolution.ipynb",
     "notebooks/02_pointwise_convolution.ipynb",
+    "notebooks/03_patch_embeddings.ipynb",
+    "notebooks/04_convmixer_model.ipynb",
     "notebooks/05_train_cifar10.ipynb",
     "notebooks/06_visualize_kernels_and_activations.ipynb",
+    "notebooks/07_kernel_size_and_depth.ipynb",
 )
 
 # Numbers that are not results: outside numbers with their named source, the project's goals,
@@ -60,7 +63,8 @@ ALLOWLIST: tuple[tuple[str, str, str], ...] = (
     ("README.md", r"about 92\.5 %|0\.9260 test accuracy|about 43 s per epoch on one RTX 2080 Ti|\"more than 94%\"",
      "outside, sourced: the README of locuslab/convmixer-cifar10, named in the sentence"),
     ("docs/studies.md", r"arXiv 2201\.09792", "outside, sourced: the paper's arXiv identifier"),
-    ("*", r"(Trockman & Kolter|Krizhevsky|Zhou et al\.|Northcutt et al\.|Guo et al\.),? \d{4}", "citation years"),
+    ("*", r"(Trockman & Kolter|Krizhevsky|Zhou et al\.|Northcutt et al\.|Guo et al\.|Hendrycks & Gimpel|Luo et al\.),? \d{4}",
+     "citation years"),
     # the project's goals (targets, not measurements)
     ("*", r"at least 85 %|short of 85 %|within 20 minutes|1\.5x over timm|1\.5× over timm|the goal is 50 %|and 50 % of the peak",
      "the project's goals, stated as targets"),
@@ -706,8 +710,142 @@ def notebook_quotes() -> dict[str, list[str]]:
             f"\\pm {Z_975:.2f}\\sqrt{{a(1-a)/n}}",
         ],
         "notebooks/02_pointwise_convolution.ipynb": [],
+        "notebooks/03_patch_embeddings.ipynb": patch_embedding_quotes(),
+        "notebooks/04_convmixer_model.ipynb": convmixer_model_quotes(),
         "notebooks/06_visualize_kernels_and_activations.ipynb": [],
+        "notebooks/07_kernel_size_and_depth.ipynb": kernel_depth_notebook_quotes(),
     }
+
+
+def tex_set(values) -> str:
+    """``\\{3, 5, 7, 9\\}`` as the notebooks' LaTeX writes a set."""
+    return "\\{" + ", ".join(str(v) for v in sorted(values)) + "\\}"
+
+
+def patch_embedding_quotes() -> list[str]:
+    """Notebook 03: the patch grids of the named configurations, the car's patch matrix and what a
+    patch size that does not divide the image leaves out, each from the package."""
+    from convmixer.data.sample import cifar10_sample
+    from convmixer.patches import num_tokens, patch_grid
+
+    cifar, paper = convmixer.CONFIGS["convmixer_256_8"], convmixer.CONFIGS["convmixer_1024_20"]
+    imagenet = [c for c in convmixer.CONFIGS.values() if c.num_classes == 1000]
+    (size,) = {c.image_size for c in imagenet}
+    small, large = sorted({c.patch_size for c in imagenet})
+    channels, side, _ = cifar10_sample().images[0].shape
+    grid = lambda p, s=side: patch_grid(s, s, p)[0]
+    car_p, stride = 4, 7  # the notebook's settings: the car in p = 4 patches, a stride-7 convolution
+    kept = side // stride * stride
+    return [
+        (f"uses $p = {cifar.patch_size}$ on CIFAR-10 (a ${grid(cifar.patch_size)} \\times {grid(cifar.patch_size)}$ grid) "
+         f"and $p = {small}$ or ${large}$ on ${size} \\times {size}$ ImageNet images "
+         f"(${grid(small, size)} \\times {grid(small, size)}$ and ${grid(large, size)} \\times {grid(large, size)}$ grids)"),
+        f"$p = {car_p}$: {num_tokens(side, side, car_p)} patches, each a row of ${channels} \\cdot {car_p}^2 = {channels * car_p ** 2}$ numbers",
+        f"with the CIFAR-10 model's $h = {cifar.dim}$ and $p = {cifar.patch_size}$",
+        f"$p = {car_p}$, $N = {num_tokens(side, side, car_p)}$ tokens",
+        f"fits {side // stride} patches per side and silently ignores the last ${side} - {kept} = {side - kept}$ rows and columns",
+        f"($p = {small}$ and ${large}$ tile it",
+        f"ConvMixer-{paper.dim}/{paper.depth} uses $p = {paper.patch_size}$ on ${paper.image_size} \\times {paper.image_size}$ images",
+    ]
+
+
+def exercise_skip_minutes(variants: int = 2, epochs_factor: int = 3) -> tuple[int, float]:
+    """Notebook 04's exercise 7 (``--variants`` two placements, three times the epochs, the
+    script's default seeds): its epochs, and its minutes estimated from the stored study's wall
+    time per run-epoch."""
+    notes = load(RESULTS / "skip_study.json")
+    epochs = notes["budget"]["epochs"]
+    study_run_epochs = len(notes["variants"]) * len(notes["seeds"]) * epochs
+    run_epochs = variants * len(notes["seeds"]) * epochs_factor * epochs
+    return epochs_factor * epochs, notes["total_wall_seconds"] * run_epochs / study_run_epochs / 60
+
+
+def convmixer_model_quotes() -> list[str]:
+    """Notebook 04: BatchNorm's momentum, the skip study's model, the receptive fields of
+    ConvMixer-256/8, the paper's widths and patch sizes, and exercise 7's time."""
+    from torch import nn
+
+    from convmixer.analysis.fields import receptive_field
+
+    cifar = convmixer.CONFIGS["convmixer_256_8"]
+    study = get_profile("skip-study").model_config()
+    imagenet = {name: c for name, c in convmixer.CONFIGS.items() if c.num_classes == 1000}
+    widths = [c.dim for c in imagenet.values()]
+    c1024, c768 = imagenet["convmixer_1024_20"], imagenet["convmixer_768_32"]
+    rf = lambda blocks: receptive_field(cifar.kernel_size, cifar.patch_size, blocks)
+    epochs, minutes = exercise_skip_minutes()
+    return [
+        f"each call also moves the *running* statistics (momentum {nn.BatchNorm2d(1).momentum})",
+        f"through the {study.depth} blocks of a seeded, untrained ConvMixer-{study.dim}/{study.depth} (the model trained below)",
+        f"at widths of {min(widths)}–{max(widths)}",
+        f"After 4 blocks one position sees ${rf(4)} \\times {rf(4)}$ pixels",
+        f"after **2** blocks ({rf(2)} px)",
+        (f"ConvMixer-{c1024.dim}/{c1024.depth} ($p = {c1024.patch_size}$) has more parameters than "
+         f"ConvMixer-{c768.dim}/{c768.depth} ($p = {c768.patch_size}$)"),
+        f"--epochs {epochs} --out my_skip.json` (about {minutes:.0f} minutes on two cores)",
+    ]
+
+
+def uniform_variance_denominator(k: int = 3) -> int:
+    """The 12 of ``sigma^2 = d (k^2 - 1) / 12``: ``k^2 - 1`` over the variance of a uniform
+    kernel's offsets ``0 .. k - 1`` (the same for every ``k``)."""
+    offsets = list(range(k))
+    return round((k * k - 1) / statistics.pvariance(offsets))
+
+
+def kernel_depth_notebook_quotes() -> list[str]:
+    """Notebook 07: the grid of the sweep and its split, the degrees of freedom and Student's t,
+    the machine and budget, the Gaussian guide of the ERF section and the ERF study's images."""
+    from convmixer.analysis.fields import receptive_field
+    from convmixer.notebook.published import IMAGENET
+    from convmixer.studies.stats import t_quantile
+
+    runs, notes, summary, _, _ = kernel_depth_study()
+    noise = seed_noise(summary)
+    (n,) = {c.n for c in summary}
+    seeds = notes["seeds"]
+    tested = notes["test"]["test_accuracies"]
+    config = budget_model(notes["budget"])
+    grid = config.image_size // config.patch_size
+    erf_notes = load(RESULTS / "erf_study.json")
+    erf_patch = erf_notes["budget"]["model_overrides"]["patch_size"]
+    erf_cells = {(s.kernel_size, s.depth) for s in erf_study()[1]}
+    (small_k, big_k), (small_d, big_d) = (sorted({k for k, _ in erf_cells}), sorted({d for _, d in erf_cells}))
+    field = receptive_field(big_k, erf_patch, small_d)
+    assert field == receptive_field(small_k, erf_patch, big_d), "the pair shares a theoretical field"
+    den = uniform_variance_denominator()
+    sigma = lambda k, d: math.sqrt(d * (k * k - 1) / den)
+    paper = convmixer.CONFIGS["convmixer_1536_20"]
+    paper_grid = paper.image_size // paper.patch_size
+    released = [convmixer.CONFIGS[m.config].kernel_size for m in IMAGENET]
+    return [
+        (f"$k \\in {tex_set({r.kernel_size for r in runs})}$ and depth $d \\in {tex_set({r.depth for r in runs})}$ "
+         f"under one fixed budget"),
+        f"$p = {config.patch_size}$ (an ${grid} \\times {grid}$ grid)",
+        f"{notes['split']['validation_per_class']} images of every class were held out",
+        f"Seeds {', '.join(map(str, seeds[:-1]))} and {seeds[-1]} for every configuration",
+        f"(here ${len(summary)} \\times {n - 1} = {noise.dof}$)",
+        f"about {t_quantile(noise.dof):.0f} with our {noise.dof}, but {t_quantile(n - 1):.2f} if $s$ came from one cell",
+        f"($t = {t_quantile(len(tested) - 1):.2f}$ for {len(tested) - 1} degrees of freedom)",
+        f"the speed on a {notes['machine']['cpu_count']}-core CPU, and how each shape does after {notes['budget']['epochs']} epochs",
+        f"On a {notes['machine']['cpu_count']}-core CPU these small models",
+        f"($k = {max(released)}$ and ${min(released)}$)",
+        f"{paper.image_size} px in {paper.patch_size}-px patches is a ${paper_grid} \\times {paper_grid}$ grid",
+        f"$\\sigma = \\sqrt{{d\\,(k^2 - 1)/{den}}}$",
+        (f"So $k = {big_k}, d = {small_d}$ and $k = {small_k}, d = {big_d}$ share a theoretical field of {field} pixels "
+         f"but have $\\sigma \\approx {sigma(big_k, small_d):.1f}$ against ${sigma(small_k, big_d):.1f}$ positions"),
+        (f"$k \\in {tex_set({k for k, _ in erf_cells})} \\times d \\in {tex_set({d for _, d in erf_cells})}$"),
+        (f"accuracies on {erf_notes['split']['validation']:,} held-out validation images, "
+         f"ERFs over {erf_notes['erf_images']} of them"),
+        f"White: the centre position's own ${erf_patch} \\times {erf_patch}$ patch",
+    ]
+
+
+def budget_model(budget: dict) -> convmixer.ConvMixerConfig:
+    """The model a results file's budget trains."""
+    from convmixer.train import TrainProfile
+
+    return TrainProfile.from_dict(budget).model_config()
 
 
 @functools.cache
@@ -748,7 +886,9 @@ def derived_constants() -> set[str]:
     from convmixer.studies.recipe import VARIANTS
     base = get_profile("cpu-plain")
     for _, make in VARIANTS.values():
-        floats.add(make(base).label_smoothing)
+        variant = make(base)
+        floats |= {variant.label_smoothing, variant.norm_momentum}
+        values.add(variant.lookahead_every)
     for config in convmixer.CONFIGS.values():
         values |= {config.dim, config.depth, config.kernel_size, config.patch_size, config.image_size,
                    config.image_size // config.patch_size, config.num_classes}

@@ -106,3 +106,109 @@ def test_the_verdicts_the_prose_states_are_the_files():
     assert not any(c.separable for c in erf_comparisons if c.label.startswith("validation accuracy"))
     _, _, skip_comparisons, _ = documented.skip_study()
     assert all(c.separable for c in skip_comparisons)
+
+
+# --- notebooks 03, 04, 07: the claims their prose makes in words ---------------------------------
+
+
+def test_the_word_claims_of_notebook_03_and_04_are_their_numbers():
+    """03: a stride-7 convolution drops "almost a quarter of the pixels" of a 32 x 32 image. 04:
+    the skip study sees "under a quarter of the images" of 07's; ConvMixer-1024/20 has "more
+    parameters than ConvMixer-768/32 ... but a quarter of the positions, and less than a third of
+    its FLOPs"; the whole-block and two-skip variants' validation accuracy "lead from the first
+    epoch"; exercise 7 is "three times the budget"."""
+    import convmixer
+    from convmixer.analysis.cost import convmixer_flops, convmixer_parameters
+    from convmixer.train import get_profile
+
+    assert 0.2 < 1 - (32 // 7 * 7 / 32) ** 2 < 0.25
+    skip = json.loads((REPO / "results" / "skip_study.json").read_text())
+    sweep = json.loads((REPO / "results" / "kernel_depth_sweep.json").read_text())
+    seen = skip["budget"]["train_subset"] * skip["budget"]["epochs"]
+    assert seen / (sweep["split"]["train"] * sweep["budget"]["epochs"]) < 0.25
+    c1024, c768 = convmixer.CONFIGS["convmixer_1024_20"], convmixer.CONFIGS["convmixer_768_32"]
+    assert convmixer_parameters(c1024) > convmixer_parameters(c768)
+    assert (c768.patch_size / c1024.patch_size) ** 2 == 0.25
+    assert convmixer_flops(c1024) < convmixer_flops(c768) / 3
+    curves = {v: [sum(r["history"][e]["eval_accuracy"] for r in skip["runs"] if r["variant"] == v)
+                  for e in range(skip["budget"]["epochs"])] for v in skip["variants"]}
+    assert all(a > b for v in ("block", "both") for a, b in zip(curves[v], curves["depthwise"]))
+    epochs, _ = documented.exercise_skip_minutes()
+    assert epochs == 3 * get_profile("skip-study").epochs
+
+
+def test_the_word_claims_of_notebook_07_are_its_numbers():
+    """07: a 9 x 9 kernel is "nearly free" at h = 1536 and "more than half of the block" at
+    h = 64; every model "was still improving" and the deep ones "trail" after the first epoch;
+    the chosen cell is "the cheapest" of those it cannot be separated from and its test mean is
+    below its validation mean; five comparisons at 95 % miss "about one time in four"; k = 3 with
+    8 blocks "sees the whole image"; the rates are "a small fraction" of a large matrix multiply;
+    our FLOPs are "about twice" mmpretrain's MACs, "a little more", as theirs are close to ours
+    without the depth-wise convolutions; ConvMixer-768/32 trains "twice the epochs"; the ERF runs
+    use "the panel's short budget"."""
+    import convmixer
+    from convmixer.analysis.cost import convmixer_flops
+    from convmixer.analysis.fields import receptive_field
+    from convmixer.notebook.published import IMAGENET, IMAGENET_EPOCHS
+    from convmixer.studies import erf
+    from convmixer.studies.kernel_depth import chosen_cell
+    from convmixer.studies.stats import compare
+    from convmixer.train import SHORT
+
+    share = lambda h, k: h * k * k / (h * k * k + h * h)
+    assert share(1536, 9) < 0.1 and share(64, 9) > 0.5
+    runs, notes, summary, _, _ = documented.kernel_depth_study()
+    first = {}
+    for r in runs:
+        first.setdefault((r.kernel_size, r.depth), []).append(r.history[0].eval_accuracy)
+    mean_first = {key: sum(v) / len(v) for key, v in first.items()}
+    deepest = max(d for _, d in mean_first)
+    assert max(a for (_, d), a in mean_first.items() if d == deepest) < min(a for (_, d), a in mean_first.items() if d != deepest)
+    assert all(r.history[-1].eval_accuracy > r.history[-2].eval_accuracy for r in runs)
+    noise = documented.seed_noise(summary)
+    best = next(c for c in summary if (c.kernel_size, c.depth) == chosen_cell(runs))
+    close = [c for c in summary if c is not best and not compare([best], [c], noise, "").separable]
+    cost = {(r.kernel_size, r.depth): (r.parameters, r.flops) for r in runs}
+    assert close and all(a < b for c in close
+                         for a, b in zip(cost[best.kernel_size, best.depth], cost[c.kernel_size, c.depth]))
+    assert notes["test"]["mean"] < best.mean
+    assert abs((1 - 0.95 ** 5) - 0.25) < 0.05
+    assert receptive_field(3, documented.budget_model(notes['budget']).patch_size, 8) >= 32
+    peaks = [documented.roofline_zen3()["peak_gflops"],
+             documented.load(documented.BENCH / "archive" / "roofline-cpu-2026-12-02.json")["peak_gflops"]]
+    assert max(3 * r.flops * r.train_images_per_second / 1e9 for r in runs) < 0.15 * min(peaks)
+    for model in IMAGENET:
+        config = convmixer.CONFIGS[model.config]
+        flops = convmixer_flops(config, 224)
+        positions = (224 // config.patch_size) ** 2
+        depthwise = config.depth * 2 * config.dim * config.kernel_size ** 2 * positions
+        assert 2 < flops / model.macs < 2.2
+        assert (flops - depthwise) / 2 == pytest.approx(model.macs, rel=0.01)
+    assert IMAGENET_EPOCHS["convmixer_768_32"] == 2 * IMAGENET_EPOCHS["convmixer_1536_20"]
+    budget = erf.PLANS["erf-study"].budget
+    assert budget.replace(name=SHORT.name, test_subset=SHORT.test_subset) == SHORT
+
+
+def test_the_verdicts_notebooks_04_and_07_state_are_the_files():
+    """04: whole block and two skips beat the paper's block, no skip falls below it. 07: k = 9's
+    trained half-gradient square is wider at both depths; the same-field pair differs trained and
+    untrained; training moved sensitivity off the own patch in every cell and widened the
+    small-kernel fields, while the k = 9 fields stayed within their noise; accuracy cannot tell
+    the kernel sizes apart."""
+    from convmixer.studies import erf
+
+    _, _, skip_comparisons, _ = documented.skip_study()
+    by = {c.label.split(" vs ")[0]: c for c in skip_comparisons}
+    assert by["around the whole block"].difference > 0 and by["two skips"].difference > 0
+    assert by["no skip"].difference < 0 and all(c.separable for c in skip_comparisons)
+    _, erf_summary, erf_comparisons = documented.erf_study()
+    verdict = {c.label: c for c in erf_comparisons + erf.training_comparisons(erf_summary)}
+    for label in ("half-gradient side, trained: k9 d2 vs k3 d2", "half-gradient side, trained: k9 d8 vs k3 d8",
+                  "half-gradient side, trained: k9 d2 vs k3 d8", "half-gradient side, untrained: k9 d2 vs k3 d8"):
+        assert verdict[label].separable and verdict[label].difference > 0, label
+    for cell in ("k3 d2", "k9 d2", "k3 d8", "k9 d8"):
+        own = verdict[f"own-patch share, {cell}: trained vs initial weights"]
+        assert own.separable and own.difference < 0, cell
+        side = verdict[f"half-gradient side, {cell}: trained vs initial weights"]
+        assert side.separable == cell.startswith("k3") and (not side.separable or side.difference > 0), cell
+    assert not any(c.separable for label, c in verdict.items() if label.startswith("validation accuracy"))

@@ -10,6 +10,7 @@ follow :mod:`convmixer.viz.style` (plain ``Figure`` objects, no pyplot state).
 
 from __future__ import annotations
 
+import math
 import textwrap
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -18,6 +19,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.axis import Axis
 from matplotlib.figure import Figure
+from matplotlib.textpath import TextPath
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from convmixer.studies.kernel_depth import SweepRun, cells
@@ -87,8 +89,8 @@ def _depth_colors(runs: Sequence[SweepRun], chosen: Sequence[SweepRun]) -> dict[
     return {d: f"C{i}" for i, d in enumerate(sorted({r.depth for r in runs})) if d in shown}
 
 
-def _finish_axes(ax: Axes, x: tuple[str, bool], y: tuple[str, bool]) -> None:
-    """Label both axes (``(label, log scale?)`` each), log-scale those marked, grid and legend."""
+def _scale_axes(ax: Axes, x: tuple[str, bool], y: tuple[str, bool]) -> None:
+    """Label both axes (``(label, log scale?)`` each) and log-scale those marked."""
     for (label, log), set_label, set_scale, axis in (
         (x, ax.set_xlabel, ax.set_xscale, ax.xaxis), (y, ax.set_ylabel, ax.set_yscale, ax.yaxis)
     ):
@@ -96,6 +98,11 @@ def _finish_axes(ax: Axes, x: tuple[str, bool], y: tuple[str, bool]) -> None:
         if log:
             set_scale("log")
             _log_axis(axis)
+
+
+def _finish_axes(ax: Axes, x: tuple[str, bool], y: tuple[str, bool]) -> None:
+    """Label and scale both axes (:func:`_scale_axes`), grid and legend."""
+    _scale_axes(ax, x, y)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
 
@@ -159,40 +166,84 @@ def draw_metric_by_kernel(
     _finish_axes(ax, ("kernel size k", False), (spec.label, spec.log))
 
 
-LABEL_OFFSETS = ((4, 3), (4, -10), (-16, 3), (-16, -10))  # points: around the marker, by kernel's place
+LABEL_FONTSIZE = 7
+LABEL_HEIGHT = 8  # points: the box of a label at LABEL_FONTSIZE (its line height)
+LABEL_GAP = 3  # points between a marker's centre and a label beside it
+MARKER_RADIUS = 3  # points: a marker of size 5, with a little room
+BAR_HALF_WIDTH = 1.5  # points: an error bar's line
+NEAREST_MARGIN = 0.75  # a label's centre is nearer its marker than this fraction of its distance to any other
 
 
-def _label_offset(kernel_size: int, kernels: Sequence[int]) -> tuple[int, int]:
-    """Where the ``k`` label of a marker goes: the kernels take turns around their markers, so
-    neighbouring cells (close in FLOPs or speed) do not print their labels on top of each other."""
-    return LABEL_OFFSETS[kernels.index(kernel_size) % len(LABEL_OFFSETS)]
+def _label_width(text: str) -> float:
+    """Width in points of ``text`` at :data:`LABEL_FONTSIZE`, with a point of room."""
+    return TextPath((0, 0), text, size=LABEL_FONTSIZE).get_extents().x1 + 1
 
 
-LABEL_SIZE = (14, 9)  # points: about the box of a "k9" label at fontsize 7
+def _label_offset(kernel_size: int, kernels: Sequence[int]) -> int:
+    """Which of the four places beside its marker a ``k`` label tries first: the kernels take
+    turns, so neighbouring cells (close in FLOPs or speed) do not start on top of each other."""
+    return kernels.index(kernel_size) % 4
 
 
-def _place_labels(ax: Axes, labels: Sequence[tuple[str, float, float, tuple[int, int]]]) -> None:
-    """Annotate each ``(text, x, y, preferred offset)``, moving a label to the first of the
-    :data:`LABEL_OFFSETS` (its preferred one first) where its box overlaps no label placed before
-    and no marker, so that close cells keep readable labels."""
+def _label_candidates(first: int, width: float) -> list[tuple[float, float]]:
+    """Offsets (points, of a ``width``-point label's lower-left corner from its marker's centre) to
+    try: the four places beside the marker (``first`` of them first), then level with it, then
+    a step farther out."""
+    right, left = LABEL_GAP, -width - LABEL_GAP
+    up, down, level = 1, -LABEL_HEIGHT - 1, -LABEL_HEIGHT / 2
+    beside = [(right, up), (right, down), (left, up), (left, down)]
+    near = [beside[first]] + [o for o in beside if o != beside[first]] + [(right, level), (left, level)]
+    far = [(dx + (6 if dx > 0 else -6), dy + (4 if dy > level else -4 if dy < level else 0)) for dx, dy in near]
+    return near + far
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether boxes ``(left, bottom, right, top)`` overlap."""
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _place_labels(
+    ax: Axes, labels: Sequence[tuple[str, float, float, int]],
+    bars: Sequence[tuple[float, float, float]] = (),
+) -> list[tuple[float, float, float, float]]:
+    """Annotate each ``(text, x, y, first place)`` at the first offset of
+    :func:`_label_candidates` where its box stays inside the axes, overlaps no label placed
+    before, no marker and no error bar (``bars``: ``(x, low, high)`` in data units), and lies
+    clearly nearer its own marker than any other (:data:`NEAREST_MARGIN`: so that a label cannot
+    be read as a neighbour's).
+    Call it once the axes have their final scale and place in the figure. Returns the labels'
+    boxes in display pixels (for tests)."""
     ax.autoscale_view()
     scale = ax.figure.dpi / 72  # points -> pixels
-    points = [ax.transData.transform((x, y)) for _, x, y, _ in labels]
-    width, height = LABEL_SIZE[0] * scale, LABEL_SIZE[1] * scale
-    placed: list[tuple[float, float]] = []
+    to_pixels = ax.transData.transform
+    markers = [tuple(to_pixels((x, y))) for _, x, y, _ in labels]
+    lines = [(*to_pixels((x, low)), to_pixels((x, high))[1]) for x, low, high in bars]
+    frame = ax.get_window_extent()
+    radius, half_bar = MARKER_RADIUS * scale, BAR_HALF_WIDTH * scale
+    placed: list[tuple[float, float, float, float]] = []
 
-    def free(left: float, bottom: float) -> bool:
-        boxes_clear = all(abs(left - a) >= width or abs(bottom - b) >= height for a, b in placed)
-        markers_clear = all(not (left - 3 <= px <= left + width + 3 and bottom - 3 <= py <= bottom + height + 3)
-                            for px, py in points)
-        return boxes_clear and markers_clear
+    def free(index: int, box: tuple[float, float, float, float]) -> bool:
+        left, bottom, right, top = box
+        if left < frame.x0 or right > frame.x1 or bottom < frame.y0 or top > frame.y1:
+            return False
+        if any(_overlaps(box, other) for other in placed):
+            return False
+        if any(_overlaps(box, (px - radius, py - radius, px + radius, py + radius)) for px, py in markers):
+            return False
+        if any(_overlaps(box, (bx - half_bar, low, bx + half_bar, high)) for bx, low, high in lines):
+            return False
+        centre = ((left + right) / 2, (bottom + top) / 2)
+        distance = [math.hypot(centre[0] - px, centre[1] - py) for px, py in markers]
+        return all(distance[index] < NEAREST_MARGIN * d for i, d in enumerate(distance) if i != index)
 
-    for (text, x, y, preferred), (px, py) in zip(labels, points):
-        candidates = [preferred] + [o for o in LABEL_OFFSETS if o != preferred] + \
-            [(dx, dy + sign * 10) for sign in (1, -1) for dx, dy in LABEL_OFFSETS]
-        chosen = next((o for o in candidates if free(px + o[0] * scale, py + o[1] * scale)), preferred)
-        placed.append((px + chosen[0] * scale, py + chosen[1] * scale))
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=chosen, fontsize=7)
+    for index, ((text, x, y, first), (px, py)) in enumerate(zip(labels, markers)):
+        width, height = _label_width(text) * scale, LABEL_HEIGHT * scale
+        boxes = [(o, (px + o[0] * scale, py + o[1] * scale, px + o[0] * scale + width, py + o[1] * scale + height))
+                 for o in _label_candidates(first, _label_width(text))]
+        offset, box = next(((o, b) for o, b in boxes if free(index, b)), boxes[0])
+        placed.append(box)
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=offset, fontsize=LABEL_FONTSIZE, va="bottom")
+    return placed
 
 
 def draw_tradeoff(
@@ -205,14 +256,21 @@ def draw_tradeoff(
     xs = _cell_points(runs, x_spec, None, False)
     kernels = sorted({k for k, _ in xs})
     ys = _cell_points(runs, y_spec, noise, y_metric == "accuracy")
+    bars = []
     for (k, d), (x, _) in xs.items():
         y, error = ys[k, d]
         ax.errorbar([x], [y], yerr=[error] if error else None, marker="o", markersize=5,
                     capsize=2, color=colors[d])
-    _place_labels(ax, [(f"k{k}", xs[k, d][0], ys[k, d][0], _label_offset(k, kernels)) for k, d in xs])
+        if error:
+            bars.append((x, y - error, y + error))
     for depth, color in colors.items():
         ax.scatter([], [], color=color, label=f"d = {depth}")
-    _finish_axes(ax, (x_spec.label, x_spec.log), (y_spec.label, y_spec.log))
+    # the final scales and some room at the sides first: the labels are placed in screen units
+    _scale_axes(ax, (x_spec.label, x_spec.log), (y_spec.label, y_spec.log))
+    ax.margins(x=0.1)
+    _place_labels(ax, [(f"k{k}", xs[k, d][0], ys[k, d][0], _label_offset(k, kernels)) for k, d in xs], bars)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def sweep_figure(
@@ -226,16 +284,16 @@ def sweep_figure(
     colors = _depth_colors(runs, chosen)
     noise = noise_of(runs)
     fig = new_figure(12, 3.7)
-    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.14, top=0.84 if title else 0.9, wspace=0.28)
+    # the final layout before anything is drawn: the trade-off panels place their labels in pixels;
+    # room at the bottom for one legend for the three panels, off the data
+    fig.subplots_adjust(left=0.06, right=0.99, bottom=0.25, top=0.84 if title else 0.9, wspace=0.28)
     by_kernel, by_flops, by_speed = fig.subplots(1, 3)
     draw_metric_by_kernel(by_kernel, chosen, metric, colors, noise)
     draw_tradeoff(by_flops, chosen, "flops", colors, noise=noise)
     draw_tradeoff(by_speed, chosen, "throughput", colors, noise=noise)
-    # One legend for the three panels, below them: off the data (the panels' own legends hid markers).
     handles, labels = by_kernel.get_legend_handles_labels()
     for ax in (by_kernel, by_flops, by_speed):
         ax.get_legend().remove()
-    fig.subplots_adjust(bottom=0.25)
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -297,6 +355,8 @@ def study_figure(
     ticks = sorted({r.kernel_size for r in runs} | {r.kernel_size for r in your_runs}
                    | ({next_run[0]} if next_run else set()))
     ax.set_xticks(ticks)
+    # room on the right for the stars, drawn beside their k, and their labels
+    ax.set_xlim(min(ticks) - 0.4, max(ticks) + (1.0 if your_runs or next_run else 0.4))
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
               title="lines: the stored study", title_fontsize=7)
     return fig

@@ -36,7 +36,6 @@ from convmixer.train import EpochRecord, TrainProfile, fit, with_kernel_depth
 from convmixer.viz.kernel_depth import METRICS, cell_runs, select, study_figure, sweep_figure
 from convmixer.widgets.panel import Panel, dropdown, int_slider, run_button
 
-FIGURE_WIDTH = "860px"
 ALL_DEPTHS = "all"
 
 DataLoader = Callable[[], tuple[ImageDataset, ImageDataset]]
@@ -83,7 +82,8 @@ class SweepExplorer(Panel):
             options=[ALL_DEPTHS] + [str(d) for d in depths], value=ALL_DEPTHS, description="Depth d",
             style={"button_width": "48px"},
         ).add_class("cm-study-show-depth")
-        self.layout([[self.metric, self.depth]], width=FIGURE_WIDTH)
+        # the figure at its own size (100 dpi), shrunk only where the page is narrower
+        self.layout([[self.metric, self.depth]])
         self.redraw_on(self.metric, self.depth)
         self.update()
 
@@ -130,8 +130,6 @@ class StudyTrainer(Panel):
     the plot shows the stored runs trained under the same budget and judged on the same split. ``train_fn`` is
     :func:`convmixer.train.fit` (replaceable in tests).
     """
-
-    dpi = 90  # the 9-inch figure at 810 px: the legend's budget stays legible
 
     def __init__(
         self,

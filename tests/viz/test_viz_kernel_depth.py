@@ -122,3 +122,84 @@ def test_study_figure_without_your_runs_has_no_your_runs_entry(grid):
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert not any(text.startswith("your runs") for text in legend)
     assert error_bars(ax)  # the stored study keeps its error bars
+
+
+# --- legibility: labels that do not collide, legends off the data ---------------------------------
+
+
+def stored_runs():
+    from support import REPO
+
+    from convmixer.studies.kernel_depth import read_results
+
+    return read_results(REPO / "results" / "kernel_depth_sweep.json")[0]
+
+
+def drawn(fig):
+    """``fig`` drawn by Agg (text extents are known only then) and its renderer."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def marker_boxes(ax, radius: float):
+    """Display-pixel boxes of the error-bar markers of ``ax`` (``radius`` pixels each way)."""
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for container in ax.containers:
+        for x, y in container.lines[0].get_xydata():
+            px, py = ax.transData.transform((x, y))
+            boxes.append(Bbox([[px - radius, py - radius], [px + radius, py + radius]]))
+    return boxes
+
+
+@pytest.mark.parametrize("runs", ["stored", "fake"])
+def test_the_trade_off_labels_stay_inside_and_apart(runs, grid):
+    """Each ``k`` label of the FLOPs and throughput panels lies inside its panel, overlaps no other
+    label, no marker and no error bar, and is nearest its own marker (the stored study's labels
+    collided where cells were close in FLOPs or speed)."""
+    from matplotlib.transforms import Bbox
+
+    fig = sweep_figure(stored_runs() if runs == "stored" else grid, "accuracy", title="a title")
+    renderer = drawn(fig)
+    radius = 2.5 * fig.dpi / 72  # markersize 5
+    for ax in fig.axes[1:]:
+        frame = ax.get_window_extent(renderer)
+        labels = [(t, t.get_window_extent(renderer)) for t in ax.texts]
+        assert labels and len(labels) == sum(len(c.lines[0].get_xydata()) for c in ax.containers)
+        markers = marker_boxes(ax, radius)
+        bars = [Bbox(segment_box) for c in ax.containers if c.lines[2]
+                for segment_box in [ax.transData.transform(c.lines[2][0].get_segments()[0])]]
+        for i, (text, box) in enumerate(labels):
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text
+            assert not any(overlap(box, other) for j, (_, other) in enumerate(labels) if j != i), text
+            assert not any(overlap(box, m) for m in markers), text
+            assert not any(overlap(box, b.padded(0.5)) for b in bars), text
+            centre = ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+            own = ax.transData.transform(text.xy)
+            nearest = min((m for m in markers), key=lambda m: (m.x0 + radius - centre[0]) ** 2 + (m.y0 + radius - centre[1]) ** 2)
+            assert (nearest.x0 + radius, nearest.y0 + radius) == pytest.approx(tuple(own)), text
+
+
+def test_the_legends_are_off_the_data(grid):
+    """The sweep figure's one legend sits below its panels, the study figure's beside its axes."""
+    fig = sweep_figure(stored_runs(), "accuracy", title="a title")
+    renderer = drawn(fig)
+    (legend,) = fig.legends
+    assert not any(overlap(legend.get_window_extent(renderer), ax.get_tightbbox(renderer)) for ax in fig.axes)
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    yours = [your_run(9, 8, 0, 0.41)]
+    fig = study_figure(stored_runs(), yours, "short budget", next_run=(9, 8, 1))
+    renderer = drawn(fig)
+    ax = fig.axes[0]
+    frame = ax.get_window_extent(renderer)
+    assert ax.get_legend().get_window_extent(renderer).x0 >= frame.x1
+    for text in ax.texts:  # the stars' labels stay inside the axes
+        assert text.get_window_extent(renderer).x1 <= frame.x1, text

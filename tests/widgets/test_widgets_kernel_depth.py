@@ -175,3 +175,26 @@ def test_a_broken_runs_file_is_one_clear_error(grid, tmp_path):
     (tmp_path / "runs.json").write_text("{")
     with pytest.raises(ValueError, match="is not a readable convmixer study runs file .*; move or delete"):
         make_trainer(grid, tmp_path)
+
+
+# --- figures at their real size -----------------------------------------------------------------
+
+
+def png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big")
+
+
+def test_both_panels_show_their_figures_at_their_real_size(grid, tmp_path):
+    """No fixed CSS width (860 px shrank the 12-inch sweep figure to about 72 dpi) and no dpi
+    below the style's: each picture is its figure's inches at 100 dpi or more, shown at its own
+    size and shrunk only where the page is narrower."""
+    from convmixer.viz.style import FIGURE_DPI
+
+    explorer = SweepExplorer(grid)
+    trainer = make_trainer(grid, tmp_path)
+    assert FIGURE_DPI >= 100
+    for panel in (explorer, trainer):
+        assert not panel.figure.layout.width and panel.figure.layout.max_width == "100%"
+        assert panel.dpi >= FIGURE_DPI
+        inches = panel.drawn.get_size_inches()[0]
+        assert png_width(panel.figure.value) == round(inches * panel.dpi)
