@@ -171,3 +171,28 @@ def plot_patch_embedding(
     colour_bar.set_label("embedding value (all channels)", fontsize=7)
     bar.tick_params(labelsize=7)
     return fig
+
+
+def trained_patch_figure(image: torch.Tensor, patch_size: int, filters: torch.Tensor, count: int = 32,
+                         ncols: int = 8, size: float = 2.8) -> Figure:
+    """What one trained patch size is: ``image`` with its ``p x p`` grid (left) beside the first
+    ``count`` of the trained stem's filters ``(h, c_in, p, p)`` (right), each rescaled to its own
+    0..1 range as in :func:`convmixer.viz.inspection.filter_grid_figure`."""
+    if filters.dim() != 4 or filters.shape[-1] != patch_size:
+        raise ValueError(f"expected stem filters shaped (h, c_in, {patch_size}, {patch_size}), got {tuple(filters.shape)}")
+    shown = filters[:count]
+    nrows = -(-len(shown) // ncols)
+    fig = new_figure(2 * size + 0.3, size + 0.35)
+    left, right = fig.subfigures(1, 2, wspace=0.02)
+    ax = left.subplots()
+    left.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.88)
+    draw_patch_grid(ax, image, patch_size)
+    ax.set_title(f"p = {patch_size}: a {image.shape[1] // patch_size} x {image.shape[2] // patch_size} grid", fontsize=9)
+    right.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.88, wspace=0.08, hspace=0.08)
+    axes = right.subplots(nrows, ncols, squeeze=False)
+    for ax, colour_filter in zip(axes.flat, shown):
+        ax.imshow(to_display(colour_filter), interpolation="nearest")
+    for ax in axes.flat:
+        ax.axis("off")
+    right.suptitle(f"the first {len(shown)} trained stem filters", fontsize=9)
+    return fig
