@@ -12,6 +12,7 @@ KINDS = {
     "results/kernel_depth_sweep.json": ("convmixer kernel-size x depth sweep", 1),
     "results/skip_study.json": ("convmixer skip study", 1),
     "results/erf_study.json": ("convmixer ERF study", 1),
+    "results/kernel_size_study.json": ("convmixer ERF study", 1),  # the ERF study's kernel-study plan
     "results/recipe_ablation.json": ("convmixer recipe ablation", 1),
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),

@@ -7,6 +7,7 @@ from support import REPO
 
 from convmixer.studies import erf, kernel_depth, skip
 from convmixer.train import TrainProfile, get_profile
+from convmixer.train.checkpoint import load_model
 
 
 @pytest.mark.parametrize("module, name, profile", [
@@ -21,3 +22,15 @@ def test_each_stored_study_used_its_registry_budget_on_the_whole_validation_spli
     assert budget.test_subset is None  # every model judged on every validation image
     assert {run.validation_images for run in runs} == {notes["split"]["validation"]}
     assert (budget.stem_init, budget.tta) == ("random", "none")  # architectures compared as they are
+
+
+def test_the_kernel_size_study_is_the_cpu_recipe_on_its_own_split_with_seed_zeros_models_kept():
+    plan = erf.PLANS["kernel-study"]
+    runs, notes = erf.read_results(REPO / "results" / plan.results)
+    assert TrainProfile.from_dict(notes["budget"]) == plan.budget == get_profile("kernel-study")
+    assert notes["split"]["validation_per_class"] == get_profile("cpu").validation_per_class == plan.validation_per_class
+    assert {run.validation_images for run in runs} == {notes["split"]["validation"]}
+    for run in runs:
+        if run.seed in plan.kept_seeds:
+            model = load_model(REPO / "results" / "kernel_size_study" / f"k{run.kernel_size}-d{run.depth}-seed{run.seed}.pt")
+            assert (model.config.kernel_size, model.config.depth) == (run.kernel_size, run.depth)
