@@ -20,7 +20,9 @@ holds half of it (:func:`~convmixer.analysis.fields.effective_side`, ``p`` when 
 only at its own patch) and the share on the position's own ``p x p`` patch
 (:func:`~convmixer.analysis.fields.own_patch_share`).
 
-Every ``(k, d)`` is trained with several seeds under one budget (a
+Two studies share this module (:data:`PLANS`): weak models of notebook 07 (``erf-study``) and the
+cpu recipe's good models with only ``k`` changed (``kernel-study``, notebook 08). In each, every
+``(k, d)`` is trained with several seeds under one budget (a
 :class:`~convmixer.train.TrainProfile`) on a training split, with a validation split held out; the
 same architecture at its initial weights (what :func:`convmixer.train.build_model` gives for that
 seed, the weights ``fit`` starts from) is measured too, so the change training made is visible.
