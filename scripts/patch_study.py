@@ -1,6 +1,6 @@
 """Train ConvMixer-64/8 (the cpu recipe) at patch sizes 2, 4 and 8 under two budgets, the same
 epochs and the same training minutes, three seeds each, and store what every model reaches on the
-held-out validation split (notebook 08, "Patch size, trained").
+held-out validation split.
 
     export OMP_WAIT_POLICY=PASSIVE   # on a shared machine: see checkpoints/README.md
     python scripts/patch_study.py --data ../shared/data/cifar10-jpeg.zip

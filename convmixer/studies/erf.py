@@ -21,7 +21,7 @@ only at its own patch) and the share on the position's own ``p x p`` patch
 (:func:`~convmixer.analysis.fields.own_patch_share`).
 
 Two studies share this module (:data:`PLANS`): weak models of notebook 07 (``erf-study``) and the
-cpu recipe's good models with only ``k`` changed (``kernel-study``, notebook 08). In each, every
+cpu recipe's good models with only ``k`` changed (``kernel-study``). In each, every
 ``(k, d)`` is trained with several seeds under one budget (a
 :class:`~convmixer.train.TrainProfile`) on a training split, with a validation split held out; the
 same architecture at its initial weights (what :func:`convmixer.train.build_model` gives for that

@@ -257,7 +257,7 @@ SKIP_STUDY = SHORT.replace(
 # judged on the whole validation split. The stored study: results/erf_study.json.
 ERF_STUDY = SHORT.replace(name="erf-study", test_subset=None)
 
-# Kernel size where the model is good (convmixer.studies.erf, the "kernel-study" plan; notebook 07):
+# Kernel size where the model is good (convmixer.studies.erf, the "kernel-study" plan):
 # the cpu recipe itself, whose models pass 80 %, with only k changed. The study script holds the
 # recipe's own 500 images of every class out and judges every model on them (its last epoch with the
 # recipe's 6 views), so the profile keeps no split of its own: the test set is never read. The
