@@ -83,8 +83,9 @@ def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, v
                      f"{100 * run.validation_accuracy:.2f}% in {run.train_seconds / 60:.1f} training min"),
         done,
     )
-    print(format_table(summarise(runs)))
-    for comparison in comparisons(runs):
+    summaries = summarise(runs)
+    print(format_table(summaries))
+    for comparison in comparisons(summaries):
         print(comparison.describe())
     return runs
 

@@ -152,16 +152,12 @@ def summarise(runs: Sequence[PatchRun]) -> list[PatchSummary]:
     return summaries
 
 
-def comparisons(runs: Sequence[PatchRun]) -> list[Comparison]:
+def comparisons(summaries: Sequence[PatchSummary]) -> list[Comparison]:
     """Within each budget, every smaller ``p`` against every larger one, by the one rule (the seed
     spread pooled over that budget's ``p``); none where no ``p`` has two seeds."""
     found = []
     for kind in BUDGETS:
-        groups = {}
-        for p in sorted({r.patch_size for r in runs if r.budget == kind}):
-            values = tuple(100 * r.validation_accuracy for r in sorted(runs, key=lambda r: r.seed)
-                           if r.budget == kind and r.patch_size == p)
-            groups[p] = Group(f"p{p}", values)
+        groups = {s.patch_size: Group(f"p{s.patch_size}", s.accuracies) for s in summaries if s.budget == kind}
         noise = seed_noise(list(groups.values())) if groups else None
         if noise is None:
             continue

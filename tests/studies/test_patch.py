@@ -68,7 +68,7 @@ def test_summary_and_comparisons_pool_the_spread_within_each_budget(tmp_path):
     assert [(s.budget, s.patch_size) for s in summaries] == [("epochs", 2), ("epochs", 4), ("minutes", 4)]
     assert summaries[0].mean == pytest.approx(80.25) and summaries[0].half_width is not None
     assert summaries[2].half_width is None  # one seed, nothing to pool within its budget
-    (only,) = comparisons(runs)
+    (only,) = comparisons(summaries)
     assert only.label == "same epochs: p = 2 vs p = 4" and only.difference == pytest.approx(5.0) and only.separable
     assert "| same epochs | 2 | 16 x 16 | 10 | 80.00, 80.50 |" in format_table(summaries)
     path = write_results(tmp_path / "p.json", BUDGET, runs, {"note": 1})
