@@ -23,9 +23,10 @@ def batch(size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_defaults_per_device():
     cpu = Acceleration.for_device("cpu")
-    assert (cpu.channels_last, cpu.amp_dtype, cpu.compile) == (True, None, False)
+    assert (cpu.channels_last, cpu.amp_dtype, cpu.compile, cpu.matmul_depthwise_grad) == (True, None, False, True)
     cuda = Acceleration.for_device(torch.device("cuda"))  # only builds settings: no GPU needed
     assert (cuda.channels_last, cuda.amp_dtype, cuda.compile) == (True, torch.bfloat16, True)
+    assert not cuda.matmul_depthwise_grad
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.int8, "bfloat16"])
