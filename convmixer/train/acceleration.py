@@ -27,7 +27,8 @@ import torch
 from torch import nn
 
 from convmixer._util import torch_threads
-from convmixer.train.depthwise_grad import use_matmul_weight_grad
+from convmixer.model import ConvMixer
+from convmixer.train.grid_major import GridMajorConvMixer
 
 AMP_DTYPES = (torch.bfloat16, torch.float16)
 
@@ -79,9 +80,9 @@ class Acceleration:
     - ``reuse_host_memory``: for a model on the CPU, :func:`reuse_freed_host_memory` (glibc).
     - ``fused_optimizer``: AdamW as one fused kernel per parameter where PyTorch has one
       (:meth:`optimizer_options`).
-    - ``matmul_depthwise_grad``: take the depth-wise layers' weight gradient as one batched matrix
-      product where the grid is small next to the kernel
-      (:mod:`convmixer.train.depthwise_grad`); oneDNN's own is slow there on the CPU.
+    - ``grid_major``: run a :class:`~convmixer.model.ConvMixer` with its feature maps stored
+      channel by channel as ``(h, B, n)`` arrays, all of it matrix products, where the grid is
+      small next to the kernel (:mod:`convmixer.train.grid_major`).
     - ``single_thread_optimizer``: on the CPU, run the optimizer step and gradient clipping on one
       thread. Their ~70 small per-parameter kernels are too small to share, and on a busy machine
       each waited for the other OpenMP thread: ``benchmarks/profile_step.py`` measured clipping,
@@ -94,7 +95,7 @@ class Acceleration:
     compile: bool = False
     reuse_host_memory: bool = True
     fused_optimizer: bool = True
-    matmul_depthwise_grad: bool = True
+    grid_major: bool = True
     single_thread_optimizer: bool = True
 
     def __post_init__(self) -> None:
@@ -107,18 +108,19 @@ class Acceleration:
     def for_device(cls, device: torch.device | str) -> Acceleration:
         """The defaults the trainer uses on ``device``.
 
-        CUDA: channels-last, bfloat16 autocast, compiled, cuDNN's depth-wise gradients. CPU: channels-last in float32, not
-        compiled: compilation pays for itself only over many steps (a full training run, where
-        the trainer's ``--compile`` switches it on), and costs tests and notebooks a minute.
+        CUDA: channels-last, bfloat16 autocast, compiled, cuDNN's own depth-wise convolution.
+        CPU: channels-last in float32, grid-major where it pays, not compiled: compilation pays
+        for itself only over many steps (a full training run, where the trainer's ``--compile``
+        switches it on), and costs tests and notebooks a minute.
         """
         device = torch.device(device)
         if device.type == "cuda":
-            return cls(channels_last=True, amp_dtype=torch.bfloat16, compile=True, matmul_depthwise_grad=False)
+            return cls(channels_last=True, amp_dtype=torch.bfloat16, compile=True, grid_major=False)
         return cls(channels_last=True, amp_dtype=None, compile=False)
 
     def prepare_model(self, model: nn.Module) -> nn.Module:
-        """Convert ``model`` in place to the memory format and the depth-wise weight gradient, and
-        return it (compiled if asked).
+        """Convert ``model`` in place to the memory format, and return what runs it: the model, or a :class:`~convmixer.train.grid_major.GridMajorConvMixer`
+        around it, compiled if asked.
 
         For a model on the CPU this also applies :func:`reuse_freed_host_memory` (process-wide)
         when ``reuse_host_memory`` is set. The compiled wrapper shares its parameters with
@@ -127,11 +129,10 @@ class Acceleration:
         """
         if self.reuse_host_memory and _on_cpu(model):
             reuse_freed_host_memory()
-        if self.matmul_depthwise_grad:
-            use_matmul_weight_grad(model)
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        return torch.compile(model) if self.compile else model
+        runner = GridMajorConvMixer(model) if self.grid_major and isinstance(model, ConvMixer) else model
+        return torch.compile(runner) if self.compile else runner
 
     def prepare_input(self, images: torch.Tensor) -> torch.Tensor:
         """Lay out a batch ``(B, C, H, W)`` in the model's memory format."""

@@ -23,10 +23,10 @@ def batch(size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_defaults_per_device():
     cpu = Acceleration.for_device("cpu")
-    assert (cpu.channels_last, cpu.amp_dtype, cpu.compile, cpu.matmul_depthwise_grad) == (True, None, False, True)
+    assert (cpu.channels_last, cpu.amp_dtype, cpu.compile, cpu.grid_major) == (True, None, False, True)
     cuda = Acceleration.for_device(torch.device("cuda"))  # only builds settings: no GPU needed
     assert (cuda.channels_last, cuda.amp_dtype, cuda.compile) == (True, torch.bfloat16, True)
-    assert not cuda.matmul_depthwise_grad
+    assert not cuda.grid_major
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.int8, "bfloat16"])
@@ -39,7 +39,7 @@ def test_channels_last_lays_out_weights_and_inputs_and_keeps_the_outputs():
     model, (x, _) = tiny_model().eval(), batch()
     with torch.no_grad():
         expected = model(x)
-    acceleration = Acceleration(channels_last=True)
+    acceleration = Acceleration(channels_last=True, grid_major=False)
     runner = acceleration.prepare_model(model)
     assert runner is model  # converted in place, not compiled
     assert model.blocks[0].spatial.conv.weight.is_contiguous(memory_format=torch.channels_last)

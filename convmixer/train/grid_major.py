@@ -1,0 +1,149 @@
+"""ConvMixer's forward pass with every activation a ``(h, B, n)`` array: all of it matrix products.
+
+``fit``'s default memory format, channels-last, stores a feature map as ``(B, H, W, h)``: the
+point-wise convolution is one matrix product, but the depth-wise one is oneDNN's direct
+convolution, and on the ``cpu`` profile's 8 x 8 grid it took the largest share of the training
+step (``benchmarks/results/step_breakdown-cpu.json``). Stored *grid-major* instead, channel by
+channel, ``z[c]`` is a ``(B, n)`` matrix with ``n = H' W'`` grid positions, and on a small grid
+the whole ConvMixer is matrix products:
+
+- the stem: the ``p x p`` patches as the rows of a ``(B n, c_in p^2)`` matrix, times the stem's
+  ``(c_in p^2, h)`` weight;
+- the depth-wise convolution of channel ``c``: ``z[c] T[c]^T``, where ``T[c]`` is the ``n x n``
+  matrix whose row ``o`` holds the kernel's taps at the input positions output ``o`` reads (zero
+  elsewhere): one ``bmm`` over the channels, ``B n^2`` multiply-adds per channel instead of
+  ``B n k^2``, at matrix-product speed. Its weight gradient sums ``G[c] = g[c]^T z[c]`` tap by
+  tap (:func:`tap_sums`);
+- the point-wise convolution: ``W (h x h)`` times the ``(h, B n)`` matrix;
+- BatchNorm: the module itself, on the ``(1, h, B n, 1)`` view (the same statistics over batch
+  and grid);
+- the head: the mean over the grid, then the linear layer.
+
+:class:`GridMajorConvMixer` runs a :class:`~convmixer.model.ConvMixer` this way when
+:func:`grid_major_pays` and the blocks have the paper's skip placement, in float32 and not under
+``torch.compile``; otherwise it calls the model. Same parameters, buffers and function (up to
+floating-point rounding).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from convmixer.layers import ConvActNorm, check_image, same_padding
+from convmixer.model import ConvMixer
+
+# Grid-major when the grid has at most this many positions per kernel tap, n <= 3 k^2: the
+# product's B n^2 multiply-adds against the direct convolution's B n k^2. Measured on the whole
+# training step (benchmarks/results/grid_major-cpu.json, 2-core AMD EPYC): faster from
+# n / k^2 = 3.2 down, slower at 4.0 and above.
+POSITIONS_PER_TAP = 3
+
+
+def grid_major_pays(kernel_size: int, grid_height: int, grid_width: int) -> bool:
+    """Whether :class:`GridMajorConvMixer` computes a model of kernel size ``k`` grid-major on an
+    ``grid_height x grid_width`` grid: when ``n <= POSITIONS_PER_TAP * k^2``."""
+    return grid_height * grid_width <= POSITIONS_PER_TAP * kernel_size * kernel_size
+
+
+@functools.lru_cache(maxsize=64)
+def tap_of_pair(kernel_size: int, height: int, width: int) -> torch.Tensor:
+    """``index[o, i]``: the tap ``u k + v`` with which output position ``o`` of a "same"
+    depth-wise convolution reads input position ``i`` of an ``height x width`` grid, or ``k^2``
+    where it does not read it. Shape ``(n, n)``."""
+    k, (before, _) = kernel_size, same_padding(kernel_size)
+    y, x = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    u = y.reshape(1, -1) - y.reshape(-1, 1) + before  # (output, input)
+    v = x.reshape(1, -1) - x.reshape(-1, 1) + before
+    inside = (u >= 0) & (u < k) & (v >= 0) & (v < k)
+    return torch.where(inside, u * k + v, torch.full_like(u, k * k))
+
+
+def depthwise_matrices(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The ``(h, n, n)`` matrices ``T[c]`` of a depth-wise kernel ``(h, 1, k, k)`` on a grid."""
+    channels, k = weight.shape[0], weight.shape[-1]
+    taps = torch.cat([weight.reshape(channels, k * k), weight.new_zeros(channels, 1)], dim=1)
+    return taps[:, tap_of_pair(k, height, width).to(weight.device)]
+
+
+def tap_sums(pairs: torch.Tensor, kernel_size: int, height: int, width: int) -> torch.Tensor:
+    """Sum ``G[c, o, i]`` (shape ``(h, n, n)``) by the tap with which output ``o`` reads input
+    ``i`` (:func:`tap_of_pair`): the weight gradient, shape ``(h, 1, k, k)``.
+
+    Zero-padding ``G``'s input axes as the convolution pads the grid puts tap ``(u, v)`` of output
+    ``(oy, ox)`` at padded input ``(oy + u, ox + v)``, so every tap's entries are one strided view.
+    """
+    k, (before, after) = kernel_size, same_padding(kernel_size)
+    padded = F.pad(pairs.view(-1, height, width, height, width), (before, after, before, after))
+    s = padded.stride()
+    taps = padded.as_strided((padded.shape[0], k, k, height, width), (s[0], s[3], s[4], s[1] + s[3], s[2] + s[4]))
+    return taps.sum((3, 4)).unsqueeze(1)
+
+
+class _GridMajorDepthwise(torch.autograd.Function):
+    """``y[c] = z[c] T[c]^T + b[c]`` on ``(h, B, n)`` arrays, with the weight gradient by tap."""
+
+    @staticmethod
+    def forward(ctx, z, weight, bias, height, width):  # type: ignore[override]
+        matrices = depthwise_matrices(weight, height, width)
+        ctx.save_for_backward(z, matrices)
+        ctx.shape = (weight.shape[-1], height, width)
+        y = torch.bmm(z, matrices.transpose(1, 2))
+        return y if bias is None else y + bias.view(-1, 1, 1)
+
+    @staticmethod
+    def backward(ctx, grad_y):  # type: ignore[override]
+        z, matrices = ctx.saved_tensors
+        k, height, width = ctx.shape
+        grad_z = torch.bmm(grad_y, matrices) if ctx.needs_input_grad[0] else None
+        grad_w = grad_b = None
+        if ctx.needs_input_grad[1]:
+            grad_w = tap_sums(torch.bmm(grad_y.transpose(1, 2), z), k, height, width)  # G: (h, n, n)
+        if ctx.needs_input_grad[2]:
+            grad_b = grad_y.sum((1, 2))
+        return grad_z, grad_w, grad_b, None, None
+
+
+def _act_norm(stage: ConvActNorm, y: torch.Tensor) -> torch.Tensor:
+    """The stage's activation, then its BatchNorm over batch and grid, on a ``(h, B, n)`` array."""
+    y = stage.act(y)
+    return stage.norm(y.reshape(1, y.shape[0], -1, 1)).view(y.shape)
+
+
+class GridMajorConvMixer(nn.Module):
+    """Runs ``model`` grid-major (module docstring) where that pays, else calls it; ``model`` is
+    kept as ``self.model`` (save and load checkpoints through it)."""
+
+    def __init__(self, model: ConvMixer) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        config, p = self.model.config, self.model.config.patch_size
+        check_image(images, config.in_channels, p)
+        height, width = images.shape[-2] // p, images.shape[-1] // p
+        plain = torch.compiler.is_compiling() or torch.is_autocast_enabled(images.device.type)
+        if plain or config.residual != "depthwise" or not grid_major_pays(config.kernel_size, height, width):
+            return self.model(images)  # the compiler, autocast and other skips get the model itself
+        stem = self.model.stem
+        z = self._embed(images, height, width)
+        z = _act_norm(stem, z)
+        for block in self.model.blocks:
+            dw = block.spatial.conv
+            z = z + _act_norm(block.spatial, _GridMajorDepthwise.apply(z, dw.weight, dw.bias, height, width))
+            pw = block.channel.conv
+            flat = torch.addmm(pw.bias.view(-1, 1), pw.weight.reshape(pw.out_channels, -1), z.view(z.shape[0], -1))
+            z = _act_norm(block.channel, flat.view(z.shape))
+        return self.model.head.fc(z.mean(2).t())
+
+    def _embed(self, images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """The stem's convolution as one product: ``(h, c_in p^2) @ (c_in p^2, B n)`` -> ``(h, B, n)``."""
+        conv, p, batch = self.model.stem.conv, self.model.config.patch_size, images.shape[0]
+        # (B, c, H', p, W', p) -> (c, p, p, B, H', W'): every patch a column, in the weight's order
+        patches = images.reshape(batch, -1, height, p, width, p).permute(1, 3, 5, 0, 2, 4)
+        columns = patches.reshape(conv.in_channels * p * p, batch * height * width)
+        z = torch.addmm(conv.bias.view(-1, 1), conv.weight.reshape(conv.out_channels, -1), columns)
+        return z.view(-1, batch, height * width)

@@ -1,0 +1,84 @@
+"""Grid-major ConvMixer: the same function, gradients and BatchNorm statistics as the model,
+all of it matrix products; and the model itself wherever grid-major is not used."""
+
+from __future__ import annotations
+
+import copy
+from unittest import mock
+
+import pytest
+import torch
+
+from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.train import grid_major
+from convmixer.train.grid_major import (
+    GridMajorConvMixer,
+    depthwise_matrices,
+    grid_major_pays,
+)
+
+
+def pair(kernel_size: int, residual: str = "depthwise"):
+    """A ConvMixer-8/2 (p = 4) in float64, a copy of it, and the copy run grid-major."""
+    torch.manual_seed(0)
+    reference = ConvMixer(ConvMixerConfig(8, 2, kernel_size, 4, residual=residual)).double()
+    model = copy.deepcopy(reference)
+    return reference, model, GridMajorConvMixer(model)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("kernel_size,size", [(5, 32), (5, 24), (9, 32), (3, 16), (2, 8), (4, 16), (7, 8)])
+def test_same_outputs_gradients_and_statistics_as_the_model(kernel_size, size, memory_format):
+    assert grid_major_pays(kernel_size, size // 4, size // 4)  # the grid-major path is under test
+    reference, model, runner = pair(kernel_size)
+    for m in (reference, model):
+        m.to(memory_format=memory_format)
+    x = torch.randn(6, 3, size, size, dtype=torch.double).contiguous(memory_format=memory_format)
+    expected, got = reference(x), runner(x)
+    torch.testing.assert_close(got, expected)
+    grad = torch.randn_like(expected)
+    expected.backward(grad)
+    got.backward(grad)
+    for (name, p), q in zip(reference.named_parameters(), model.parameters()):
+        torch.testing.assert_close(q.grad, p.grad, msg=name)
+    for (name, b), c in zip(reference.named_buffers(), model.buffers()):
+        torch.testing.assert_close(c, b, msg=name)  # running statistics moved the same way
+    reference.eval(), runner.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(runner(x), reference(x))
+
+
+def test_depthwise_matrix_row_holds_the_kernel_where_the_output_reads():
+    weight = torch.arange(1.0, 10.0).view(1, 1, 3, 3)
+    matrices = depthwise_matrices(weight, 3, 3)[0]  # (9 outputs, 9 inputs)
+    assert torch.equal(matrices[4], weight.flatten())  # the centre output reads all nine taps
+    corner = matrices[0].view(3, 3)  # output (0, 0) reads inputs (0..1, 0..1) with taps (1..2, 1..2)
+    assert torch.equal(corner, torch.tensor([[5.0, 6.0, 0.0], [8.0, 9.0, 0.0], [0.0, 0.0, 0.0]]))
+
+
+def run_counting_grid_major(runner, x):
+    with mock.patch.object(grid_major, "_GridMajorDepthwise", wraps=grid_major._GridMajorDepthwise) as used:
+        runner(x)
+    return used.apply.call_count
+
+
+def test_other_skips_large_grids_and_autocast_run_the_model_itself():
+    _, _, runner = pair(5)
+    assert run_counting_grid_major(runner, torch.randn(2, 3, 32, 32, dtype=torch.double)) == 2  # two blocks
+    assert run_counting_grid_major(runner, torch.randn(2, 3, 64, 64, dtype=torch.double)) == 0  # 16 x 16 grid
+    _, _, block_skip = pair(5, residual="block")
+    assert run_counting_grid_major(block_skip, torch.randn(2, 3, 32, 32, dtype=torch.double)) == 0
+    runner.float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert run_counting_grid_major(runner, torch.randn(2, 3, 32, 32)) == 0
+
+
+def test_bad_image_is_the_models_clear_error():
+    _, _, runner = pair(5)
+    with pytest.raises(ValueError, match="not divisible by the patch size 4"):
+        runner(torch.randn(2, 3, 30, 30, dtype=torch.double))
+
+
+def test_rule():
+    assert grid_major_pays(5, 8, 8) and grid_major_pays(5, 6, 6) and grid_major_pays(9, 8, 8)
+    assert not (grid_major_pays(3, 8, 8) or grid_major_pays(3, 6, 6) or grid_major_pays(5, 16, 16))
