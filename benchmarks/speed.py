@@ -1,12 +1,15 @@
-"""Training and inference speed of ConvMixer-256/8: ours against timm's and labml-nn's.
+"""Training and inference speed of a ConvMixer: ours against timm's and labml-nn's.
 
     python benchmarks/speed.py              # full run (results/cpu.json: 191 s of warm-up and timing on a 2-core Zen 5)
     python benchmarks/speed.py --quick      # 3 repeats instead of 7, one warm-up step
     python benchmarks/speed.py --ablation   # timm, ours and ours with each speed-up taken away
     python benchmarks/speed.py --same-process   # every contender inside this one process
+    python benchmarks/speed.py --recipe cpu --batch 256   # the cpu profile's ConvMixer-128/8 k5 p4
 
-Contenders (ConvMixer-256/8: h=256, d=8, k=5, p=2, 32x32 images, batch 128), all starting from
-the same weights (copied across with :mod:`interop`) and training on the same batch:
+Contenders (by default the ``gpu`` profile's ConvMixer-256/8: h=256, d=8, k=5, p=2, 32x32 images,
+batch 128; ``--recipe cpu``: the ``cpu`` profile's ConvMixer-128/8, k=5, p=4 and its
+hyper-parameters), all starting from the same weights (copied across with :mod:`interop`) and
+training on the same batch:
 
 - ``timm``: ``timm.models.convmixer.ConvMixer`` in a plain float32 loop (NCHW, AdamW);
 - ``labml``: labml-nn's ``ConvMixer`` built from its parts, the same loop;
@@ -15,8 +18,9 @@ the same weights (copied across with :mod:`interop`) and training on the same ba
   fused AdamW stepping on one thread; the one-cycle schedule; the step of
   :func:`~convmixer.train.make_train_step`: cross-entropy, gradient clipping) with the ``gpu``
   profile's (the official recipe's) hyper-parameters, and the device's :class:`Acceleration`, as
-  ``fit`` uses it (channels-last and host-memory reuse; on a CPU in float32, not compiled; on a GPU
-  compiled, with bfloat16 autocast); ``--compile`` / ``--no-compile`` change only compilation;
+  ``fit`` uses it (channels-last and host-memory reuse; on a CPU in float32, grid-major where the
+  grid is small, not compiled; on a GPU compiled, with bfloat16 autocast); ``--compile`` /
+  ``--no-compile`` change only compilation;
 - ``timm-reuse``: timm's plain loop in a process that reuses freed host memory like ours, to show
   how much of the gap is that one process setting.
 
@@ -33,7 +37,8 @@ mode under ``torch.inference_mode``. Memory is the peak resident set size of the
 steady-state steps (Linux VmHWM, reset after warm-up) and its size before the model was built.
 
 Results: ``benchmarks/results/<profile>.json`` and ``.csv`` (profile ``cpu`` or ``gpu``, with
-``-ablation``, the ``--only`` names, ``-same-process``, ``-quick`` appended as asked), with a description of the machine.
+``-cpu-recipe``, ``-ablation``, the ``--only`` names, ``-same-process``, ``-quick`` appended as
+asked), with a description of the machine.
 """
 
 from __future__ import annotations
@@ -61,13 +66,20 @@ from convmixer.machine import machine_info, utc_timestamp
 from convmixer.model import ConvMixer
 from convmixer.records import write_record_file
 from convmixer.train import GPU as RECIPE
-from convmixer.train import build_model, build_training
+from convmixer.train import build_model, build_training, get_profile
 from convmixer.train.acceleration import Acceleration, reuse_freed_host_memory
 
 RESULTS = Path(__file__).resolve().parent / "results"
-CONFIG = RECIPE.model_config()  # ConvMixer-256/8, k5, p2
+CONFIG = RECIPE.model_config()  # ConvMixer-256/8, k5, p2; use_recipe("cpu") changes both
 MAIN = ["timm", "labml", "ours", "timm-reuse"]
-ABLATION = ["ours-plain", "ours-eager", "ours-no-reuse", "ours-plain-optimizer"]
+ABLATION = ["ours-plain", "ours-eager", "ours-no-reuse", "ours-plain-optimizer", "ours-no-grid-major"]
+
+
+def use_recipe(name: str) -> None:
+    """Benchmark the model and hyper-parameters of the ``gpu`` (default) or ``cpu`` profile."""
+    global RECIPE, CONFIG
+    RECIPE = get_profile(name).replace(stem_init="random")  # the weights come from reference_weights
+    CONFIG = RECIPE.model_config()
 
 
 # --- the contenders ------------------------------------------------------------------------------
@@ -158,6 +170,8 @@ def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration
     settings.append(f"{str(acceleration.amp_dtype).replace('torch.', '')} autocast" if acceleration.amp_dtype else "fp32")
     settings.append("compiled" if acceleration.compile else "eager")
     settings.append("host-memory reuse" if acceleration.reuse_host_memory else "default malloc")
+    if acceleration.grid_major:
+        settings.append("grid-major where it pays")
     settings.append(
         ("fused" if acceleration.fused_optimizer else "for-loop")
         + (" 1-thread AdamW" if acceleration.single_thread_optimizer else " AdamW")
@@ -208,6 +222,8 @@ def build_contender(name: str, batch: Batch, compile: bool | None) -> Contender:
         return engine(name, ours(), batch, dataclasses.replace(fast, reuse_host_memory=False))
     if name == "ours-plain-optimizer":
         return engine(name, ours(), batch, dataclasses.replace(fast, fused_optimizer=False, single_thread_optimizer=False))
+    if name == "ours-no-grid-major":
+        return engine(name, ours(), batch, dataclasses.replace(fast, grid_major=False))
     raise ValueError(f"unknown contender {name!r}; known: {', '.join(MAIN + ABLATION)}")
 
 
@@ -272,7 +288,8 @@ class Worker:
     """A contender in its own Python process, driven over a pipe (one JSON line per message)."""
 
     def __init__(self, name: str, args: argparse.Namespace) -> None:
-        command = [sys.executable, __file__, "--worker", name, "--batch", str(args.batch), "--device", args.device]
+        command = [sys.executable, __file__, "--worker", name, "--batch", str(args.batch), "--device", args.device,
+                   "--recipe", args.recipe]
         command += [] if args.compile is None else ["--compile" if args.compile else "--no-compile"]
         command += ["--threads", str(args.threads)] if args.threads else []
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -440,6 +457,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, help="timed repeats per contender (default 7, quick 3)")
     parser.add_argument("--steps", type=int, default=1, help="steps per timed repeat (default 1)")
     parser.add_argument("--batch", type=int, default=128, help="batch size (default 128)")
+    parser.add_argument("--recipe", choices=("gpu", "cpu"), default="gpu",
+                        help="whose model and hyper-parameters: the gpu profile's ConvMixer-256/8 k5 p2 "
+                             "(default) or the cpu profile's ConvMixer-128/8 k5 p4")
     parser.add_argument("--threads", type=int, help="torch.set_num_threads (default: PyTorch's choice)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction,
@@ -462,12 +482,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    use_recipe(args.recipe)
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.worker:
         return serve(args.worker, args)
     device = torch.device(args.device)
-    profile = ("gpu" if device.type == "cuda" else "cpu") + ("-ablation" if args.ablation and not args.only else "")
+    profile = ("gpu" if device.type == "cuda" else "cpu") + ("-cpu-recipe" if args.recipe == "cpu" else "")
+    profile += "-ablation" if args.ablation and not args.only else ""
     profile += "".join(f"-{name}" for name in args.only or [])
     profile += ("-same-process" if args.same_process else "") + ("-quick" if args.quick else "")
     names = args.only or (["timm", "ours"] + ABLATION if args.ablation else MAIN)
@@ -510,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = {
         "config": dataclasses.asdict(CONFIG), "batch": args.batch, "repeats": args.repeats, "steps": args.steps,
         "warmup": warmup, "isolation": "same process" if args.same_process else "worker processes",
-        "recipe": {"lr": RECIPE.lr, "weight_decay": RECIPE.weight_decay, "grad_clip": RECIPE.grad_clip,
+        "recipe": {"profile": RECIPE.name, "lr": RECIPE.lr, "weight_decay": RECIPE.weight_decay, "grad_clip": RECIPE.grad_clip,
                    "label_smoothing": RECIPE.label_smoothing},
         "compile": ours_acceleration(args.device, args.compile).compile,
         "max_abs_logit_difference": difference, "command": " ".join(["python benchmarks/speed.py"] + (argv or sys.argv[1:])),
