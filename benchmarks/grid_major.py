@@ -73,6 +73,18 @@ def case(kernel_size: int, patch_size: int, image_size: int, rounds: int = 2, re
             "grid_major_ms": best["grid_major"], "speedup": best["onednn"] / best["grid_major"]}
 
 
+def format_table(steps: list[dict]) -> str:
+    """The results as the markdown table of ``benchmarks/README.md``."""
+    lines = ["| k | p | image | grid | n / k² | oneDNN, ms | grid-major, ms | speed-up | engine uses |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in steps:
+        uses = "grid-major" if grid_major.grid_major_pays(r["kernel_size"], r["grid"], r["grid"]) else "oneDNN"
+        lines.append(f"| {r['kernel_size']} | {r['patch_size']} | {r['image_size']} | {r['grid']} × {r['grid']} | "
+                     f"{r['positions_per_tap']:.1f} | {r['onednn_ms']:.0f} | {r['grid_major_ms']:.0f} | "
+                     f"{r['speedup']:.2f}× | {uses} |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     rows = []
     for k, p, size in CASES:
@@ -84,6 +96,7 @@ def main() -> int:
     record = {"batch_size": BATCH, "threads": torch.get_num_threads(), "model": "cpu profile's ConvMixer-128/8",
               "steps": rows, "date": utc_timestamp(), "machine": machine_info()}
     write_record_file(OUT, "convmixer grid-major step", 1, record)
+    print(format_table(rows))
     return 0
 
 
