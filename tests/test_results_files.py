@@ -17,6 +17,7 @@ KINDS = {
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),
     "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 1),
+    "benchmarks/results/grid_major-cpu.json": ("convmixer grid-major step", 1),
     "benchmarks/results/tta_variants.json": ("convmixer TTA variants", 1),
 }
 FILES = sorted(str(p.relative_to(REPO)) for folder in ("results", "benchmarks/results", "benchmarks/results/archive", "checkpoints")

@@ -36,17 +36,17 @@ from torch import nn
 from convmixer.layers import ConvActNorm, check_image, same_padding
 from convmixer.model import ConvMixer
 
-# Grid-major when the grid has fewer than this many positions per kernel tap, n < 4 k^2: the
+# Grid-major when the grid has at most this many positions per kernel tap, n <= 4 k^2: the
 # product's B n^2 multiply-adds against the direct convolution's B n k^2. Measured on the whole
-# training step (benchmarks/results/grid_major-cpu.json, 2-core AMD EPYC): faster from
-# n / k^2 = 3.2 down, slower at 4.0 and above.
+# training step (benchmarks/results/grid_major-cpu.json, 2-core AMD EPYC): faster at every
+# n / k^2 up to 4.0 in the table, slower at 7.1 and 10.2.
 POSITIONS_PER_TAP = 4
 
 
 def grid_major_pays(kernel_size: int, grid_height: int, grid_width: int) -> bool:
     """Whether :class:`GridMajorConvMixer` computes a model of kernel size ``k`` grid-major on an
-    ``grid_height x grid_width`` grid: when ``n < POSITIONS_PER_TAP * k^2``."""
-    return grid_height * grid_width < POSITIONS_PER_TAP * kernel_size * kernel_size
+    ``grid_height x grid_width`` grid: when ``n <= POSITIONS_PER_TAP * k^2``."""
+    return grid_height * grid_width <= POSITIONS_PER_TAP * kernel_size * kernel_size
 
 
 @functools.lru_cache(maxsize=64)

@@ -42,8 +42,12 @@ from support import cifar10_at_hand
 
 from convmixer.analysis.cost import convmixer_parameters, forward_flops
 from convmixer.analysis.fields import receptive_field
+from convmixer.data.augment import prepare_images
+from convmixer.data.sample import cifar10_sample
 from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.studies.erf import measure
 from convmixer.train import panel_budget
+from convmixer.train.checkpoint import load_model
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -285,6 +289,21 @@ def trainer_finished_readout(c: Controls) -> list[Says]:
     ]
 
 
+@functools.cache
+def kept_kernel_study_models() -> dict[int, ConvMixer]:
+    """Seed 0's trained k = 3 and k = 9 models of the kernel-size study (notebook 08)."""
+    return {k: load_model(REPO / "results" / "kernel_size_study" / f"k{k}-d8-seed0.pt") for k in (3, 9)}
+
+
+def erf_image_readout(c: Controls) -> list[Says]:
+    """The per-image ERF slider's caption: both kept models' half-gradient sides, measured here for
+    the image the slider now shows (its label starts with the sample index)."""
+    index = int(c["precomputed-erf-image"].split(":")[0])
+    image = prepare_images(cifar10_sample().images[index][None])
+    sides = [measure(model, image).side for model in kept_kernel_study_models().values()]
+    return [says(r"k = 3: half the gradient within {} px, .* k = 9: half the gradient within {} px", *sides)]
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "01_depthwise_convolution.ipynb",
@@ -345,12 +364,16 @@ SPECS: tuple[NotebookSpec, ...] = (
                  figure_changes=cifar10_at_hand()),  # no data: no new run on the plot
         ),
     ),
+    NotebookSpec(
+        "08_kernel_size_on_good_models.ipynb",
+        moves=(Move("precomputed-erf-image", readout=erf_image_readout),),  # the next image
+    ),
 )
 
 
 # Notebooks whose panels must be driven here as soon as they exist (issue 7), by number, so that a
 # notebook named differently from its spec is caught instead of silently not collected.
-MUST_BE_DRIVEN = ("01", "03", "04", "05", "06", "07")
+MUST_BE_DRIVEN = ("01", "03", "04", "05", "06", "07", "08")
 
 
 def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:

@@ -80,5 +80,5 @@ def test_bad_image_is_the_models_clear_error():
 
 
 def test_rule():
-    assert grid_major_pays(5, 8, 8) and grid_major_pays(5, 6, 6) and grid_major_pays(9, 16, 16)
-    assert not (grid_major_pays(3, 8, 8) or grid_major_pays(3, 6, 6) or grid_major_pays(5, 16, 16))
+    assert grid_major_pays(5, 8, 8) and grid_major_pays(3, 6, 6) and grid_major_pays(9, 16, 16)
+    assert not (grid_major_pays(3, 8, 8) or grid_major_pays(5, 16, 16))
