@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
 import torch
+from step_breakdown import median_ms
 
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import write_record_file
@@ -38,17 +36,6 @@ BATCH = 256
 # (kernel size, patch size, image size): grid = image size / patch size
 CASES = [(5, 4, 32), (5, 4, 24), (3, 4, 32), (3, 4, 24), (7, 4, 32), (9, 4, 32), (9, 4, 24),
          (5, 8, 32), (5, 2, 32), (9, 2, 32)]
-
-
-def median_ms(run: Callable[[], object], repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
 
 
 def case(kernel_size: int, patch_size: int, image_size: int, rounds: int = 2, repeats: int = 5) -> dict[str, object]:
@@ -66,7 +53,7 @@ def case(kernel_size: int, patch_size: int, image_size: int, rounds: int = 2, re
     with mock.patch.object(grid_major, "grid_major_pays", lambda *_: True):
         for _ in range(rounds):
             for name, run in runs.items():
-                best[name] = min(best.get(name, float("inf")), median_ms(run, repeats))
+                best[name] = min(best.get(name, float("inf")), median_ms(run, repeats, warmup=2))
     grid = image_size // patch_size
     return {"kernel_size": kernel_size, "patch_size": patch_size, "image_size": image_size, "grid": grid,
             "positions_per_tap": grid * grid / kernel_size**2, "onednn_ms": best["onednn"],
