@@ -119,8 +119,8 @@ class Acceleration:
         return cls(channels_last=True, amp_dtype=None, compile=False)
 
     def prepare_model(self, model: nn.Module) -> nn.Module:
-        """Convert ``model`` in place to the memory format, and return what runs it: the model, or a :class:`~convmixer.train.grid_major.GridMajorConvMixer`
-        around it, compiled if asked.
+        """Convert ``model`` in place to the memory format, and return what runs it: the model or
+        a :class:`~convmixer.train.grid_major.GridMajorConvMixer` around it, compiled if asked.
 
         For a model on the CPU this also applies :func:`reuse_freed_host_memory` (process-wide)
         when ``reuse_host_memory`` is set. The compiled wrapper shares its parameters with
