@@ -17,9 +17,14 @@ Both train the ``patch-study`` profile (the cpu recipe at ConvMixer-64/8, k = 5,
 progressive resizing, which the recipe ablation did not separate from the noise and which would
 shrink p = 8's grid to 3 x 3) with only ``p`` and the epochs changed, on the studies' training split, and judge every
 model on the whole validation split with the recipe's 6-view test-time augmentation; the test set
-is never read. Differences are judged by the package's one rule (:func:`convmixer.studies.stats.compare`,
-the seed spread pooled over the ``p`` of one budget). ``scripts/patch_study.py`` runs it and writes
-``results/patch_study.json``.
+is never read while the study runs. Differences are judged by the package's one rule
+(:func:`convmixer.studies.stats.compare`, the seed spread pooled over the ``p`` of one budget).
+``scripts/patch_study.py`` runs it and writes ``results/patch_study.json``.
+
+Once every run is stored, the study names the setting it recommends (:func:`chosen_setting`: the
+same-minutes ``p`` with the best mean validation accuracy, the laptop's question) and reads the test
+set once, for that setting's kept model (:func:`read_test_once`); the reading is stored and never
+repeated.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from typing import Any, Callable, Sequence
 from convmixer._util import check_positive_int
 from convmixer.analysis.cost import convmixer_flops, convmixer_parameters
 from convmixer.data.sources import ImageDataset
+from convmixer.model import ConvMixer
 from convmixer.studies.records import StudyFormat, check_whole_split, read_study, write_study
 from convmixer.studies.stats import Comparison, Group, compare, interval_half_width, seed_noise
 from convmixer.train import EpochRecord, FitResult, TrainProfile, fit, get_profile
+from convmixer.train.evaluate import evaluate
 from convmixer.train.checkpoint import save_model
 
 BUDGET = get_profile("patch-study")
@@ -181,6 +188,26 @@ def format_table(summaries: Sequence[PatchSummary]) -> str:
         lines.append(f"| same {s.budget} | {s.patch_size} | {side} x {side} | {s.epochs} | {seeds} | "
                      f"{s.mean:.2f}{spread} | {s.train_minutes:.1f} | {s.parameters:,} | {s.flops / 1e6:.0f} |")
     return "\n".join(lines)
+
+
+def chosen_setting(summaries: Sequence[PatchSummary]) -> PatchSummary:
+    """The setting the study recommends for a 2-core machine: among the same-minutes budget's ``p``,
+    the one with the highest mean validation accuracy (the test set plays no part in the choice)."""
+    candidates = [s for s in summaries if s.budget == MINUTES_BUDGET]
+    if not candidates:
+        raise ValueError("the study has no same-minutes runs to choose from")
+    return max(candidates, key=lambda s: s.mean)
+
+
+def read_test_once(model: ConvMixer, test: ImageDataset, chosen: PatchSummary, seed: int, tta: str) -> dict[str, Any]:
+    """The one reading of the test set: ``model`` (the kept model of the ``chosen`` setting, trained
+    with ``seed``) on all of ``test`` with the recipe's test-time augmentation ``tta``, as the
+    record the study stores under ``"test"``."""
+    if model.config.patch_size != chosen.patch_size:
+        raise ValueError(f"the chosen setting has p = {chosen.patch_size}, the model p = {model.config.patch_size}")
+    result = evaluate(model.eval(), test, tta=tta)
+    return {"budget": chosen.budget, "patch_size": chosen.patch_size, "seed": seed, "tta": tta,
+            "accuracy": result.accuracy, "images": int(result.confusion.sum()), "dataset": test.label}
 
 
 def write_results(path: str | os.PathLike, budget: TrainProfile, runs: Sequence[PatchRun], notes: dict[str, Any]) -> Path:

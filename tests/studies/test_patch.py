@@ -13,15 +13,18 @@ from convmixer.analysis.cost import convmixer_flops
 from convmixer.studies.patch import (
     BUDGET,
     PatchRun,
+    chosen_setting,
     comparisons,
     epochs_for_minutes,
     format_table,
     read_results,
+    read_test_once,
     run_patch,
     summarise,
     with_patch,
     write_results,
 )
+from convmixer.model import ConvMixer
 from convmixer.train import get_profile
 from convmixer.train.checkpoint import load_model
 
@@ -97,3 +100,45 @@ def test_script_measures_throughput_once_resumes_and_never_reads_test(trainable_
     assert measured == ["patch-study-p4", "patch-study-p8"]  # not again on resume
     assert runs[:4] == first and [(r.budget, r.seed) for r in runs[4:]] == [("epochs", 1), ("epochs", 1)]
     assert all(r.validation_images == 40 for r in runs) and meta["seeds"] == [0, 1]
+
+
+def test_the_recommended_setting_is_the_best_same_minutes_mean_and_the_test_is_read_on_all_images():
+    runs = [patch_run("epochs", 2, 0, 0.9), patch_run("minutes", 2, 0, 0.6), patch_run("minutes", 4, 0, 0.7),
+            patch_run("minutes", 8, 0, 0.65)]
+    chosen = chosen_setting(summarise(runs))
+    assert (chosen.budget, chosen.patch_size) == ("minutes", 4)  # the better same-epochs p = 2 is not a laptop's pick
+    with pytest.raises(ValueError, match="no same-minutes runs"):
+        chosen_setting(summarise(runs[:1]))
+    test = synthetic(3, 1, split="test")
+    model = ConvMixer(with_patch(TINY, 4, 0).model_config())
+    reading = read_test_once(model, test, chosen, seed=0, tta="none")
+    assert (reading["patch_size"], reading["budget"], reading["images"]) == (4, "minutes", len(test))
+    assert 0 <= reading["accuracy"] <= 1
+    with pytest.raises(ValueError, match="chosen setting has p = 4, the model p = 8"):
+        read_test_once(ConvMixer(with_patch(TINY, 8, 0).model_config()), test, chosen, 0, "none")
+
+
+def test_script_reads_the_test_set_once_and_only_for_a_whole_study(trainable_folder, tmp_path, monkeypatch,
+                                                                  single_threaded, capsys):
+    script = load_script("patch_study")
+    monkeypatch.setattr(script, "BUDGET", script.BUDGET.replace(batch_size=50, model_overrides={"dim": 8, "depth": 1, "patch_size": 4}))
+    monkeypatch.setattr(script, "measure_throughput", lambda profile: 100.0)
+    monkeypatch.setattr(script, "PATCH_SIZES", (4, 8))
+    monkeypatch.setattr(script, "SEEDS", (0, 1))
+    readings = []
+    real = script.read_test_once
+    monkeypatch.setattr(script, "read_test_once", lambda *args: readings.append(args[2].patch_size) or real(*args))
+    out = tmp_path / "patch.json"
+    common = ["--data", str(trainable_folder.zip), "--out", str(out), "--per-class", "4", "--epochs", "1",
+              "--train-subset", "100", "--minutes", "0.01", "--patch-sizes", "4", "8", "--read-test"]
+    assert script.main([*common, "--seeds", "0"]) == 2  # seed 1 is missing: no reading
+    assert "the test set is read once the whole study is stored; 4 runs missing" in capsys.readouterr().err
+    assert "test" not in read_results(out)[1] and readings == []
+    assert script.main([*common, "--seeds", "0", "1"]) == 0
+    runs, meta = read_results(out)
+    chosen = chosen_setting(summarise(runs))
+    assert readings == [chosen.patch_size] and meta["test"]["patch_size"] == chosen.patch_size
+    assert meta["test"]["images"] == 40 and meta["test"]["seed"] == 0
+    assert script.main([*common, "--seeds", "0", "1"]) == 0  # stored: printed, not read again
+    assert readings == [chosen.patch_size] and read_results(out)[1]["test"] == meta["test"]
+    assert f"test set (read once): same minutes, p = {chosen.patch_size}" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 answer with, its hint, and its solution. A check cell in a notebook is then only
 ``check("04-mixer-block", MyMixerBlock)``: nothing under the blank gives the answer away.
 
-Each notebook's exercises live in their own module (``nb01`` ... ``nb08``), which registers them
+Each notebook's exercises live in their own module (``nb01`` ... ``nb09``), which registers them
 with :func:`exercise` when this package is imported. An exercise has
 
 - a ``hint`` (printed when the answer is missing or wrong),
@@ -61,4 +61,4 @@ def get_exercise(name: str) -> Exercise:
 
 
 # Importing the notebook modules registers their exercises.
-from convmixer.notebook.exercises import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08  # noqa: E402,F401
+from convmixer.notebook.exercises import nb01, nb02, nb03, nb04, nb05, nb06, nb07, nb08, nb09  # noqa: E402,F401
