@@ -7,7 +7,9 @@ held-out validation split.
 
 writes ``results/patch_study.json`` after every run: the budget, machine, date, load average,
 total wall seconds, the training throughput measured for every ``p`` and the epochs it sets for the
-same-minutes budget, and every run; seed 0's models go to ``results/patch_study/``. The throughput
+same-minutes budget, and every run; seed 0's models go to ``results/patch_study/``. A run in
+progress checkpoints to ``results/patch_study.runs/`` and a study started again resumes it from
+there (within a minute of where it stopped), so stopping the study costs little. The throughput
 is measured once, when the file is started: a resumed study (runs already in the file with the same
 budget are kept) trains the same epochs. The test split is not read while the study trains.
 
@@ -23,6 +25,7 @@ same-minutes budget.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -84,17 +87,20 @@ def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, v
     planned = [(kind, p, seed) for seed in args.seeds for kind in args.budgets for p in args.patch_sizes
                if (kind, p, seed) not in have]
     models = Path(args.out).with_suffix("")
+    unfinished = Path(args.out).with_suffix(".runs")  # the runs' checkpoints while they train
     runs = run_planned(
         planned,
         lambda kind, p, seed: run_patch(
             budget, kind, p, seed, budget.epochs if kind == EPOCHS_BUDGET else minutes_epochs[p], train, validation,
-            model_path=models / f"p{p}-{kind}-seed{seed}.pt" if seed == KEPT_SEED else None),
+            model_path=models / f"p{p}-{kind}-seed{seed}.pt" if seed == KEPT_SEED else None,
+            run_dir=unfinished / f"p{p}-{kind}-seed{seed}"),
         lambda runs: write_results(args.out, budget, runs, notes),
         notes,
         lambda run: (f"same {run.budget}: p{run.patch_size} seed {run.seed}, {run.epochs} epochs: "
                      f"{100 * run.validation_accuracy:.2f}% in {run.train_seconds / 60:.1f} training min"),
         done,
     )
+    shutil.rmtree(unfinished, ignore_errors=True)  # every planned run is stored: nothing left to resume
     summaries = summarise(runs)
     print(format_table(summaries))
     for comparison in comparisons(summaries):

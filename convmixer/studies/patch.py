@@ -52,6 +52,7 @@ EPOCHS_BUDGET = "epochs"
 MINUTES_BUDGET = "minutes"
 BUDGETS = (EPOCHS_BUDGET, MINUTES_BUDGET)
 TRAINING_MINUTES = 5.0  # the same-minutes budget: training time per model on 2 cores
+CHECKPOINT_STEPS = 50  # a resumable run's checkpoint interval (p = 2: about a minute of training)
 RESULTS_FORMAT = StudyFormat("convmixer patch-size study", 1, "scripts/patch_study.py")
 
 
@@ -98,16 +99,19 @@ class PatchRun:
 
 def run_patch(budget: TrainProfile, kind: str, patch_size: int, seed: int, epochs: int, train: ImageDataset,
               validation: ImageDataset, *, fit: Callable[..., FitResult] = fit, device: str = "cpu",
-              model_path: str | os.PathLike | None = None) -> PatchRun:
+              model_path: str | os.PathLike | None = None, run_dir: str | os.PathLike | None = None) -> PatchRun:
     """Train ``p`` with ``seed`` for ``epochs`` under ``budget`` on ``train``, judge it on all of
-    ``validation``; keep the model at ``model_path`` if given."""
+    ``validation``; keep the model at ``model_path`` if given. With ``run_dir`` the run checkpoints
+    there every :data:`CHECKPOINT_STEPS` steps and resumes from it, exactly, when started again
+    (an interrupted run loses less than that; its training seconds count only the work kept)."""
     if kind not in BUDGETS:
         raise ValueError(f"budget kind must be one of {', '.join(BUDGETS)}, got {kind!r}")
     check_whole_split(budget, validation)
     profile = with_patch(budget, patch_size, seed, epochs)
     config = profile.model_config()
     started = time.perf_counter()
-    result = fit(profile, train=train, test=validation, device=device, progress=False)
+    resumable = {} if run_dir is None else {"out": run_dir, "resume": True, "checkpoint_every": CHECKPOINT_STEPS}
+    result = fit(profile, train=train, test=validation, device=device, progress=False, **resumable)
     if model_path is not None:
         save_model(model_path, result.model, profile=profile.to_dict())
     return PatchRun(

@@ -324,15 +324,16 @@ def fit(
     try:
         while state.epoch < profile.epochs:
             training.model.train()
-            started, first_step = time.perf_counter(), state.step
+            started, carried = time.perf_counter(), state.epoch_seconds  # carried: before a resume
             for images, labels in loader.batches(state.epoch, state.step, profile.train_size(state.epoch)):
                 state.add(training.step(images, labels), len(labels))
                 bar.update(1)
                 if checkpoint_every and state.step % checkpoint_every == 0 and state.step < len(loader):
+                    state.epoch_seconds = carried + time.perf_counter() - started
                     folder.save(training, state)
             if training.lookahead is not None:
                 training.lookahead.end_epoch()
-            seconds = time.perf_counter() - started
+            seconds = carried + time.perf_counter() - started
             loss_sum, seen = state.global_sums()
             last = state.epoch + 1 == profile.epochs
             tta = profile.tta if last and curve is test else "none"  # only the final model's is read
@@ -342,7 +343,7 @@ def fit(
                 eval_accuracy=evaluation.accuracy, eval_split=curve.split,
                 eval_images=int(evaluation.confusion.sum()),
                 lr=training.optimizer.param_groups[0]["lr"], seconds=seconds,
-                images_per_second=(len(loader) - first_step) * profile.batch_size / seconds,
+                images_per_second=len(loader) * profile.batch_size / seconds,
             )
             state.end_epoch(record)
             folder.save(training, state)

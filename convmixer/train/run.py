@@ -52,10 +52,11 @@ class Training:
 class EpochRecord:
     """What one epoch did: mean training loss, loss and accuracy (a fraction) on ``eval_images``
     images of the split named by ``eval_split`` (``"test"``, or ``"validation"`` for images held
-    out of the training set), learning rate at its end, its wall-clock time (of this process; a
-    resumed epoch counts only the resumed part) and training images per second. The evaluation of the last epoch is the
-    final one, with the profile's test-time augmentation; earlier epochs classify each image
-    once. Stored through :mod:`convmixer.records`."""
+    out of the training set), learning rate at its end, the wall-clock seconds its training steps
+    took (a resumed epoch adds what its steps took before the checkpoint it resumed from; steps
+    lost after that checkpoint and done again count once) and training images per second. The
+    evaluation of the last epoch is the final one, with the profile's test-time augmentation;
+    earlier epochs classify each image once. Stored through :mod:`convmixer.records`."""
 
     epoch: int
     train_loss: float
@@ -71,14 +72,17 @@ class EpochRecord:
 @dataclass
 class RunState:
     """Where a run stands: ``step`` batches done in ``epoch`` (0-based), the records of the
-    finished epochs, and the current epoch's running training-loss sum and image count (float64
-    tensors on the device: on rank 0 they include what was done before a resume)."""
+    finished epochs, the current epoch's running training-loss sum and image count (float64
+    tensors on the device: on rank 0 they include what was done before a resume) and the training
+    seconds its steps took up to the last checkpoint (``epoch_seconds``: what a resumed epoch
+    carries over from the process that checkpointed it)."""
 
     epoch: int
     step: int
     history: list[EpochRecord]
     loss_sum: torch.Tensor
     seen: torch.Tensor
+    epoch_seconds: float = 0.0
 
     def add(self, loss: torch.Tensor, images: int) -> None:
         """Count one finished step whose mean loss over ``images`` images was ``loss``."""
@@ -93,7 +97,7 @@ class RunState:
     def end_epoch(self, record: EpochRecord) -> None:
         """Append ``record`` and move to the start of the next epoch."""
         self.history.append(record)
-        self.epoch, self.step = self.epoch + 1, 0
+        self.epoch, self.step, self.epoch_seconds = self.epoch + 1, 0, 0.0
         self.loss_sum.zero_()
         self.seen.zero_()
 
@@ -134,6 +138,7 @@ class RunFolder:
             metrics = self.checkpoint["metrics"]
             state.epoch, state.step = self.checkpoint["epoch"], self.checkpoint["step"]
             state.history = list(self.history)
+            state.epoch_seconds = float(metrics.get("epoch_seconds", 0.0))
             if distributed.rank() == 0:  # the stored sums are global: add them once
                 state.loss_sum += metrics["loss_sum"]
                 state.seen += metrics["seen"]
@@ -145,7 +150,8 @@ class RunFolder:
         loss_sum, seen = state.global_sums()
         if self.path is not None and distributed.rank() == 0:
             history = to_record(state.history)
-            metrics = {"history": history, "loss_sum": loss_sum.cpu(), "seen": seen.cpu()}
+            metrics = {"history": history, "loss_sum": loss_sum.cpu(), "seen": seen.cpu(),
+                       "epoch_seconds": state.epoch_seconds}
             save_checkpoint(
                 self.path,
                 training_state(

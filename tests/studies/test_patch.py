@@ -12,6 +12,7 @@ from support import TINY, load_script, synthetic
 from convmixer.analysis.cost import convmixer_flops
 from convmixer.studies.patch import (
     BUDGET,
+    CHECKPOINT_STEPS,
     PatchRun,
     chosen_setting,
     comparisons,
@@ -60,6 +61,10 @@ def test_a_run_trains_p_for_its_epochs_judges_all_validation_images_and_keeps_th
     assert (profile.model_config().patch_size, profile.epochs, profile.seed) == (2, 3, 1) and kwargs["test"] is validation
     assert (run.budget, run.patch_size, run.epochs, run.validation_accuracy, run.tokens) == ("minutes", 2, 3, 0.6, 256)
     assert load_model(tmp_path / "m.pt").config.patch_size == 2
+    assert "out" not in kwargs  # nothing kept on disk but the model
+    run_patch(budget, "epochs", 4, 0, 2, synthetic(10, 1), validation, fit=fake, run_dir=tmp_path / "run")
+    kwargs = fake.calls[-1][1]
+    assert (kwargs["out"], kwargs["resume"], kwargs["checkpoint_every"]) == (tmp_path / "run", True, CHECKPOINT_STEPS)
     with pytest.raises(ValueError, match="budget kind must be one of epochs, minutes"):
         run_patch(budget, "hours", 2, 1, 3, synthetic(10, 1), validation, fit=fake)
 
@@ -95,6 +100,7 @@ def test_script_measures_throughput_once_resumes_and_never_reads_test(trainable_
     assert [(r.budget, r.patch_size, r.epochs) for r in first] == [("epochs", 4, 1), ("epochs", 8, 1), ("minutes", 4, 2),
                                                                    ("minutes", 8, 5)]
     assert (tmp_path / "patch" / "p8-epochs-seed0.pt").exists()
+    assert not (tmp_path / "patch.runs").exists()  # the runs' checkpoints go once the runs are stored
     assert script.main([*common, "--seeds", "0", "1", "--budgets", "epochs"]) == 0
     runs, meta = read_results(out)
     assert measured == ["patch-study-p4", "patch-study-p8"]  # not again on resume

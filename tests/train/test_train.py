@@ -246,6 +246,48 @@ def test_build_training_restores_a_checkpoint_before_it_runs(train_set, test_set
     assert training.model.stem.conv.weight.is_contiguous(memory_format=torch.channels_last)
 
 
+def test_a_resumed_epoch_counts_the_seconds_its_steps_took_before_the_checkpoint(train_set, test_set, tmp_path,
+                                                                                monkeypatch):
+    """The engine's clock advances 10 s per training step; a run stopped at step 5 of 10, after its
+    checkpoint at step 4, and resumed, reports the whole epoch's 100 s (the step lost after the
+    checkpoint counts once), as an uninterrupted run does -- not only the 60 s of the second process."""
+    steps, stop_at = [0], [5]
+
+    class Clock:
+        @staticmethod
+        def perf_counter() -> float:
+            return 10.0 * steps[0]
+
+    real = convmixer.train.engine.build_training
+
+    def counting(*args, **kwargs):
+        training = real(*args, **kwargs)
+        step = training.step
+
+        def counted(images, labels):
+            if steps[0] + 1 == stop_at[0]:
+                raise KeyboardInterrupt
+            steps[0] += 1
+            return step(images, labels)
+
+        training.step = counted
+        return training
+
+    monkeypatch.setattr(convmixer.train.engine, "time", Clock)
+    monkeypatch.setattr(convmixer.train.engine, "build_training", counting)
+    profile = TINY.replace(epochs=1)
+    with pytest.raises(KeyboardInterrupt):
+        fit(profile, train=train_set, test=test_set, device="cpu", progress=False, out=tmp_path, checkpoint_every=2)
+    stored = load_checkpoint(tmp_path, resumable=True)
+    assert (stored["step"], stored["metrics"]["epoch_seconds"]) == (4, 40.0)
+    stop_at[0] = 0
+    (record,) = fit(profile, train=train_set, test=test_set, device="cpu", progress=False, out=tmp_path,
+                    resume=True, checkpoint_every=2).history
+    assert steps[0] == 10 and record.seconds == 100.0
+    assert record.images_per_second == pytest.approx(10 * profile.batch_size / 100.0)
+    assert load_checkpoint(tmp_path, resumable=True)["metrics"]["epoch_seconds"] == 0.0  # the next epoch starts afresh
+
+
 # --- evaluation ----------------------------------------------------------------------------------
 
 
