@@ -17,7 +17,9 @@ from convmixer.studies.patch import BUDGETS, PatchSummary
 from convmixer.viz.style import new_figure
 
 BUDGET_COLORS: dict[str, str] = dict(zip(BUDGETS, ("tab:blue", "tab:orange")))
-SEED_OFFSET = 0.12  # the single seeds sit this far right of their mean (in grid-label positions)
+# Left panel, in grid-label positions: each budget's means sit this far from the label (the first
+# budget left of it, the second right), its single seeds as far again outwards.
+BUDGET_OFFSET = 0.1
 
 
 def patch_study_figure(summaries: Sequence[PatchSummary]) -> Figure:
@@ -29,17 +31,17 @@ def patch_study_figure(summaries: Sequence[PatchSummary]) -> Figure:
     sizes = sorted(sides)
     fig = new_figure(10, 3.9, layout="constrained")
     by_p, by_minutes = fig.subplots(1, 2)
-    for kind in BUDGETS:
+    for direction, kind in zip((-1, 1), BUDGETS):
         rows = sorted((s for s in summaries if s.budget == kind), key=lambda s: s.patch_size)
         if not rows:
             continue
         color = BUDGET_COLORS[kind]
-        xs = [sizes.index(s.patch_size) for s in rows]
+        xs = [sizes.index(s.patch_size) + direction * BUDGET_OFFSET for s in rows]
         errors = [s.half_width for s in rows]
         by_p.errorbar(xs, [s.mean for s in rows], yerr=errors if all(e is not None for e in errors) else None,
                       marker="o", capsize=4, color=color, label=f"same {kind}")
         for x, s in zip(xs, rows):
-            by_p.scatter([x + SEED_OFFSET] * len(s.accuracies), s.accuracies, facecolors="none", edgecolors=color,
+            by_p.scatter([x + direction * BUDGET_OFFSET] * len(s.accuracies), s.accuracies, facecolors="none", edgecolors=color,
                          s=28, zorder=3)
         by_minutes.errorbar([s.train_minutes for s in rows], [s.mean for s in rows],
                             yerr=errors if all(e is not None for e in errors) else None,
