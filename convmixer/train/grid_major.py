@@ -19,10 +19,14 @@ the whole ConvMixer is matrix products:
   and grid);
 - the head: the mean over the grid, then the linear layer.
 
-:class:`GridMajorConvMixer` runs a :class:`~convmixer.model.ConvMixer` this way when
-:func:`grid_major_pays` and the blocks have the paper's skip placement, in float32 and not under
-``torch.compile``; otherwise it calls the model. Same parameters, buffers and function (up to
-floating-point rounding).
+:class:`GridMajorConvMixer` runs a :class:`~convmixer.model.ConvMixer` this way when it trains
+(gradients on), :func:`grid_major_pays` and the blocks have the paper's skip placement, in float32
+and not under ``torch.compile``; otherwise it calls the model. What grid-major buys is the
+backward pass: oneDNN's depth-wise weight gradient is slow when the kernel is wide against the
+grid, while its forward pass is not, and grid-major's forward does ``n^2`` multiply-adds per
+channel and image where the direct convolution does ``n k^2``; so inference (no gradients) runs
+the model itself (run grid-major, the `cpu` model's inference was 0.74x timm's: benchmarks/README.md).
+Same parameters, buffers and function (up to floating-point rounding).
 """
 
 from __future__ import annotations
@@ -126,7 +130,9 @@ class GridMajorConvMixer(nn.Module):
         check_image(images, config.in_channels, p)
         height, width = images.shape[-2] // p, images.shape[-1] // p
         plain = torch.compiler.is_compiling() or torch.is_autocast_enabled(images.device.type)
-        if plain or config.residual != "depthwise" or not grid_major_pays(config.kernel_size, height, width):
+        if plain or not torch.is_grad_enabled():  # inference: oneDNN's forward pass is the faster one
+            return self.model(images)
+        if config.residual != "depthwise" or not grid_major_pays(config.kernel_size, height, width):
             return self.model(images)  # the compiler, autocast and other skips get the model itself
         stem = self.model.stem
         z = self._embed(images, height, width)

@@ -62,7 +62,7 @@ def run_counting_grid_major(runner, x):
     return used.apply.call_count
 
 
-def test_other_skips_large_grids_and_autocast_run_the_model_itself():
+def test_other_skips_large_grids_autocast_and_inference_run_the_model_itself():
     _, _, runner = pair(5)
     assert run_counting_grid_major(runner, torch.randn(2, 3, 32, 32, dtype=torch.double)) == 2  # two blocks
     assert run_counting_grid_major(runner, torch.randn(2, 3, 64, 64, dtype=torch.double)) == 0  # 16 x 16 grid
@@ -71,6 +71,10 @@ def test_other_skips_large_grids_and_autocast_run_the_model_itself():
     runner.float()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert run_counting_grid_major(runner, torch.randn(2, 3, 32, 32)) == 0
+    with torch.inference_mode():  # inference: the forward pass is oneDNN's
+        assert run_counting_grid_major(runner.eval(), torch.randn(2, 3, 32, 32)) == 0
+    with torch.no_grad():
+        assert run_counting_grid_major(runner.train(), torch.randn(2, 3, 32, 32)) == 0
 
 
 def test_bad_image_is_the_models_clear_error():
