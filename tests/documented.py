@@ -31,7 +31,7 @@ from support import REPO
 
 import convmixer
 from convmixer.analysis.cost import convmixer_parameters
-from convmixer.studies import erf, kernel_depth, skip
+from convmixer.studies import erf, kernel_depth, patch, skip
 from convmixer.studies.stats import (
     binomial_standard_error,
     mean_half_width,
@@ -299,8 +299,21 @@ def kernel_size_study_quotes() -> list[str]:
 
 
 def patch_study_quotes() -> list[str]:
-    """Notebook 09's prose numbers, each from the patch-size study's file or the profile registry."""
-    return []
+    """Notebook 09's prose numbers, each from the patch-size study's file or the profile registry:
+    a patch's numbers at every p, and p = 2's epochs under the same minutes."""
+    path = RESULTS / "patch_study.json"
+    if not path.exists():
+        return []
+    runs, notes = patch.read_results(path)
+    budget = patch.BUDGET
+    config = budget.model_config()
+    numbers = [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES]
+    return numbers + [
+        f"$p = 2$ affords only {notes['minutes_budget_epochs']['2']} epochs",
+        f"above the {notes['training_minutes']:g} minutes",
+        f"stem's $h = {config.dim}$",
+        f"keeps only its {config.dim} strongest directions",
+    ]
 
 
 def kernel_size_study():
