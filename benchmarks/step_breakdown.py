@@ -6,17 +6,21 @@ The ``cpu`` profile's ConvMixer-128/8 (k5, p4) at batch 256 works on ``(256, 128
 activations: every part of a block sees 2.1 million numbers (8 MiB) per pass. This script times,
 with the engine's CPU settings (channels-last float32, 2 threads):
 
-- the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it);
+- the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it: grid-major, and
+  once without grid-major);
 - each part of a block, forward + backward (``torch.autograd.grad``), on that shape: the
   depth-wise convolution (and its weight gradient alone), the point-wise convolution, GELU,
-  BatchNorm, the residual add; times 8 blocks they account for most of the step;
+  BatchNorm, the residual add; times 8 blocks they account for most of the step. Timed twice: as
+  oneDNN runs them on the channels-last ``(B, h, H', W')`` map, and as the engine runs them
+  grid-major on the ``(h, B, n)`` array (:mod:`convmixer.train.grid_major`);
 - the point-wise convolution's own matrix product, ``(16384 x 128) @ (128 x 128)``, against the
   square ``2048 x 2048`` product ``benchmarks/roofline.py`` calls the machine's peak: how much of
   that peak this model's shapes can reach at all;
 - the alternatives tried on the whole step: ``torch.compile`` (inductor) and the point-wise
   convolution computed as ``F.linear`` on the channels-last view.
 
-Median of repeated timings, in milliseconds. Writes ``results/step_breakdown-cpu.json``.
+Median of repeated timings, in milliseconds. Writes ``results/step_breakdown-cpu.json`` (format
+version 2; version 1, without the grid-major parts, is the 6 December run in ``results/archive/``).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import write_record_file
 from convmixer.train import build_training, get_profile
 from convmixer.train.acceleration import Acceleration
+from convmixer.train.grid_major import grid_major_depthwise
 
 OUT = Path(__file__).resolve().parent / "results" / "step_breakdown-cpu.json"
 PROFILE = get_profile("cpu").replace(stem_init="random")
@@ -89,6 +94,71 @@ def parts() -> dict[str, float]:
     }
 
 
+def grid_major_parts() -> dict[str, float]:
+    """The same parts as :func:`parts`, forward + backward, as the engine runs them grid-major
+    (:mod:`convmixer.train.grid_major`): on the ``(h, B, n)`` array of the same activations."""
+    config = PROFILE.model_config()
+    grid = config.image_size // config.patch_size
+    shape = (config.dim, PROFILE.batch_size, grid * grid)
+    z = torch.randn(shape).requires_grad_()
+    g = torch.randn(shape)
+    depthwise = layers.DepthwiseConv2d(config.dim, config.kernel_size)
+    pointwise = layers.PointwiseConv2d(config.dim)
+    norm = torch.nn.BatchNorm2d(config.dim)
+    w, b = depthwise.weight, depthwise.bias
+
+    def conv(x: torch.Tensor) -> torch.Tensor:
+        return grid_major_depthwise(x, w, b, grid, grid)
+
+    def point(x: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(pointwise.bias.view(-1, 1), pointwise.weight.flatten(1), x.view(config.dim, -1)).view(shape)
+
+    def batch_norm(x: torch.Tensor) -> torch.Tensor:
+        return norm(x.reshape(1, config.dim, -1, 1)).view(shape)
+
+    def both(module: Callable, inputs: tuple) -> Callable[[], object]:
+        return lambda: torch.autograd.grad(module(z), inputs, g)
+
+    return {
+        "depthwise conv": median_ms(both(conv, (z, w, b))),
+        "depthwise conv, weight gradient only": median_ms(lambda: torch.autograd.grad(conv(z.detach()), (w,), g)),
+        "pointwise conv": median_ms(both(point, (z, pointwise.weight, pointwise.bias))),
+        "GELU": median_ms(both(F.gelu, (z,))),
+        "BatchNorm": median_ms(both(batch_norm, (z, norm.weight, norm.bias))),
+        "residual add": median_ms(lambda: torch.autograd.grad(z + z.detach(), (z,), g)),
+    }
+
+
+PER_BLOCK = {"depthwise conv": 1, "pointwise conv": 1, "GELU": 2, "BatchNorm": 2, "residual add": 1}
+
+
+def blocks_sum(per_block: dict[str, float], depth: int) -> float:
+    """What ``depth`` blocks' parts add up to (:data:`PER_BLOCK`: one depth-wise and one point-wise
+    convolution, two GELUs, two BatchNorms and one residual add per block)."""
+    return depth * sum(per_block[name] * count for name, count in PER_BLOCK.items())
+
+
+def format_table(record: dict) -> str:
+    """A Markdown table of a version-2 record: each part of a block (forward + backward) as oneDNN
+    runs it and grid-major, times its count in ``depth`` blocks, as a share of the step that runs
+    it that way (without grid-major, and as ``fit`` runs it)."""
+    depth = get_profile(record["profile"]).model_config().depth
+    steps = record["step_ms"]
+    onednn_step, grid_step = steps["engine without grid-major"], steps["engine (fit's CPU settings)"]
+    lines = [f"| part of one block ({depth} blocks) | oneDNN, ms | share of the {onednn_step:.0f} ms step without grid-major "
+             f"| grid-major, ms | share of the {grid_step:.0f} ms step |",
+             "|---|---:|---:|---:|---:|"]
+    for name, count in PER_BLOCK.items():
+        one, grid = record["block_part_ms"][name], record["grid_major_part_ms"][name]
+        times = f" (x{count})" if count > 1 else ""
+        lines.append(f"| {name}{times} | {one:.1f} | {100 * one * count * depth / onednn_step:.0f} % "
+                     f"| {grid:.1f} | {100 * grid * count * depth / grid_step:.0f} % |")
+    lines.append(f"| all parts of {depth} blocks | {record['blocks_sum_ms']:.0f} | "
+                 f"{100 * record['blocks_sum_ms'] / onednn_step:.0f} % | {record['grid_major_blocks_sum_ms']:.0f} | "
+                 f"{100 * record['grid_major_blocks_sum_ms'] / grid_step:.0f} % |")
+    return "\n".join(lines)
+
+
 def matmul_rates() -> dict[str, float]:
     config = PROFILE.model_config()
     rows = PROFILE.batch_size * (config.image_size // config.patch_size) ** 2
@@ -114,24 +184,26 @@ def main() -> int:
     finally:
         layers.PointwiseConv2d.forward = original
     step["engine (fit's CPU settings), again"] = whole_step(cpu)
-    block = parts()
+    step["engine without grid-major"] = whole_step(dataclasses.replace(cpu, grid_major=False))
+    block, grid_major = parts(), grid_major_parts()
     rates = matmul_rates()
     depth = PROFILE.model_config().depth
-    per_block = {name: ms for name, ms in block.items() if "only" not in name}
-    counted = depth * (per_block["depthwise conv"] + per_block["pointwise conv"] + 2 * per_block["GELU"]
-                       + 2 * per_block["BatchNorm"] + per_block["residual add"])
     record = {
         "profile": "cpu", "batch_size": PROFILE.batch_size, "threads": torch.get_num_threads(),
-        "step_ms": step, "block_part_ms": block, "blocks_sum_ms": counted, "matmul": rates,
-        "date": utc_timestamp(), "machine": machine_info(),
+        "step_ms": step, "block_part_ms": block, "blocks_sum_ms": blocks_sum(block, depth),
+        "grid_major_part_ms": grid_major, "grid_major_blocks_sum_ms": blocks_sum(grid_major, depth),
+        "matmul": rates, "date": utc_timestamp(), "machine": machine_info(),
     }
-    write_record_file(OUT, "convmixer step breakdown", 1, record)
+    write_record_file(OUT, "convmixer step breakdown", 2, record)
     for name, ms in step.items():
         print(f"step, {name:<40} {ms:8.1f} ms")
+    print(f"{'one block, forward + backward':<38} {'oneDNN':>8} {'grid-major':>11}")
     for name, ms in block.items():
-        print(f"one block's {name:<38} {ms:8.1f} ms")
+        print(f"{name:<38} {ms:8.1f} {grid_major[name]:11.1f} ms")
     whole = step["engine (fit's CPU settings)"]
-    print(f"{depth} blocks' parts together: {counted:.0f} ms of the step's {whole:.0f} ms")
+    print(f"{depth} blocks' parts together: {record['blocks_sum_ms']:.0f} ms oneDNN (step without grid-major "
+          f"{step['engine without grid-major']:.0f} ms), {record['grid_major_blocks_sum_ms']:.0f} ms grid-major "
+          f"(fit's step {whole:.0f} ms)")
     print(f"point-wise matmul {rates['pointwise_shape']}: {rates['pointwise_gflops']:.0f} GFLOP/s; "
           f"2048 x 2048: {rates['square_2048_gflops']:.0f} GFLOP/s")
     print(f"wrote {OUT}")

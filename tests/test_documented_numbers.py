@@ -38,6 +38,12 @@ def test_the_grid_major_table_is_the_one_its_results_file_gives():
     assert script.format_table(steps) in BENCHMARKS
 
 
+def test_the_step_breakdown_table_is_the_one_its_results_file_gives():
+    script = load_script("step_breakdown", folder="benchmarks")
+    record = json.loads((REPO / "benchmarks" / "results" / "step_breakdown-cpu.json").read_text())
+    assert script.format_table(record) in BENCHMARKS
+
+
 def test_the_seed_table_is_the_one_the_stored_runs_give():
     script = load_script("time_to_accuracy", folder="benchmarks")
     assert script.seed_table("ours", "cpu") in BENCHMARKS

@@ -17,7 +17,7 @@ KINDS = {
     "results/patch_study.json": ("convmixer patch-size study", 1),
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),
-    "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 1),
+    "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 2),
     "benchmarks/results/grid_major-cpu.json": ("convmixer grid-major step", 1),
     "benchmarks/results/tta_variants.json": ("convmixer TTA variants", 1),
 }
@@ -30,6 +30,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
     if name.startswith("benchmarks/results/archive/roofline-"):
         return "convmixer roofline", 1
+    if name.startswith("benchmarks/results/archive/step_breakdown-"):
+        return "convmixer step breakdown", 1  # before the grid-major parts
     if name.startswith("benchmarks/results/time_to_accuracy-"):
         return "convmixer time to accuracy", 2
     if name.startswith("benchmarks/results/cpu"):

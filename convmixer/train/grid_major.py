@@ -3,7 +3,7 @@
 ``fit``'s default memory format, channels-last, stores a feature map as ``(B, H, W, h)``: the
 point-wise convolution is one matrix product, but the depth-wise one is oneDNN's direct
 convolution, and on the ``cpu`` profile's 8 x 8 grid it took the largest share of the training
-step (``benchmarks/results/step_breakdown-cpu.json``). Stored *grid-major* instead, channel by
+step (``benchmarks/results/archive/step_breakdown-cpu-2026-12-06.json``). Stored *grid-major* instead, channel by
 channel, ``z[c]`` is a ``(B, n)`` matrix with ``n = H' W'`` grid positions, and on a small grid
 the whole ConvMixer is matrix products:
 
@@ -111,6 +111,13 @@ class _GridMajorDepthwise(torch.autograd.Function):
         return grad_z, grad_w, grad_b, None, None
 
 
+def grid_major_depthwise(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, height: int,
+                         width: int) -> torch.Tensor:
+    """A "same" depth-wise convolution of kernel ``weight`` ``(h, 1, k, k)`` on the ``(h, B, n)``
+    array ``z`` of an ``height x width`` grid, differentiable: ``z[c] T[c]^T + b[c]``."""
+    return _GridMajorDepthwise.apply(z, weight, bias, height, width)
+
+
 def _act_norm(stage: ConvActNorm, y: torch.Tensor) -> torch.Tensor:
     """The stage's activation, then its BatchNorm over batch and grid, on a ``(h, B, n)`` array."""
     y = stage.act(y)
@@ -139,7 +146,7 @@ class GridMajorConvMixer(nn.Module):
         z = _act_norm(stem, z)
         for block in self.model.blocks:
             dw = block.spatial.conv
-            z = z + _act_norm(block.spatial, _GridMajorDepthwise.apply(z, dw.weight, dw.bias, height, width))
+            z = z + _act_norm(block.spatial, grid_major_depthwise(z, dw.weight, dw.bias, height, width))
             pw = block.channel.conv
             flat = torch.addmm(pw.bias.view(-1, 1), pw.weight.reshape(pw.out_channels, -1), z.view(z.shape[0], -1))
             z = _act_norm(block.channel, flat.view(z.shape))
