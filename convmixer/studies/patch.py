@@ -42,8 +42,8 @@ from convmixer.model import ConvMixer
 from convmixer.studies.records import StudyFormat, check_whole_split, read_study, write_study
 from convmixer.studies.stats import Comparison, Group, compare, interval_half_width, seed_noise
 from convmixer.train import EpochRecord, FitResult, TrainProfile, fit, get_profile
-from convmixer.train.evaluate import evaluate
 from convmixer.train.checkpoint import save_model
+from convmixer.train.evaluate import evaluate
 
 BUDGET = get_profile("patch-study")
 PATCH_SIZES: tuple[int, ...] = (2, 4, 8)

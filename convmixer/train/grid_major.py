@@ -3,9 +3,9 @@
 ``fit``'s default memory format, channels-last, stores a feature map as ``(B, H, W, h)``: the
 point-wise convolution is one matrix product, but the depth-wise one is oneDNN's direct
 convolution, and on the ``cpu`` profile's 8 x 8 grid it took the largest share of the training
-step (``benchmarks/results/archive/step_breakdown-cpu-2026-12-06.json``). Stored *grid-major* instead, channel by
-channel, ``z[c]`` is a ``(B, n)`` matrix with ``n = H' W'`` grid positions, and on a small grid
-the whole ConvMixer is matrix products:
+step (``benchmarks/results/archive/step_breakdown-cpu-2026-12-06.json``). Stored *grid-major*
+instead, channel by channel, ``z[c]`` is a ``(B, n)`` matrix with ``n = H' W'`` grid positions,
+and on a small grid the whole ConvMixer is matrix products:
 
 - the stem: the ``p x p`` patches as the rows of a ``(B n, c_in p^2)`` matrix, times the stem's
   ``(c_in p^2, h)`` weight;
@@ -25,8 +25,8 @@ and not under ``torch.compile``; otherwise it calls the model. What grid-major b
 backward pass: oneDNN's depth-wise weight gradient is slow when the kernel is wide against the
 grid, while its forward pass is not, and grid-major's forward does ``n^2`` multiply-adds per
 channel and image where the direct convolution does ``n k^2``; so inference (no gradients) runs
-the model itself (run grid-major, the `cpu` model's inference was 0.74x timm's: benchmarks/README.md).
-Same parameters, buffers and function (up to floating-point rounding).
+the model itself (run grid-major, the ``cpu`` model's inference was 0.74x timm's:
+``benchmarks/README.md``). Same parameters, buffers and function (up to floating-point rounding).
 """
 
 from __future__ import annotations
