@@ -317,6 +317,24 @@ def patch_study_quotes() -> list[str]:
     ]
 
 
+def patch_readme_quotes() -> list[str]:
+    """README's sentences on the patch-size study, rendered from results/patch_study.json: the means
+    per budget and p with their 95 % half-widths, p = 2's epochs under the same minutes, and the
+    one test reading."""
+    path = RESULTS / "patch_study.json"
+    if not path.exists():
+        return []
+    runs, notes = patch.read_results(path)
+    by = {(s.budget, s.patch_size): s for s in patch.summarise(runs)}
+    cell = lambda kind, p: f"p = {p} {pm(by[kind, p].mean, by[kind, p].half_width, 2)} %"
+    quotes = [", ".join(cell(kind, p) for p in patch.PATCH_SIZES) for kind in patch.BUDGETS]
+    quotes.append(f"p = 2 ({notes['minutes_budget_epochs']['2']} epochs)")
+    if "test" in notes:
+        test = notes["test"]
+        quotes.append(f"p = {test['patch_size']}, scored {100 * test['accuracy']:.2f} % on the test split")
+    return quotes
+
+
 def kernel_size_study():
     """The kernel-size study on good models: runs, notes, summaries by k, and every comparison by label."""
     runs, notes = erf.read_results(RESULTS / "kernel_size_study.json")
@@ -360,7 +378,8 @@ def readme_quotes() -> list[str]:
     a = amp_numbers()
     budget = skip_notes["budget"]
     grid = {(r["kernel_size"], r["patch_size"], r["image_size"]): r for r in load(BENCH / "grid_major-cpu.json")["steps"]}
-    quotes = kernel_size_study_quotes() + kernel_size_readme_quotes() + cpu_model_speed_quotes()[0] + [
+    quotes = (kernel_size_study_quotes() + kernel_size_readme_quotes() + patch_readme_quotes()
+              + cpu_model_speed_quotes()[0]) + [
         f"{grid[5, 4, 32]['speedup']:.2f}× faster at 32 × 32 and {grid[5, 4, 24]['speedup']:.2f}× at 24 × 24",
         "matrix-multiply peak " + ", ".join(f"{p:.1f}" for p in peaks) + " GFLOP/s",
         "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
