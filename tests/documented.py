@@ -302,18 +302,18 @@ def kernel_size_study_quotes() -> list[str]:
 def patch_study_quotes() -> list[str]:
     """Notebook 09's prose numbers, each from the patch-size study's file or the profile registry:
     a patch's numbers at every p, and p = 2's epochs under the same minutes."""
-    path = RESULTS / "patch_study.json"
-    if not path.exists():
-        return []
-    runs, notes = patch.read_results(path)
-    budget = patch.BUDGET
-    config = budget.model_config()
-    numbers = [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES]
-    return numbers + [
-        f"$p = 2$ affords only {notes['minutes_budget_epochs']['2']} epochs",
-        f"above the {notes['training_minutes']:g} minutes",
+    config = patch.BUDGET.model_config()
+    quotes = [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES] + [
         f"stem's $h = {config.dim}$",
         f"keeps only its {config.dim} strongest directions",
+    ]
+    path = RESULTS / "patch_study.json"
+    if not path.exists():
+        return quotes
+    _, notes = patch.read_results(path)
+    return quotes + [
+        f"$p = 2$ affords only {notes['minutes_budget_epochs']['2']} epochs",
+        f"above the {notes['training_minutes']:g} minutes",
     ]
 
 
