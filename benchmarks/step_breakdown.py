@@ -69,7 +69,28 @@ def linear_pointwise(self: layers.PointwiseConv2d, x: torch.Tensor) -> torch.Ten
     return F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias).permute(0, 3, 1, 2)
 
 
+def time_parts(x: torch.Tensor, g: torch.Tensor, depthwise: Callable, pointwise: Callable, norm: Callable,
+               depthwise_weights: tuple, pointwise_weights: tuple, norm_weights: tuple) -> dict[str, float]:
+    """Forward + backward (``torch.autograd.grad`` of the output against ``g``) of each part of a
+    block on the activations ``x``, given as functions of ``x`` with the weights they train."""
+
+    def both(part: Callable, inputs: tuple) -> Callable[[], object]:
+        return lambda: torch.autograd.grad(part(x), inputs, g)
+
+    return {
+        "depthwise conv": median_ms(both(depthwise, (x, *depthwise_weights))),
+        "depthwise conv, weight gradient only": median_ms(
+            lambda: torch.autograd.grad(depthwise(x.detach()), (depthwise_weights[0],), g)
+        ),
+        "pointwise conv": median_ms(both(pointwise, (x, *pointwise_weights))),
+        "GELU": median_ms(both(F.gelu, (x,))),
+        "BatchNorm": median_ms(both(norm, (x, *norm_weights))),
+        "residual add": median_ms(lambda: torch.autograd.grad(x + x.detach(), (x,), g)),
+    }
+
+
 def parts() -> dict[str, float]:
+    """The parts as oneDNN runs them on the channels-last ``(B, h, H', W')`` map."""
     config = PROFILE.model_config()
     grid = config.image_size // config.patch_size
     shape = (PROFILE.batch_size, config.dim, grid, grid)
@@ -78,25 +99,13 @@ def parts() -> dict[str, float]:
     depthwise = layers.DepthwiseConv2d(config.dim, config.kernel_size).to(memory_format=torch.channels_last)
     pointwise = layers.PointwiseConv2d(config.dim).to(memory_format=torch.channels_last)
     norm = torch.nn.BatchNorm2d(config.dim)
-
-    def both(module: Callable, inputs: tuple) -> Callable[[], object]:
-        return lambda: torch.autograd.grad(module(x), inputs, g)
-
-    return {
-        "depthwise conv": median_ms(both(depthwise, (x, depthwise.weight, depthwise.bias))),
-        "depthwise conv, weight gradient only": median_ms(
-            lambda: torch.autograd.grad(depthwise(x.detach()), (depthwise.weight,), g)
-        ),
-        "pointwise conv": median_ms(both(pointwise, (x, pointwise.weight, pointwise.bias))),
-        "GELU": median_ms(both(F.gelu, (x,))),
-        "BatchNorm": median_ms(both(norm, (x, norm.weight, norm.bias))),
-        "residual add": median_ms(lambda: torch.autograd.grad(x + x.detach(), (x,), g)),
-    }
+    return time_parts(x, g, depthwise, pointwise, norm, (depthwise.weight, depthwise.bias),
+                      (pointwise.weight, pointwise.bias), (norm.weight, norm.bias))
 
 
 def grid_major_parts() -> dict[str, float]:
-    """The same parts as :func:`parts`, forward + backward, as the engine runs them grid-major
-    (:mod:`convmixer.train.grid_major`): on the ``(h, B, n)`` array of the same activations."""
+    """The same parts as the engine runs them grid-major (:mod:`convmixer.train.grid_major`), on
+    the ``(h, B, n)`` array of the same activations."""
     config = PROFILE.model_config()
     grid = config.image_size // config.patch_size
     shape = (config.dim, PROFILE.batch_size, grid * grid)
@@ -105,10 +114,9 @@ def grid_major_parts() -> dict[str, float]:
     depthwise = layers.DepthwiseConv2d(config.dim, config.kernel_size)
     pointwise = layers.PointwiseConv2d(config.dim)
     norm = torch.nn.BatchNorm2d(config.dim)
-    w, b = depthwise.weight, depthwise.bias
 
     def conv(x: torch.Tensor) -> torch.Tensor:
-        return grid_major_depthwise(x, w, b, grid, grid)
+        return grid_major_depthwise(x, depthwise.weight, depthwise.bias, grid, grid)
 
     def point(x: torch.Tensor) -> torch.Tensor:
         return torch.addmm(pointwise.bias.view(-1, 1), pointwise.weight.flatten(1), x.view(config.dim, -1)).view(shape)
@@ -116,17 +124,8 @@ def grid_major_parts() -> dict[str, float]:
     def batch_norm(x: torch.Tensor) -> torch.Tensor:
         return norm(x.reshape(1, config.dim, -1, 1)).view(shape)
 
-    def both(module: Callable, inputs: tuple) -> Callable[[], object]:
-        return lambda: torch.autograd.grad(module(z), inputs, g)
-
-    return {
-        "depthwise conv": median_ms(both(conv, (z, w, b))),
-        "depthwise conv, weight gradient only": median_ms(lambda: torch.autograd.grad(conv(z.detach()), (w,), g)),
-        "pointwise conv": median_ms(both(point, (z, pointwise.weight, pointwise.bias))),
-        "GELU": median_ms(both(F.gelu, (z,))),
-        "BatchNorm": median_ms(both(batch_norm, (z, norm.weight, norm.bias))),
-        "residual add": median_ms(lambda: torch.autograd.grad(z + z.detach(), (z,), g)),
-    }
+    return time_parts(z, g, conv, point, batch_norm, (depthwise.weight, depthwise.bias),
+                      (pointwise.weight, pointwise.bias), (norm.weight, norm.bias))
 
 
 PER_BLOCK = {"depthwise conv": 1, "pointwise conv": 1, "GELU": 2, "BatchNorm": 2, "residual add": 1}
