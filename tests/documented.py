@@ -65,8 +65,6 @@ ALLOWLIST: tuple[tuple[str, str, str], ...] = (
     ("README.md", r"about 92\.5 %|0\.9260 test accuracy|about 43 s per epoch on one RTX 2080 Ti|\"more than 94%\"",
      "outside, sourced: the README of locuslab/convmixer-cifar10, named in the sentence"),
     ("docs/studies.md", r"arXiv 2201\.09792", "outside, sourced: the paper's arXiv identifier"),
-    ("notebooks/09_patch_size_trained.ipynb", r"81\.37 % top-1|76\.94 %",
-     "outside, sourced: the README of locuslab/convmixer and configs/convmixer/README.md of open-mmlab/mmclassification, named in the sentence"),
     ("*", r"(Trockman & Kolter|Krizhevsky|Zhou et al\.|Northcutt et al\.|Guo et al\.|Hendrycks & Gimpel|Luo et al\.),? \d{4}",
      "citation years"),
     # the project's goals (targets, not measurements)
@@ -301,19 +299,26 @@ def kernel_size_study_quotes() -> list[str]:
 
 def patch_study_quotes() -> list[str]:
     """Notebook 09's prose numbers, each from the patch-size study's file or the profile registry:
-    a patch's numbers at every p, and p = 2's epochs under the same minutes."""
+    a patch's numbers at every p, every p's epochs under the same minutes, and two released ImageNet
+    models' accuracies with their sources (convmixer.notebook.published)."""
+    from convmixer.notebook.published import IMAGENET, MMPRETRAIN_TABLE, OFFICIAL_README
+
+    released = {m.config: m for m in IMAGENET}
+    fine, coarse = released["convmixer_1536_20"], released["convmixer_1024_20"]
+    assert (fine.top1_source, coarse.top1_source) == (OFFICIAL_README, MMPRETRAIN_TABLE)
     config = patch.BUDGET.model_config()
-    quotes = [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES] + [
+    _, notes = patch.read_results(RESULTS / "patch_study.json")
+    epochs = notes["minutes_budget_epochs"]
+    return [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES] + [
         f"stem's $h = {config.dim}$",
         f"keeps only its {config.dim} strongest directions",
-    ]
-    path = RESULTS / "patch_study.json"
-    if not path.exists():
-        return quotes
-    _, notes = patch.read_results(path)
-    return quotes + [
-        f"$p = 2$ affords only {notes['minutes_budget_epochs']['2']} epochs",
+        f"$p = 2$ affords only {epochs['2']} epochs",
         f"above the {notes['training_minutes']:g} minutes",
+        f"Between $p = 4$ ({epochs['4']} epochs) and $p = 8$ ({epochs['8']} epochs)",
+        f"with $p = {convmixer.CONFIGS[fine.config].patch_size}$ scores {fine.top1:.2f} % top-1 (the README of "
+        f"[{OFFICIAL_README.repository}]",
+        f"with $p = {convmixer.CONFIGS[coarse.config].patch_size}$ scores {coarse.top1:.2f} % (the table in "
+        f"`{MMPRETRAIN_TABLE.path}` of [{MMPRETRAIN_TABLE.repository}]",
     ]
 
 
@@ -321,18 +326,14 @@ def patch_readme_quotes() -> list[str]:
     """README's sentences on the patch-size study, rendered from results/patch_study.json: the means
     per budget and p with their 95 % half-widths, p = 2's epochs under the same minutes, and the
     one test reading."""
-    path = RESULTS / "patch_study.json"
-    if not path.exists():
-        return []
-    runs, notes = patch.read_results(path)
+    runs, notes = patch.read_results(RESULTS / "patch_study.json")
     by = {(s.budget, s.patch_size): s for s in patch.summarise(runs)}
     cell = lambda kind, p: f"p = {p} {pm(by[kind, p].mean, by[kind, p].half_width, 2)} %"
-    quotes = [", ".join(cell(kind, p) for p in patch.PATCH_SIZES) for kind in patch.BUDGETS]
-    quotes.append(f"p = 2 ({notes['minutes_budget_epochs']['2']} epochs)")
-    if "test" in notes:
-        test = notes["test"]
-        quotes.append(f"p = {test['patch_size']}, scored {100 * test['accuracy']:.2f} % on the test split")
-    return quotes
+    test = notes["test"]
+    return [", ".join(cell(kind, p) for p in patch.PATCH_SIZES) for kind in patch.BUDGETS] + [
+        f"p = 2 ({notes['minutes_budget_epochs']['2']} epochs)",
+        f"p = {test['patch_size']}, scored {100 * test['accuracy']:.2f} % on the test split",
+    ]
 
 
 def kernel_size_study():
@@ -814,6 +815,7 @@ def studies_quotes() -> list[str]:
         f"the first {erf_notes['erf_images']} of them",
         f"{sb['train_subset']:,}-image subset for {sb['epochs']} epochs ({seen:,} images seen: {100 * seen / sweep_seen:.0f} % of the {sweep_seen:,}",
         f"{skip_notes['split']['validation']:,} held-out images ({skip_notes['split']['validation_per_class']} per class)",
+        f"checkpoints every {patch.CHECKPOINT_STEPS} steps",
     ]
 
 

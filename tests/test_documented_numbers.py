@@ -273,7 +273,9 @@ def test_the_verdicts_of_notebook_08_are_its_files():
 def test_the_verdicts_of_notebook_09_are_its_files():
     """09, sections 2-3: under the same epochs p = 2 beat p = 4 and p = 4 beat p = 8, each by more
     than the noise, and every halving of p cost more than three times the training minutes; under
-    the same minutes p = 2 came last by more than the noise, on more minutes than the budget's."""
+    the same minutes p = 2 came last by more than the noise, on more minutes than the budget's, and
+    p = 4's mean was above p = 8's by less than the noise; p = 4 is the setting chosen on validation
+    and the one the test set was read for (README's patch-size paragraph says the same)."""
     from convmixer.studies import patch
 
     runs, notes = patch.read_results(REPO / "results" / "patch_study.json")
@@ -285,6 +287,11 @@ def test_the_verdicts_of_notebook_09_are_its_files():
     for other in (4, 8):
         last = found[f"same minutes: p = 2 vs p = {other}"]
         assert last.separable and last.difference < 0
+    coarse = found["same minutes: p = 4 vs p = 8"]
+    assert not coarse.separable and coarse.difference > 0
+    chosen = patch.chosen_setting(summaries)
+    assert (chosen.budget, chosen.patch_size) == ("minutes", 4)
+    assert (notes["test"]["budget"], notes["test"]["patch_size"]) == ("minutes", 4)
     by = {(s.budget, s.patch_size): s for s in summaries}
     assert by["epochs", 2].train_minutes > 3 * by["epochs", 4].train_minutes > 9 * by["epochs", 8].train_minutes
     assert by["minutes", 2].train_minutes > notes["training_minutes"]
