@@ -31,7 +31,7 @@ from support import REPO
 
 import convmixer
 from convmixer.analysis.cost import convmixer_parameters
-from convmixer.studies import erf, kernel_depth, skip
+from convmixer.studies import erf, kernel_depth, patch, skip
 from convmixer.studies.stats import (
     binomial_standard_error,
     mean_half_width,
@@ -55,6 +55,7 @@ DOCUMENTS = (
     "notebooks/06_visualize_kernels_and_activations.ipynb",
     "notebooks/07_kernel_size_and_depth.ipynb",
     "notebooks/08_kernel_size_on_good_models.ipynb",
+    "notebooks/09_patch_size_trained.ipynb",
 )
 
 # Numbers that are not results: outside numbers with their named source, the project's goals,
@@ -76,7 +77,7 @@ ALLOWLIST: tuple[tuple[str, str, str], ...] = (
     ("*", r"95 % (interval|error bar|band)s?|error bars: 95 % intervals|the 95 % interval",
      "the confidence level of convmixer.studies.stats (the package's one rule)"),
     ("README.md", r"127\.0\.0\.1", "the loopback address"),
-    ("*", r"notebooks? \d\d(–\d\d)?|\b0\d–0\d\b|\| 0\d \||\b0[1-8]\b", "notebook numbers"),
+    ("*", r"notebooks? \d\d(–\d\d)?|\b0\d–0\d\b|\| 0\d \||\b0[1-9]\b", "notebook numbers"),
     ("*", r"sections? \d+(–\d+)?", "section numbers"),
 )
 
@@ -296,6 +297,45 @@ def kernel_size_study_quotes() -> list[str]:
     return ["above 80 %"] if all(r.validation_accuracy >= 0.80 for r in runs) else []
 
 
+def patch_study_quotes() -> list[str]:
+    """Notebook 09's prose numbers, each from the patch-size study's file or the profile registry:
+    a patch's numbers at every p, every p's epochs under the same minutes, and two released ImageNet
+    models' accuracies with their sources (convmixer.notebook.published)."""
+    from convmixer.notebook.published import IMAGENET, MMPRETRAIN_TABLE, OFFICIAL_README
+
+    released = {m.config: m for m in IMAGENET}
+    fine, coarse = released["convmixer_1536_20"], released["convmixer_1024_20"]
+    assert (fine.top1_source, coarse.top1_source) == (OFFICIAL_README, MMPRETRAIN_TABLE)
+    config = patch.BUDGET.model_config()
+    _, notes = patch.read_results(RESULTS / "patch_study.json")
+    epochs = notes["minutes_budget_epochs"]
+    return [f"$3 \\cdot {p}^2 = {config.in_channels * p * p}$" for p in patch.PATCH_SIZES] + [
+        f"stem's $h = {config.dim}$",
+        f"keeps only its {config.dim} strongest directions",
+        f"$p = 2$ affords only {epochs['2']} epochs",
+        f"above the {notes['training_minutes']:g} minutes",
+        f"Between $p = 4$ ({epochs['4']} epochs) and $p = 8$ ({epochs['8']} epochs)",
+        f"with $p = {convmixer.CONFIGS[fine.config].patch_size}$ scores {fine.top1:.2f} % top-1 (the README of "
+        f"[{OFFICIAL_README.repository}]",
+        f"with $p = {convmixer.CONFIGS[coarse.config].patch_size}$ scores {coarse.top1:.2f} % (the table in "
+        f"`{MMPRETRAIN_TABLE.path}` of [{MMPRETRAIN_TABLE.repository}]",
+    ]
+
+
+def patch_readme_quotes() -> list[str]:
+    """README's sentences on the patch-size study, rendered from results/patch_study.json: the means
+    per budget and p with their 95 % half-widths, p = 2's epochs under the same minutes, and the
+    one test reading."""
+    runs, notes = patch.read_results(RESULTS / "patch_study.json")
+    by = {(s.budget, s.patch_size): s for s in patch.summarise(runs)}
+    cell = lambda kind, p: f"p = {p} {pm(by[kind, p].mean, by[kind, p].half_width, 2)} %"
+    test = notes["test"]
+    return [", ".join(cell(kind, p) for p in patch.PATCH_SIZES) for kind in patch.BUDGETS] + [
+        f"p = 2 ({notes['minutes_budget_epochs']['2']} epochs)",
+        f"p = {test['patch_size']}, scored {100 * test['accuracy']:.2f} % on the test split",
+    ]
+
+
 def kernel_size_study():
     """The kernel-size study on good models: runs, notes, summaries by k, and every comparison by label."""
     runs, notes = erf.read_results(RESULTS / "kernel_size_study.json")
@@ -339,7 +379,8 @@ def readme_quotes() -> list[str]:
     a = amp_numbers()
     budget = skip_notes["budget"]
     grid = {(r["kernel_size"], r["patch_size"], r["image_size"]): r for r in load(BENCH / "grid_major-cpu.json")["steps"]}
-    quotes = kernel_size_study_quotes() + kernel_size_readme_quotes() + cpu_model_speed_quotes()[0] + [
+    quotes = (kernel_size_study_quotes() + kernel_size_readme_quotes() + patch_readme_quotes()
+              + cpu_model_speed_quotes()[0]) + [
         f"{grid[5, 4, 32]['speedup']:.2f}× faster at 32 × 32 and {grid[5, 4, 24]['speedup']:.2f}× at 24 × 24",
         "matrix-multiply peak " + ", ".join(f"{p:.1f}" for p in peaks) + " GFLOP/s",
         "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
@@ -774,6 +815,7 @@ def studies_quotes() -> list[str]:
         f"the first {erf_notes['erf_images']} of them",
         f"{sb['train_subset']:,}-image subset for {sb['epochs']} epochs ({seen:,} images seen: {100 * seen / sweep_seen:.0f} % of the {sweep_seen:,}",
         f"{skip_notes['split']['validation']:,} held-out images ({skip_notes['split']['validation_per_class']} per class)",
+        f"checkpoints every {patch.CHECKPOINT_STEPS} steps",
     ]
 
 
@@ -813,6 +855,7 @@ def notebook_quotes() -> dict[str, list[str]]:
         "notebooks/06_visualize_kernels_and_activations.ipynb": [],
         "notebooks/07_kernel_size_and_depth.ipynb": kernel_depth_notebook_quotes() + kernel_size_study_quotes(),
         "notebooks/08_kernel_size_on_good_models.ipynb": kernel_size_study_quotes(),
+        "notebooks/09_patch_size_trained.ipynb": patch_study_quotes(),
     }
 
 

@@ -268,3 +268,58 @@ def test_the_verdicts_of_notebook_08_are_its_files():
     steps = {(s["kernel_size"], s["patch_size"], s["image_size"]): s
              for s in json.loads((REPO / "benchmarks" / "results" / "grid_major-cpu.json").read_text())["steps"]}
     assert 0.85 < steps[9, 4, 32]["grid_major_ms"] / steps[3, 4, 32]["onednn_ms"] < 1.15
+
+
+def test_the_verdicts_of_notebook_09_are_its_files():
+    """09, sections 2-3: under the same epochs p = 2 beat p = 4 and p = 4 beat p = 8, each by more
+    than the noise, and every halving of p cost more than three times the training minutes; under
+    the same minutes p = 2 came last by more than the noise, on more minutes than the budget's, and
+    p = 4's mean was above p = 8's by less than the noise; p = 4 is the setting chosen on validation
+    and the one the test set was read for (README's patch-size paragraph says the same)."""
+    from convmixer.studies import patch
+
+    runs, notes = patch.read_results(REPO / "results" / "patch_study.json")
+    summaries = patch.summarise(runs)
+    found = {c.label: c for c in patch.comparisons(summaries)}
+    for small, large in ((2, 4), (4, 8)):
+        finer = found[f"same epochs: p = {small} vs p = {large}"]
+        assert finer.separable and finer.difference > 0
+    for other in (4, 8):
+        last = found[f"same minutes: p = 2 vs p = {other}"]
+        assert last.separable and last.difference < 0
+    coarse = found["same minutes: p = 4 vs p = 8"]
+    assert not coarse.separable and coarse.difference > 0
+    chosen = patch.chosen_setting(summaries)
+    assert (chosen.budget, chosen.patch_size) == ("minutes", 4)
+    assert (notes["test"]["budget"], notes["test"]["patch_size"]) == ("minutes", 4)
+    by = {(s.budget, s.patch_size): s for s in summaries}
+    assert by["epochs", 2].train_minutes > 3 * by["epochs", 4].train_minutes > 9 * by["epochs", 8].train_minutes
+    assert by["minutes", 2].train_minutes > notes["training_minutes"]
+
+
+def test_the_stem_words_of_notebook_09_are_its_kept_models():
+    """09, section 6 (seed 0's same-epochs models): at p = 2 and 4 the whitened stem filters moved
+    by less than a sixth of their length (median: "almost where they started"), at p = 8 by more
+    than half of it, more than five times as far as at p = 4 ("far more"). Needs the training split
+    the runs started from."""
+    from support import real_cifar_zip
+
+    from convmixer.analysis.inspection import filter_movement
+    from convmixer.data.sources import load_cifar10
+    from convmixer.data.splits import hold_out
+    from convmixer.studies import patch
+    from convmixer.train.checkpoint import load_model
+    from convmixer.train.starting_point import initial_model
+
+    if real_cifar_zip() is None:
+        pytest.skip("CONVMIXER_DATA does not name the CIFAR-10 JPEG zip (make test sets it)")
+    _, notes = patch.read_results(REPO / "results" / "patch_study.json")
+    train, _ = hold_out(load_cifar10("train", real_cifar_zip()), notes["split"]["validation_per_class"],
+                        notes["split"]["hold_out_seed"])
+    moved = {}
+    for p in patch.PATCH_SIZES:
+        model = load_model(REPO / "results" / "patch_study" / f"p{p}-epochs-seed0.pt")
+        whitened = min(model.config.dim, 2 * model.config.in_channels * p * p)
+        start = initial_model(patch.with_patch(patch.BUDGET, p, seed=0), train).stem.conv.weight[:whitened]
+        moved[p] = filter_movement(start, model.stem.conv.weight[:whitened]).median().item()
+    assert max(moved[2], moved[4]) < 1 / 6 and moved[8] > 0.5 and moved[8] > 5 * moved[4]

@@ -12,12 +12,17 @@ from __future__ import annotations
 from typing import Sequence
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from convmixer.studies.patch import BUDGETS, PatchSummary
 from convmixer.viz.style import new_figure
 
 BUDGET_COLORS: dict[str, str] = dict(zip(BUDGETS, ("tab:blue", "tab:orange")))
-SEED_OFFSET = 0.12  # the single seeds sit this far right of their mean (in grid-label positions)
+# Left panel, in grid-label positions: each budget's means sit this far from the label (the first
+# budget left of it, the second right), its single seeds as far again outwards.
+BUDGET_OFFSET = 0.1
+# Right panel: the minutes labelled on its log axis (those within the drawn range).
+MINUTE_TICKS = (1, 2, 5, 10, 20, 50, 100, 200)
 
 
 def patch_study_figure(summaries: Sequence[PatchSummary]) -> Figure:
@@ -29,29 +34,33 @@ def patch_study_figure(summaries: Sequence[PatchSummary]) -> Figure:
     sizes = sorted(sides)
     fig = new_figure(10, 3.9, layout="constrained")
     by_p, by_minutes = fig.subplots(1, 2)
-    for kind in BUDGETS:
+    for direction, kind in zip((-1, 1), BUDGETS):
         rows = sorted((s for s in summaries if s.budget == kind), key=lambda s: s.patch_size)
         if not rows:
             continue
         color = BUDGET_COLORS[kind]
-        xs = [sizes.index(s.patch_size) for s in rows]
+        xs = [sizes.index(s.patch_size) + direction * BUDGET_OFFSET for s in rows]
         errors = [s.half_width for s in rows]
         by_p.errorbar(xs, [s.mean for s in rows], yerr=errors if all(e is not None for e in errors) else None,
                       marker="o", capsize=4, color=color, label=f"same {kind}")
         for x, s in zip(xs, rows):
-            by_p.scatter([x + SEED_OFFSET] * len(s.accuracies), s.accuracies, facecolors="none", edgecolors=color,
+            by_p.scatter([x + direction * BUDGET_OFFSET] * len(s.accuracies), s.accuracies, facecolors="none", edgecolors=color,
                          s=28, zorder=3)
         by_minutes.errorbar([s.train_minutes for s in rows], [s.mean for s in rows],
                             yerr=errors if all(e is not None for e in errors) else None,
                             marker="o", capsize=4, color=color)
         for s in rows:
             by_minutes.annotate(f"p = {s.patch_size}", (s.train_minutes, s.mean), textcoords="offset points",
-                                xytext=(6, -10), fontsize=8, color=color)
+                                xytext=(6, -10 if direction < 0 else 5), fontsize=8, color=color)
     by_p.set_xticks(range(len(sizes)), [f"p = {p}\n{sides[p]} x {sides[p]} grid" for p in sizes])
     by_p.set_xlim(-0.4, len(sizes) - 0.4)
     by_p.set_ylabel("validation accuracy (%)")
     by_p.set_title("by patch size (hollow: single seeds)", fontsize=10)
     by_minutes.set_xscale("log")
+    minutes = [s.train_minutes for s in summaries]
+    ticks = [t for t in MINUTE_TICKS if min(minutes) / 1.5 <= t <= max(minutes) * 1.5]
+    by_minutes.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    by_minutes.xaxis.set_minor_formatter(NullFormatter())
     by_minutes.set_xlabel("training minutes per model (2 cores, log scale)")
     by_minutes.set_title("against what it cost", fontsize=10)
     for ax in (by_p, by_minutes):

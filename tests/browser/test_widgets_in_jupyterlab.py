@@ -45,6 +45,7 @@ from convmixer.analysis.fields import receptive_field
 from convmixer.data.augment import prepare_images
 from convmixer.data.sample import cifar10_sample
 from convmixer.model import ConvMixer, ConvMixerConfig
+from convmixer.studies import patch
 from convmixer.studies.erf import measure
 from convmixer.train import panel_budget
 from convmixer.train.checkpoint import load_model
@@ -304,6 +305,15 @@ def erf_image_readout(c: Controls) -> list[Says]:
     return [says(r"k = 3: half the gradient within {} px, .* k = 9: half the gradient within {} px", *sides)]
 
 
+def trained_patch_readout(c: Controls) -> list[Says]:
+    """The trained patch-size slider's caption: the p it now shows, its tokens and its
+    same-minutes mean over seeds, from results/patch_study.json."""
+    p = int(c["precomputed-patch-size-trained"].removeprefix("p = "))
+    runs, _ = patch.read_results(REPO / "results" / "patch_study.json")
+    (minutes,) = [s for s in patch.summarise(runs) if s.budget == patch.MINUTES_BUDGET and s.patch_size == p]
+    return [says(r"p = {}: {} tokens, .* same minutes: " + re.escape(f"{minutes.mean:.1f} "), p, minutes.tokens)]
+
+
 SPECS: tuple[NotebookSpec, ...] = (
     NotebookSpec(
         "01_depthwise_convolution.ipynb",
@@ -368,12 +378,16 @@ SPECS: tuple[NotebookSpec, ...] = (
         "08_kernel_size_on_good_models.ipynb",
         moves=(Move("precomputed-erf-image", readout=erf_image_readout),),  # the next image
     ),
+    NotebookSpec(
+        "09_patch_size_trained.ipynb",
+        moves=(Move("precomputed-patch-size-trained", readout=trained_patch_readout),),  # p = 2 -> 4
+    ),
 )
 
 
 # Notebooks whose panels must be driven here as soon as they exist (issue 7), by number, so that a
 # notebook named differently from its spec is caught instead of silently not collected.
-MUST_BE_DRIVEN = ("01", "03", "04", "05", "06", "07", "08")
+MUST_BE_DRIVEN = ("01", "03", "04", "05", "06", "07", "08", "09")
 
 
 def present(specs: Sequence[NotebookSpec]) -> list[pytest.param]:

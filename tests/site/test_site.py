@@ -36,8 +36,9 @@ pytestmark = pytest.mark.site
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 # Notebooks that must carry a precomputed slider (issue 23): the photograph's kernel size (01), the
-# patch size (03), the trained study's results (07) and the good models' per-image fields (08).
-PRECOMPUTED_IN = ("01", "03", "07", "08")
+# patch size (03), the trained study's results (07), the good models' per-image fields (08) and the
+# trained patch sizes (09).
+PRECOMPUTED_IN = ("01", "03", "07", "08", "09")
 VIEWPORT = {"width": 1360, "height": 900}
 # The README's picture of the site: this page, scrolled to its precomputed slider after the test
 # moved it; written to docs/img/ when CONVMIXER_UPDATE_SCREENSHOTS=1 (scripts/update-screenshots.sh).

@@ -28,6 +28,8 @@ def test_figure_shows_both_budgets_by_p_with_intervals_seeds_and_their_minutes()
     np.testing.assert_allclose(seeds[0], [80, 81, 82])
     np.testing.assert_allclose(np.asarray(by_minutes.get_lines()[0].get_xdata(), dtype=float), [20, 5, 2])
     assert by_minutes.get_xscale() == "log"
+    assert [t.get_text() for t in by_minutes.get_xticklabels()] == ["2", "5", "10", "20"]  # plain minutes
+    assert not [t.get_text() for t in by_minutes.get_xticklabels(minor=True) if t.get_text()]
     assert sorted(t.get_text() for t in by_minutes.texts) == ["p = 2", "p = 2", "p = 4", "p = 4", "p = 8", "p = 8"]
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["same epochs", "same minutes"]
