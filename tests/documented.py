@@ -324,13 +324,15 @@ def patch_study_quotes() -> list[str]:
 
 def patch_readme_quotes() -> list[str]:
     """README's sentences on the patch-size study, rendered from results/patch_study.json: the means
-    per budget and p with their 95 % half-widths, p = 2's epochs under the same minutes, and the
-    one test reading."""
+    per budget and p with their 95 % half-widths, the minutes the same-minutes runs took, p = 2's
+    epochs, and the one test reading."""
     runs, notes = patch.read_results(RESULTS / "patch_study.json")
     by = {(s.budget, s.patch_size): s for s in patch.summarise(runs)}
     cell = lambda kind, p: f"p = {p} {pm(by[kind, p].mean, by[kind, p].half_width, 2)} %"
     test = notes["test"]
+    spent = sorted(by["minutes", p].train_minutes for p in patch.PATCH_SIZES)
     return [", ".join(cell(kind, p) for p in patch.PATCH_SIZES) for kind in patch.BUDGETS] + [
+        f"the runs took {spent[0]:.1f} to {spent[-1]:.1f} minutes on average per p",
         f"p = 2 ({notes['minutes_budget_epochs']['2']} epochs)",
         f"p = {test['patch_size']}, scored {100 * test['accuracy']:.2f} % on the test split",
     ]
