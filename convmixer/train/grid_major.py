@@ -118,6 +118,40 @@ def grid_major_depthwise(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     return _GridMajorDepthwise.apply(z, weight, bias, height, width)
 
 
+class _PointwiseProduct(torch.autograd.Function):
+    """``y = W z + b`` on an ``(h, B n)`` matrix: the forward pass as oneDNN's 1 x 1 convolution of
+    the same memory viewed as a ``(1, h, B n, 1)`` image, the backward pass as two ``mm``.
+
+    Measured on ``(128 x 128) @ (128 x 16,384)`` (the ``cpu`` model at batch 256), oneDNN's
+    forward was 1.3-1.4x faster than MKL's ``addmm`` on this wide, short-K shape, but autograd's
+    backward through the convolution was slower than the two products, so each pass takes its faster
+    kernel. On the whole training step it gained 4-6 % (the best of four alternating rounds, 2-core
+    Zen 3, 7 December 2026; ``benchmarks/README.md``, "Grid-major").
+    """
+
+    @staticmethod
+    def forward(ctx, z, weight, bias):  # type: ignore[override]
+        ctx.save_for_backward(z, weight)
+        out_channels, in_channels = weight.shape
+        image = F.conv2d(z.view(1, in_channels, -1, 1), weight[:, :, None, None], bias)
+        return image.view(out_channels, -1)
+
+    @staticmethod
+    def backward(ctx, grad_y):  # type: ignore[override]
+        z, weight = ctx.saved_tensors
+        grad_z = weight.t().mm(grad_y) if ctx.needs_input_grad[0] else None
+        grad_w = grad_y.mm(z.t()) if ctx.needs_input_grad[1] else None
+        grad_b = grad_y.sum(1) if ctx.needs_input_grad[2] else None
+        return grad_z, grad_w, grad_b
+
+
+def pointwise_product(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The point-wise convolution on the ``(h, B, n)`` array ``z``: ``W z + b`` with ``W`` the
+    ``(h_out, h)`` matrix of the ``(h_out, h, 1, 1)`` ``weight``, differentiable."""
+    flat = _PointwiseProduct.apply(z.view(z.shape[0], -1), weight.reshape(weight.shape[0], -1), bias)
+    return flat.view(-1, *z.shape[1:])
+
+
 def _act_norm(stage: ConvActNorm, y: torch.Tensor) -> torch.Tensor:
     """The stage's activation, then its BatchNorm over batch and grid, on a ``(h, B, n)`` array."""
     y = stage.act(y)
@@ -148,8 +182,7 @@ class GridMajorConvMixer(nn.Module):
             dw = block.spatial.conv
             z = z + _act_norm(block.spatial, grid_major_depthwise(z, dw.weight, dw.bias, height, width))
             pw = block.channel.conv
-            flat = torch.addmm(pw.bias.view(-1, 1), pw.weight.reshape(pw.out_channels, -1), z.view(z.shape[0], -1))
-            z = _act_norm(block.channel, flat.view(z.shape))
+            z = _act_norm(block.channel, pointwise_product(z, pw.weight, pw.bias))
         return self.model.head.fc(z.mean(2).t())
 
     def _embed(self, images: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -15,6 +15,7 @@ from convmixer.train.grid_major import (
     GridMajorConvMixer,
     depthwise_matrices,
     grid_major_pays,
+    pointwise_product,
 )
 
 
@@ -54,6 +55,18 @@ def test_depthwise_matrix_row_holds_the_kernel_where_the_output_reads():
     assert torch.equal(matrices[4], weight.flatten())  # the centre output reads all nine taps
     corner = matrices[0].view(3, 3)  # output (0, 0) reads inputs (0..1, 0..1) with taps (1..2, 1..2)
     assert torch.equal(corner, torch.tensor([[5.0, 6.0, 0.0], [8.0, 9.0, 0.0], [0.0, 0.0, 0.0]]))
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_pointwise_product_is_the_1x1_convolution_forward_and_backward(memory_format):
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(6, 5, 1).double().to(memory_format=memory_format)
+    z = torch.randn(6, 3, 12, dtype=torch.double, requires_grad=True)  # (h, B, n): B = 3 images of a 3 x 4 grid
+    y = pointwise_product(z, conv.weight, conv.bias)
+    assert y.shape == (5, 3, 12) and y.is_contiguous()
+    image = z.detach().permute(1, 0, 2).reshape(3, 6, 3, 4)  # the same maps as (B, h, H', W')
+    torch.testing.assert_close(y.permute(1, 0, 2).reshape(3, 5, 3, 4), conv(image))
+    assert torch.autograd.gradcheck(pointwise_product, (z, conv.weight, conv.bias))
 
 
 def run_counting_grid_major(runner, x):
