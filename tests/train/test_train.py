@@ -42,6 +42,7 @@ from convmixer.train.__main__ import acceleration_from_args, build_parser, main,
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.train.evaluate import evaluate_on_ranks, tta_views
+from convmixer.train.profiles import CPU_DECEMBER_6
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
@@ -76,8 +77,10 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
               "progressive_size", "progressive_epochs"}
     assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class"} | tricks
     assert {"stem_init", "tta", "validation_per_class", "progressive_size"} <= differences(CPU, CPU_PLAIN)
-    # the kernel study is the cpu recipe itself; only the split moves to the study script
-    assert differences(PROFILES["kernel-study"], CPU) == {"name", "validation_per_class"}
+    # the kernel study is the cpu recipe of 6 December, frozen; only the split moves to the study script
+    assert differences(PROFILES["kernel-study"], CPU_DECEMBER_6) == {"name", "validation_per_class"}
+    assert differences(PROFILES["patch-study"], CPU_DECEMBER_6) == {
+        "name", "validation_per_class", "model_overrides", "epochs", "progressive_size", "progressive_epochs"}
     for name in ("quick", "smoke"):
         assert not differences(get_profile(name), CPU) & (recipe | tricks - {"progressive_epochs"}), name
     for name in ("short", "study", "skip-study", "erf-study"):
