@@ -10,6 +10,10 @@ total wall seconds and every run. The split is the studies' (500 images of every
 CIFAR-10's training split, ``convmixer.data.splits.hold_out``); the test split is never read.
 Runs already in the file with the same budget are kept, so an interrupted ablation resumes where it
 stopped (a file of another budget is refused, never overwritten). ``--epochs`` sets the proxy budget (default 4).
+``--base cpu`` changes the whole ``cpu`` recipe instead, at its own budget, and writes
+``results/recipe_full.json``::
+
+    python scripts/recipe_ablation.py --base cpu --variants baseline progressive-crop --seeds 0
 """
 
 from __future__ import annotations
@@ -33,8 +37,16 @@ PROXY_EPOCHS = 4
 BUDGET = get_profile("cpu-plain").replace(name="cpu-proxy", epochs=PROXY_EPOCHS, stem_init="whiten", tta="flip-shift")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = study_parser(__doc__.split("\n\n")[0], DEFAULT_OUT, (0, 1), 500)
+# The bases a variant changes: the proxy above, or the whole cpu recipe at its own budget (the split
+# comes from this script, as in the kernel-size study, so the profile keeps none of its own).
+CPU_FULL = get_profile("cpu").replace(name="cpu-full", validation_per_class=0)
+OUTS = {"proxy": DEFAULT_OUT, "cpu": DEFAULT_OUT.with_name("recipe_full.json")}
+
+
+def build_parser(base: str = "proxy") -> argparse.ArgumentParser:
+    parser = study_parser(__doc__.split("\n\n")[0], OUTS[base], (0, 1), 500)
+    parser.add_argument("--base", choices=list(OUTS), default="proxy",
+                        help="proxy: the 4-epoch proxy of the plain recipe; cpu: the whole cpu recipe (~20 min a run)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     return parser
 
@@ -59,7 +71,8 @@ def study(args: argparse.Namespace, budget: TrainProfile, train: ImageDataset, v
 
 
 def main(argv: list[str] | None = None) -> int:
-    return study_main(build_parser(), BUDGET, argv, study)
+    base = build_parser().parse_known_args(argv)[0].base
+    return study_main(build_parser(base), BUDGET if base == "proxy" else CPU_FULL, argv, study)
 
 
 if __name__ == "__main__":

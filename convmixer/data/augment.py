@@ -104,19 +104,21 @@ def augment_batch(
     *,
     size: int | None = None,
     flip: torch.Tensor | None = None,
+    crop: bool = False,
 ) -> torch.Tensor:
     """Augment a uint8 batch ``(B, 3, H, W)`` and return it normalised, as float32.
 
     ``generator`` must live on ``images.device``; the result depends only on the images, the
-    config, the generator's state and the two options: ``size`` makes the output
+    config, the generator's state and the options: ``size`` makes the output
     ``(B, 3, size, size)`` (square images, scaled down with antialiased bilinear interpolation as
-    part of the geometry: progressive resizing); ``flip`` (``B`` booleans) says which images to
-    mirror instead of a coin flip (alternating flip; needs ``config.flip``).
+    part of the geometry: progressive resizing), or with ``crop`` a random ``size x size`` window
+    of each image at its own scale; ``flip`` (``B`` booleans) says which images to mirror instead
+    of a coin flip (alternating flip; needs ``config.flip``).
     """
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"expected uint8 images shaped (B, 3, H, W), got {tuple(images.shape)}")
     x = to_float(images)
-    x = random_geometry(x, config, generator, size, flip)
+    x = random_geometry(x, config, generator, size, flip, crop)
     for _ in range(config.randaugment_ops):
         x = rand_augment(x, config.randaugment_magnitude, generator)
     if config.jitter > 0:
@@ -144,6 +146,14 @@ def shift_matrices(offsets: torch.Tensor, size: int) -> torch.Tensor:
     reads row ``i + offset`` of the input, and rows that fall outside read zeros."""
     i = torch.arange(size, device=offsets.device)
     return (i.view(1, 1, size) == (i.view(1, size, 1) + offsets.view(-1, 1, 1))).float()
+
+
+def window_matrices(starts: torch.Tensor, size: int, length: int) -> torch.Tensor:
+    """``(B, size, length)`` matrices with ``M[b, i, starts[b] + i] = 1``: the ``size`` rows from
+    ``starts[b]`` on, at their own scale (a random crop without padding)."""
+    i = torch.arange(size, device=starts.device)
+    j = torch.arange(length, device=starts.device)
+    return (j.view(1, 1, length) == (i.view(1, size, 1) + starts.view(-1, 1, 1))).float()
 
 
 def resize_matrices(starts: torch.Tensor, lengths: torch.Tensor, size: int) -> torch.Tensor:
@@ -177,11 +187,12 @@ def random_geometry(
     generator: torch.Generator,
     size: int | None = None,
     flip: torch.Tensor | None = None,
+    crop: bool = False,
 ) -> torch.Tensor:
     """Random crop with padding, random-resized crop and horizontal flip, as configured, in one
-    batched product ``R_y @ x @ R_x^T``; with ``size``, a final downscale to ``size x size`` joins
-    the product, and ``flip`` (booleans, one per image) replaces the coin flip
-    (:func:`augment_batch`)."""
+    batched product ``R_y @ x @ R_x^T``; with ``size``, a final downscale to ``size x size`` (or,
+    with ``crop``, a random ``size x size`` window) joins the product, and ``flip`` (booleans, one
+    per image) replaces the coin flip (:func:`augment_batch`)."""
     batch, _, height, width = x.shape
     if flip is not None and (not config.flip or flip.shape != (batch,)):
         raise ValueError(f"flip must be {batch} booleans and needs config.flip=True")
@@ -212,7 +223,12 @@ def random_geometry(
         flip = coin if flip is None else flip.to(device)
         mirror = torch.eye(width, device=device).flip(0)
         cols = torch.where(flip.view(-1, 1, 1), mirror @ cols, cols)
-    if size is not None:
+    if size is not None and crop:
+        rows = window_matrices(_randint(torch.full((batch,), height - size + 1, device=device), generator),
+                               size, height) @ rows
+        cols = window_matrices(_randint(torch.full((batch,), width - size + 1, device=device), generator),
+                               size, width) @ cols
+    elif size is not None:
         scale = scale_matrix(height, size, device)
         rows, cols = scale @ rows, scale @ cols
     return torch.einsum("bij,bcjk,blk->bcil", rows, x, cols)

@@ -1,8 +1,9 @@
 """The cpu recipe's tricks, one at a time and all together, on the studies' validation split.
 
-Each variant is the recipe the tricks were measured against (the ``cpu-plain`` profile with the
-whitened stem and 6-view test-time augmentation) with one change (:data:`VARIANTS`), trained under a
-shorter *proxy* budget (the recipe for fewer epochs, its one-cycle schedule compressed to them)
+Each variant is a base recipe with one change (:data:`VARIANTS`): either the recipe the tricks were
+first measured against (the ``cpu-plain`` profile with the whitened stem and 6-view test-time
+augmentation) under a shorter *proxy* budget (the recipe for fewer epochs, its one-cycle schedule
+compressed to them), or the whole ``cpu`` recipe at its own budget. Each is trained
 on the 45,000 training images the studies keep, with two or more seeds, and judged on the 5,000
 held-out validation images with the profile's test-time augmentation. The test set is never read.
 Every variant is compared with the unchanged recipe by the package's one rule
@@ -49,6 +50,9 @@ VARIANTS: dict[str, tuple[str, Callable[[TrainProfile], TrainProfile]]] = {
         norm_bias_lr_scale=4.0, dirac_depthwise=True, label_smoothing=0.2)),
     "lookahead": ("lookahead every 5 steps with BatchNorm momentum 0.4",
                   lambda b: b.replace(lookahead_every=5, norm_momentum=0.4)),
+    "progressive-crop": ("first half of the epochs on 24 x 24 crops at full scale",
+                         lambda b: _progressive(b).replace(progressive_mode="crop")),
+    "no-bias-lr": ("BatchNorm biases at the base learning rate", lambda b: b.replace(norm_bias_lr_scale=1.0)),
 }
 
 RESULTS_FORMAT = StudyFormat("convmixer recipe ablation", 1, "scripts/recipe_ablation.py")

@@ -325,7 +325,8 @@ def fit(
         while state.epoch < profile.epochs:
             training.model.train()
             started, carried = time.perf_counter(), state.epoch_seconds  # carried: before a resume
-            for images, labels in loader.batches(state.epoch, state.step, profile.train_size(state.epoch)):
+            small = profile.train_size(state.epoch)
+            for images, labels in loader.batches(state.epoch, state.step, small, profile.progressive_mode == "crop"):
                 state.add(training.step(images, labels), len(labels))
                 bar.update(1)
                 if checkpoint_every and state.step % checkpoint_every == 0 and state.step < len(loader):

@@ -39,8 +39,9 @@ class BatchLoader:
     """This rank's training batches: ``(images, labels)`` with images augmented and normalised
     (float32 ``(B, 3, H, W)``) and ``B = batch_size / world``, on ``device``.
 
-    ``batches(epoch, start_step, size)`` yields the batches of ``epoch`` from step ``start_step``
-    on, scaled down to ``size x size`` if given (progressive resizing); an epoch has
+    ``batches(epoch, start_step, size, crop)`` yields the batches of ``epoch`` from step
+    ``start_step`` on, ``size x size`` if given (progressive resizing: scaled down, or cropped);
+    an epoch has
     :attr:`steps_per_epoch` steps (the last incomplete batch is dropped).
 
     Raises:
@@ -74,14 +75,15 @@ class BatchLoader:
         return self.steps_per_epoch
 
     def batches(
-        self, epoch: int, start_step: int = 0, size: int | None = None
+        self, epoch: int, start_step: int = 0, size: int | None = None, crop: bool = False
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The batches of ``epoch`` from ``start_step`` to the end of the epoch, ``size x size``
-        pixels if ``size`` is given."""
+        pixels if ``size`` is given: the images scaled down, or with ``crop`` a random window of
+        each at its own scale."""
         order = epoch_order(len(self.labels), self.seed, epoch, self.rank, self.world).to(self.device)
         for step in range(start_step, self.steps_per_epoch):
             index = order[step * self.batch_size : (step + 1) * self.batch_size]
             self.generator.manual_seed(derive_seed(self.seed, epoch, step, self.rank))
             flip = None if self.first_flips is None else self.first_flips[index] ^ bool(epoch % 2)
-            images = augment_batch(self.images[index], self.augment, self.generator, size=size, flip=flip)
+            images = augment_batch(self.images[index], self.augment, self.generator, size=size, flip=flip, crop=crop)
             yield images, self.labels[index]

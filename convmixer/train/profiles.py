@@ -38,6 +38,7 @@ from convmixer.records import from_record, to_record
 from convmixer.train.evaluate import check_tta
 
 STEM_INITS = ("random", "whiten")
+PROGRESSIVE_MODES = ("scale", "crop")
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class TrainProfile:
     whitening filters of the training images (:mod:`convmixer.train.whitening`). ``tta`` is the
     test-time augmentation of the final evaluation (:func:`convmixer.train.evaluate.tta_views`:
     ``"none"``, ``"flip"`` or ``"flip-shift"``); the evaluations after earlier epochs, which only
-    draw the learning curve, classify each image once. ``norm_momentum`` is BatchNorm's momentum
+    draw the learning curve, classify each image once. Progressive resizing trains the first
+    ``progressive_epochs`` on ``progressive_size x progressive_size`` images: the whole image scaled
+    down (``progressive_mode="scale"``) or a random window of it at its own scale (``"crop"``).
+    ``norm_momentum`` is BatchNorm's momentum
     for its running statistics (PyTorch's convention and default, 0.1; larger follows the weights
     faster); ``lookahead_every`` > 0 averages the weights every that many steps
     (:mod:`convmixer.train.lookahead`; 0: off).
@@ -79,6 +83,7 @@ class TrainProfile:
     dirac_depthwise: bool = False
     progressive_size: int | None = None
     progressive_epochs: int = 0
+    progressive_mode: str = "scale"
     norm_momentum: float = 0.1
     lookahead_every: int = 0
 
@@ -107,6 +112,8 @@ class TrainProfile:
         if not isinstance(self.lookahead_every, int) or self.lookahead_every < 0:
             raise ValueError(f"lookahead_every must be an integer >= 0, got {self.lookahead_every!r}")
         config = self.model_config()  # unknown model names or fields fail here, with one sentence
+        if self.progressive_mode not in PROGRESSIVE_MODES:
+            raise ValueError(f"progressive_mode must be one of {', '.join(PROGRESSIVE_MODES)}, got {self.progressive_mode!r}")
         if self.progressive_epochs < 0 or (self.progressive_epochs > 0) != (self.progressive_size is not None):
             raise ValueError("progressive resizing needs both progressive_size and progressive_epochs > 0 (or neither)")
         if self.progressive_size is not None and not (

@@ -20,7 +20,7 @@ from convmixer.studies.recipe import (
     variant_profile,
     write_results,
 )
-from convmixer.train import get_profile
+from convmixer.train import TrainProfile, get_profile
 
 CPU_PROXY = get_profile("cpu-plain").replace(name="cpu-proxy", epochs=4, stem_init="whiten", tta="flip-shift")
 
@@ -47,6 +47,8 @@ def test_each_variant_changes_one_thing_and_all_changes_all_of_them():
     for variant, fields in expected.items():
         assert changed_fields(variant) == fields, variant
     assert changed_fields("all") == set().union(*expected.values())
+    assert changed_fields("progressive-crop") == {"progressive_size", "progressive_epochs", "progressive_mode"}
+    assert variant_profile(get_profile("cpu"), "no-bias-lr", 0).norm_bias_lr_scale == 1.0 != get_profile("cpu").norm_bias_lr_scale
     progressive = variant_profile(CPU_PROXY, "progressive", 0)
     assert progressive.train_size(1) == 24 and progressive.train_size(2) is None
     with pytest.raises(ValueError, match="unknown variant 'mixup'"):
@@ -104,3 +106,11 @@ def test_script_holds_out_validation_never_reads_test_and_resumes(trainable_fold
     assert runs[0] == first[0]  # kept, not trained again
     assert all(r.validation_images == 40 for r in runs) and meta["total_wall_seconds"] > 0
     assert meta["split"]["validation_per_class"] == 4 and meta["variants"] == list(VARIANTS)
+    full = tmp_path / "full.json"  # the whole cpu recipe as the base: its own budget, its own file
+    monkeypatch.setattr(script, "CPU_FULL", script.CPU_FULL.replace(batch_size=50, progressive_epochs=0,
+                                                                    progressive_size=None))
+    assert script.main([*common[:2], "--out", str(full), *common[4:], "--base", "cpu", "--variants", "baseline",
+                        "--seeds", "0"]) == 0
+    (run,), meta = read_results(full)
+    assert TrainProfile.from_dict(meta["budget"]).name == "cpu-full" and run.validation_images == 40
+    assert script.build_parser("cpu").parse_args([]).out.endswith("recipe_full.json")

@@ -49,6 +49,20 @@ def test_a_smaller_size_is_the_same_augmentation_scaled_down():
     torch.testing.assert_close(small, expected, atol=1e-4, rtol=1e-4)
 
 
+def test_a_cropped_size_is_a_window_of_the_same_augmentation_at_its_own_scale():
+    images, config = uint8_images(64), AugmentConfig(crop_padding=4, flip=True)
+    full = augment_batch(images, config, torch.Generator().manual_seed(3))
+    small = augment_batch(images, config, torch.Generator().manual_seed(3), size=24, crop=True)
+    assert small.shape == (64, 3, 24, 24)
+    corners = set()
+    for image, window in zip(full, small):  # each window is an unscaled 24 x 24 piece of its image
+        found = [(top, left) for top in range(9) for left in range(9)
+                 if torch.equal(image[:, top:top + 24, left:left + 24], window)]
+        assert found, "a cropped image is not a window of the full augmentation"
+        corners.add(found[0])
+    assert len(corners) > 20  # windows drawn at random, not one fixed place
+
+
 def test_sizes_that_cannot_be_reached_are_one_sentence():
     with pytest.raises(ValueError, match="can only scale square images down: 32x32 to 40x40"):
         augment_batch(uint8_images(2), AugmentConfig(), torch.Generator(), size=40)
@@ -61,20 +75,23 @@ def test_progressive_profile_checks_its_size_and_says_which_epochs_are_small():
         TINY.replace(progressive_size=22, progressive_epochs=1)
     with pytest.raises(ValueError, match="needs both progressive_size and progressive_epochs"):
         TINY.replace(progressive_size=24)
+    with pytest.raises(ValueError, match="progressive_mode must be one of scale, crop, got 'zoom'"):
+        TINY.replace(progressive_mode="zoom")
 
 
-def test_fit_trains_the_first_epochs_small_and_evaluates_full_size(train_set, test_set, monkeypatch):
+@pytest.mark.parametrize("mode", ["scale", "crop"])
+def test_fit_trains_the_first_epochs_small_and_evaluates_full_size(train_set, test_set, monkeypatch, mode):
     sizes = []
 
-    def recording(images, config, generator, *, size=None, flip=None):
-        sizes.append(size)
-        return augment_batch(images, config, generator, size=size, flip=flip)
+    def recording(images, config, generator, *, size=None, flip=None, crop=False):
+        sizes.append((size, crop))
+        return augment_batch(images, config, generator, size=size, flip=flip, crop=crop)
 
     monkeypatch.setattr(convmixer.train.loader, "augment_batch", recording)
-    profile = TINY.replace(epochs=3, progressive_size=16, progressive_epochs=2)
+    profile = TINY.replace(epochs=3, progressive_size=16, progressive_epochs=2, progressive_mode=mode)
     result = fit(profile, train=train_set, test=test_set, device="cpu", progress=False)
     steps = len(train_set) // profile.batch_size
-    assert sizes == [16] * (2 * steps) + [None] * steps
+    assert sizes == [(16, mode == "crop")] * (2 * steps) + [(None, mode == "crop")] * steps
     assert result.evaluation.accuracy == evaluate(result.model, test_set).accuracy  # 32 x 32 test images
 
 
