@@ -40,7 +40,7 @@ from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import write_record_file
 from convmixer.train import build_training, get_profile
 from convmixer.train.acceleration import Acceleration
-from convmixer.train.grid_major import grid_major_depthwise
+from convmixer.train.grid_major import grid_major_depthwise, pointwise_product
 
 OUT = Path(__file__).resolve().parent / "results" / "step_breakdown-cpu.json"
 PROFILE = get_profile("cpu").replace(stem_init="random")
@@ -119,7 +119,7 @@ def grid_major_parts() -> dict[str, float]:
         return grid_major_depthwise(x, depthwise.weight, depthwise.bias, grid, grid)
 
     def point(x: torch.Tensor) -> torch.Tensor:
-        return torch.addmm(pointwise.bias.view(-1, 1), pointwise.weight.flatten(1), x.view(config.dim, -1)).view(shape)
+        return pointwise_product(x, pointwise.weight, pointwise.bias)
 
     def batch_norm(x: torch.Tensor) -> torch.Tensor:
         return norm(x.reshape(1, config.dim, -1, 1)).view(shape)

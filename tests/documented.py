@@ -577,8 +577,24 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
     return readme, bench
 
 
+def pointwise_product_quotes() -> list[str]:
+    """benchmarks/README's point-wise product paragraph: per image size, the best step each way,
+    their ratio and in how many rounds the engine's way was faster."""
+    record = load(BENCH / "pointwise_product-cpu.json")
+    quotes = []
+    for step in record["steps"]:
+        old, new = step["addmm_ms"], step["pointwise_product_ms"]
+        faster = sum(a > b for a, b in zip(old, new))
+        size = step["image_size"]
+        quotes.append(f"at {size} × {size} the best step took {min(new):.0f} against {min(old):.0f} ms "
+                      f"({step['speedup_of_best']:.2f}x), and `pointwise_product` was faster in {faster} of the "
+                      f"{record['rounds']} rounds")
+    quotes.append(f"{record['repeats']} steps a round, {record['date'][11:16]} UTC, load {record['machine']['load_average'][0]}")
+    return quotes
+
+
 def benchmarks_quotes() -> list[str]:
-    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1]
+    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes()
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]

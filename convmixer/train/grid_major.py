@@ -122,11 +122,10 @@ class _PointwiseProduct(torch.autograd.Function):
     """``y = W z + b`` on an ``(h, B n)`` matrix: the forward pass as oneDNN's 1 x 1 convolution of
     the same memory viewed as a ``(1, h, B n, 1)`` image, the backward pass as two ``mm``.
 
-    Measured on ``(128 x 128) @ (128 x 16,384)`` (the ``cpu`` model at batch 256), oneDNN's
-    forward was 1.3-1.4x faster than MKL's ``addmm`` on this wide, short-K shape, but autograd's
-    backward through the convolution was slower than the two products, so each pass takes its faster
-    kernel. On the whole training step it gained 4-6 % (the best of four alternating rounds, 2-core
-    Zen 3, 7 December 2026; ``benchmarks/README.md``, "Grid-major").
+    On ``(128 x 128) @ (128 x 16,384)`` (the ``cpu`` model at batch 256) oneDNN's forward pass was
+    faster than MKL's ``addmm`` on this wide, short-K shape, but autograd's backward pass through the
+    convolution was slower than the two products, so each pass takes its faster kernel
+    (``benchmarks/pointwise_product.py`` times the whole step both ways).
     """
 
     @staticmethod
