@@ -577,6 +577,30 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
     return readme, bench
 
 
+def recipe_full_quotes() -> list[str]:
+    """benchmarks/README's whole-recipe ablation (results/recipe_full.json): the seeds, the
+    verdict, the crop's curve around the end of the small epochs, and the runs' wall minutes."""
+    from convmixer.studies.recipe import read_results, summarise
+
+    runs, notes = read_results(RESULTS / "recipe_full.json")
+    results = {r.variant: r for r in summarise(runs)}
+    crop = results["progressive-crop"].versus_baseline
+    at = lambda variant, epoch: 100 * sum(r.history[epoch - 1].eval_accuracy for r in runs if r.variant == variant) / sum(
+        r.variant == variant for r in runs)
+    small = get_profile("cpu").progressive_epochs
+    wall = [r.wall_seconds / 60 for r in runs]
+    return [
+        f"--seeds {' '.join(str(s) for s in notes['seeds'])}",
+        f"{crop.difference:+.2f} ± {crop.half_width:.2f} points: {'larger than' if crop.separable else 'within'} the noise",
+        f"the crop-trained models scored {at('progressive-crop', small):.1f} % against {at('baseline', small):.1f} %",
+        f"one full-size epoch later {at('progressive-crop', small + 1):.1f} % against {at('baseline', small + 1):.1f} %",
+        f"took {min(wall):.1f} to {max(wall):.1f} minutes of wall time",
+        "seeds of 6 December took {:.1f} to {:.1f} (the time".format(
+            *(f(load(path)["minutes"] for path in BENCH.glob("time_to_accuracy-ours-cpu-seed*.json")) for f in (min, max))),
+        f"{notes['total_wall_seconds'] / 60:.0f} minutes in all",
+    ]
+
+
 def pointwise_product_quotes() -> list[str]:
     """benchmarks/README's point-wise product paragraph: per image size, the best step each way,
     their ratio and in how many rounds the engine's way was faster."""
@@ -594,7 +618,7 @@ def pointwise_product_quotes() -> list[str]:
 
 
 def benchmarks_quotes() -> list[str]:
-    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes()
+    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes() + recipe_full_quotes()
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
@@ -1100,8 +1124,9 @@ def proven_tables() -> list[str]:
     from convmixer.studies.recipe import format_table, read_results, summarise
 
     runs, _ = read_results(RESULTS / "recipe_ablation.json")
+    full, _ = read_results(RESULTS / "recipe_full.json")
     grid = load_script("grid_major", folder="benchmarks")
-    return [format_table(summarise(runs)), load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu"),
+    return [format_table(summarise(runs)), format_table(summarise(full)), load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu"),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / "step_breakdown-cpu.json"))]
 

@@ -27,8 +27,9 @@ def seed_accuracies() -> list[float]:
             for p in sorted((REPO / "benchmarks" / "results").glob("time_to_accuracy-ours-cpu-seed*.json"))]
 
 
-def test_the_ablation_table_is_the_one_its_results_file_gives():
-    runs, _ = read_results(REPO / "results" / "recipe_ablation.json")
+@pytest.mark.parametrize("name", ["recipe_ablation.json", "recipe_full.json"])
+def test_the_ablation_tables_are_the_ones_their_results_files_give(name):
+    runs, _ = read_results(REPO / "results" / name)
     assert format_table(summarise(runs)) in BENCHMARKS
 
 

@@ -14,6 +14,7 @@ KINDS = {
     "results/erf_study.json": ("convmixer ERF study", 1),
     "results/kernel_size_study.json": ("convmixer ERF study", 1),  # the ERF study's kernel-study plan
     "results/recipe_ablation.json": ("convmixer recipe ablation", 1),
+    "results/recipe_full.json": ("convmixer recipe ablation", 1),  # the same script with --base cpu
     "benchmarks/results/pointwise_product-cpu.json": ("convmixer point-wise product", 1),
     "results/patch_study.json": ("convmixer patch-size study", 1),
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
