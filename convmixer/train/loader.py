@@ -41,8 +41,7 @@ class BatchLoader:
 
     ``batches(epoch, start_step, size, crop)`` yields the batches of ``epoch`` from step
     ``start_step`` on, ``size x size`` if given (progressive resizing: scaled down, or cropped);
-    an epoch has
-    :attr:`steps_per_epoch` steps (the last incomplete batch is dropped).
+    an epoch has :attr:`steps_per_epoch` steps (the last incomplete batch is dropped).
 
     Raises:
         ValueError: ``batch_size`` does not split evenly over the processes, or the training set

@@ -57,10 +57,9 @@ class TrainProfile:
     draw the learning curve, classify each image once. Progressive resizing trains the first
     ``progressive_epochs`` on ``progressive_size x progressive_size`` images: the whole image scaled
     down (``progressive_mode="scale"``) or a random window of it at its own scale (``"crop"``).
-    ``norm_momentum`` is BatchNorm's momentum
-    for its running statistics (PyTorch's convention and default, 0.1; larger follows the weights
-    faster); ``lookahead_every`` > 0 averages the weights every that many steps
-    (:mod:`convmixer.train.lookahead`; 0: off).
+    ``norm_momentum`` is BatchNorm's momentum for its running statistics (PyTorch's convention and
+    default, 0.1; larger follows the weights faster); ``lookahead_every`` > 0 averages the weights
+    every that many steps (:mod:`convmixer.train.lookahead`; 0: off).
     """
 
     name: str
@@ -273,10 +272,10 @@ SKIP_STUDY = SHORT.replace(
 ERF_STUDY = SHORT.replace(name="erf-study", test_subset=None)
 
 # Kernel size where the model is good (convmixer.studies.erf, the "kernel-study" plan):
-# the cpu recipe of 6 December (frozen above), whose models pass 80 %, with only k changed. The study script holds the
-# recipe's own 500 images of every class out and judges every model on them (its last epoch with the
-# recipe's 6 views), so the profile keeps no split of its own: the test set is never read. The
-# stored study: results/kernel_size_study.json.
+# the cpu recipe of 6 December (frozen above), whose models pass 80 %, with only k changed. The
+# study script holds the recipe's own 500 images of every class out and judges every model on them
+# (its last epoch with the recipe's 6 views), so the profile keeps no split of its own: the test
+# set is never read. The stored study: results/kernel_size_study.json.
 KERNEL_STUDY = CPU_DECEMBER_6.replace(name="kernel-study", validation_per_class=0)
 
 # Patch size, trained (convmixer.studies.patch, scripts/patch_study.py): that recipe at a width
