@@ -141,19 +141,19 @@ def _randint(high: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (torch.rand(high.shape, generator=generator, device=high.device) * high).long()
 
 
-def shift_matrices(offsets: torch.Tensor, size: int) -> torch.Tensor:
-    """``(B, size, size)`` matrices with ``M[b, i, i + offsets[b]] = 1``: row ``i`` of the output
-    reads row ``i + offset`` of the input, and rows that fall outside read zeros."""
-    i = torch.arange(size, device=offsets.device)
-    return (i.view(1, 1, size) == (i.view(1, size, 1) + offsets.view(-1, 1, 1))).float()
-
-
 def window_matrices(starts: torch.Tensor, size: int, length: int) -> torch.Tensor:
-    """``(B, size, length)`` matrices with ``M[b, i, starts[b] + i] = 1``: the ``size`` rows from
-    ``starts[b]`` on, at their own scale (a random crop without padding)."""
+    """``(B, size, length)`` matrices with ``M[b, i, starts[b] + i] = 1``: row ``i`` of the output
+    reads row ``starts[b] + i`` of a ``length``-row input, at its own scale, and rows that fall
+    outside read zeros."""
     i = torch.arange(size, device=starts.device)
     j = torch.arange(length, device=starts.device)
     return (j.view(1, 1, length) == (i.view(1, size, 1) + starts.view(-1, 1, 1))).float()
+
+
+def shift_matrices(offsets: torch.Tensor, size: int) -> torch.Tensor:
+    """``(B, size, size)`` matrices with ``M[b, i, i + offsets[b]] = 1``: row ``i`` of the output
+    reads row ``i + offset`` of the input, and rows that fall outside read zeros."""
+    return window_matrices(offsets, size, size)
 
 
 def resize_matrices(starts: torch.Tensor, lengths: torch.Tensor, size: int) -> torch.Tensor:
