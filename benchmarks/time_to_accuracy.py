@@ -3,6 +3,7 @@
     python benchmarks/time_to_accuracy.py ours --profile cpu --seed 1   # our fit(), the cpu profile
     python benchmarks/time_to_accuracy.py timm --profile quick          # timm's ConvMixer, plain loop
     python benchmarks/time_to_accuracy.py --figure                      # docs/img/time_to_accuracy.png
+    python benchmarks/time_to_accuracy.py ours --archived full-size     # an archived recipe against cpu's
 
 What is timed: from the first training step to the end of the last evaluation -- training, an
 evaluation after every epoch (one view of each image) and the final model's evaluation on the test
@@ -26,7 +27,10 @@ Contenders, one per process (some settings of ours, like host-memory reuse, are 
 Each run writes ``benchmarks/results/time_to_accuracy-<contender>-<profile>[-seed<n>].json`` (a
 :mod:`convmixer.records` file): the curve (epoch, minutes, accuracy and the split it was measured
 on), the final test accuracy, the profile, the machine (with its load average before and after)
-and the date.
+and the date. The runs of a recipe the profile does not train -- an earlier one, or a candidate
+that was not adopted -- are kept in ``results/archive/`` with a tag in their names (``...-cpu-full-
+size-seed0.json``), and ``--archived TAG`` sets them against the current recipe's seeds on the last
+epoch's validation accuracy: the test accuracy never chooses a recipe.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from convmixer.data.augment import AugmentConfig
 from convmixer.data.sources import ImageDataset, load_cifar10
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import read_record_file, write_record_file
-from convmixer.studies.stats import mean_half_width
+from convmixer.studies.stats import Comparison, Group, compare, mean_half_width, seed_noise
 from convmixer.train import EpochRecord, evaluate, fit, get_profile, one_cycle_schedule
 from convmixer.train.engine import training_split
 from convmixer.train.export import export_model
@@ -185,14 +189,48 @@ def draw_figure(target: float) -> Path:
     return FIGURE
 
 
-def seed_table(contender: str, profile_name: str) -> str:
-    """A Markdown table of every stored seed of ``contender`` with ``profile_name`` (files
-    ``time_to_accuracy-<contender>-<profile>-seed<n>.json``): final test accuracy, the last
-    per-epoch (validation) accuracy, wall and CPU minutes, load average before, the machine's
-    matmul peak; then the mean with its 95 % interval over seeds and the slowest run."""
+def stored_runs(contender: str, profile_name: str, archived: str | None = None) -> list[dict]:
+    """Every stored seed of ``contender`` with ``profile_name``, by seed: the current recipe's files
+    ``time_to_accuracy-<contender>-<profile>-seed<n>.json``, or with ``archived`` the runs of a
+    recipe the profile does not train (an earlier one, or a candidate that was not adopted), kept as
+    ``archive/time_to_accuracy-<contender>-<profile>-<archived>-seed<n>.json``."""
+    folder, stem = (RESULTS, profile_name) if archived is None else (RESULTS / "archive", f"{profile_name}-{archived}")
+    paths = sorted(folder.glob(f"time_to_accuracy-{contender}-{stem}-seed*.json"))
+    if not paths:
+        raise ValueError(f"no stored runs of {contender} with profile {stem}")
+    return [read_record_file(path, RECORD_FORMAT, RECORD_VERSION, made_by="benchmarks/time_to_accuracy.py")
+            for path in paths]
+
+
+def last_validation_accuracy(record: dict) -> float:
+    """The last epoch's one-view accuracy (%) on the held-out validation images: what a recipe is
+    chosen by (its test accuracy is read once and never used for a choice)."""
+    *epochs, _final = record["curve"]
+    if epochs[-1]["split"] != "validation":
+        raise ValueError(f"profile {record['profile']['name']} drew its curve on the {epochs[-1]['split']} split, "
+                         "so its runs cannot choose a recipe")
+    return 100 * epochs[-1]["accuracy"]
+
+
+def recipe_comparison(contender: str, profile_name: str, archived: str) -> Comparison:
+    """The ``archived`` recipe of ``profile_name`` against its current one, seeds against seeds, on
+    the last epoch's validation accuracy by the package's one rule
+    (:func:`convmixer.studies.stats.compare`, the seed spread pooled over both recipes)."""
+    other, current = (Group(label, tuple(last_validation_accuracy(r) for r in stored_runs(contender, profile_name, tag)))
+                      for label, tag in ((f"{profile_name} {archived}", archived), (profile_name, None)))
+    noise = seed_noise([other, current])
+    if noise is None:
+        raise ValueError("comparing two recipes needs two or more seeds of one of them")
+    return compare([other], [current], noise, f"{other.label} vs {current.label}")
+
+
+def seed_table(contender: str, profile_name: str, archived: str | None = None) -> str:
+    """A Markdown table of every stored seed of ``contender`` with ``profile_name``
+    (:func:`stored_runs`): final test accuracy, the last per-epoch (validation) accuracy, wall and
+    CPU minutes, load average before, the machine's matmul peak; then the mean with its 95 %
+    interval over seeds and the slowest run."""
     rows, accuracies, minutes = [], [], []
-    for path in sorted(RESULTS.glob(f"time_to_accuracy-{contender}-{profile_name}-seed*.json")):
-        record = read_record_file(path, RECORD_FORMAT, RECORD_VERSION, made_by="benchmarks/time_to_accuracy.py")
+    for record in stored_runs(contender, profile_name, archived):
         *epochs, final = record["curve"]
         machine = record["machine"]
         accuracies.append(100 * record["final_test_accuracy"])
@@ -201,8 +239,6 @@ def seed_table(contender: str, profile_name: str) -> str:
         rows.append(f"| {record['profile']['seed']} | **{accuracies[-1]:.2f} %** | {100 * epochs[-1]['accuracy']:.2f} % "
                     f"({epochs[-1]['split']}) | {record['minutes']:.1f} | {record['cpu_minutes']:.1f} | {load} | "
                     f"{machine.get('matmul_peak_gflops', '--')} |")
-    if not rows:
-        raise ValueError(f"no stored runs of {contender} with profile {profile_name}")
     half = mean_half_width(accuracies)
     spread = f" ± {half:.2f}" if half is not None else ""
     lines = ["| seed | test accuracy | last epoch, one view | wall min | CPU min | load before | matmul peak GFLOP/s |",
@@ -219,6 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", help="CIFAR-10 source (default: $CONVMIXER_DATA)")
     parser.add_argument("--figure", action="store_true", help="draw every stored curve")
     parser.add_argument("--table", action="store_true", help="the stored seeds of the contender and profile as a table")
+    parser.add_argument("--archived", metavar="TAG", help="with --table: the archived runs of that tag; alone: "
+                        "set them against the current recipe's on the validation split")
     parser.add_argument("--export", type=Path, help="ship our trained model here (.pt + .json record)")
     parser.add_argument("--seed", type=int, help="the profile's seed (the file's name says it)")
     args = parser.parse_args(argv)
@@ -226,7 +264,10 @@ def main(argv: list[str] | None = None) -> int:
         print(draw_figure(0.85))
         return 0
     if args.table:
-        print(seed_table(args.contender or "ours", args.profile))
+        print(seed_table(args.contender or "ours", args.profile, args.archived))
+        return 0
+    if args.archived:
+        print(recipe_comparison(args.contender or "ours", args.profile, args.archived).describe())
         return 0
     if args.contender is None:
         parser.error("name a contender (ours or timm) or pass --figure")

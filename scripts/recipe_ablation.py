@@ -10,7 +10,7 @@ total wall seconds and every run. The split is the studies' (500 images of every
 CIFAR-10's training split, ``convmixer.data.splits.hold_out``); the test split is never read.
 Runs already in the file with the same budget are kept, so an interrupted ablation resumes where it
 stopped (a file of another budget is refused, never overwritten). ``--epochs`` sets the proxy budget (default 4).
-``--base cpu`` changes the whole ``cpu`` recipe instead, at its own budget, and writes
+``--base cpu`` changes the whole ``cpu`` recipe of 6 December instead, at its own budget, and writes
 ``results/recipe_full.json``::
 
     python scripts/recipe_ablation.py --base cpu --variants baseline progressive-crop --seeds 0
@@ -29,6 +29,7 @@ from convmixer.data.sources import ImageDataset
 from convmixer.studies.recipe import VARIANTS, format_table, read_results, run_variant, summarise, write_results
 from convmixer.studies.records import run_planned, stored_runs
 from convmixer.train import TrainProfile, get_profile
+from convmixer.train.profiles import CPU_DECEMBER_6
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "recipe_ablation.json"
 PROXY_EPOCHS = 4
@@ -38,15 +39,17 @@ BUDGET = get_profile("cpu-plain").replace(name="cpu-proxy", epochs=PROXY_EPOCHS,
 
 
 # The bases a variant changes: the proxy above, or the whole cpu recipe at its own budget (the split
-# comes from this script, as in the kernel-size study, so the profile keeps none of its own).
-CPU_FULL = get_profile("cpu").replace(name="cpu-full", validation_per_class=0)
+# comes from this script, as in the kernel-size study, so the profile keeps none of its own). The
+# whole-recipe file was made on the cpu recipe of 6 December and its base stays that recipe; to
+# ablate a later one, give it its own base and file (a file of another budget is refused).
+CPU_FULL = CPU_DECEMBER_6.replace(name="cpu-full", validation_per_class=0)
 OUTS = {"proxy": DEFAULT_OUT, "cpu": DEFAULT_OUT.with_name("recipe_full.json")}
 
 
 def build_parser(base: str = "proxy") -> argparse.ArgumentParser:
     parser = study_parser(__doc__.split("\n\n")[0], OUTS[base], (0, 1), 500)
     parser.add_argument("--base", choices=list(OUTS), default="proxy",
-                        help="proxy: the 4-epoch proxy of the plain recipe; cpu: the whole cpu recipe (~20 min a run)")
+                        help="proxy: the 4-epoch proxy of the plain recipe; cpu: the whole cpu recipe of 6 December (~20 min a run)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     return parser
 

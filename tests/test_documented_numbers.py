@@ -39,15 +39,17 @@ def test_the_grid_major_table_is_the_one_its_results_file_gives():
     assert script.format_table(steps) in BENCHMARKS
 
 
-def test_the_step_breakdown_table_is_the_one_its_results_file_gives():
+@pytest.mark.parametrize("name", ["step_breakdown-cpu.json", "archive/step_breakdown-cpu-2026-12-07.json"])
+def test_the_step_breakdown_tables_are_the_ones_their_results_files_give(name):
     script = load_script("step_breakdown", folder="benchmarks")
-    record = json.loads((REPO / "benchmarks" / "results" / "step_breakdown-cpu.json").read_text())
+    record = json.loads((REPO / "benchmarks" / "results" / name).read_text())
     assert script.format_table(record) in BENCHMARKS
 
 
-def test_the_seed_table_is_the_one_the_stored_runs_give():
+@pytest.mark.parametrize("archived", [None, "full-size"])
+def test_the_seed_tables_are_the_ones_the_stored_runs_give(archived):
     script = load_script("time_to_accuracy", folder="benchmarks")
-    assert script.seed_table("ours", "cpu") in BENCHMARKS
+    assert script.seed_table("ours", "cpu", archived) in BENCHMARKS
 
 
 @pytest.mark.parametrize("text", [README, BENCHMARKS], ids=["README", "benchmarks/README"])

@@ -28,12 +28,18 @@ FILES = sorted(str(p.relative_to(REPO)) for folder in ("results", "benchmarks/re
 
 
 def kind_of(name: str) -> tuple[str, int]:
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-full-size-seed"):
+        return "convmixer time to accuracy", 2  # a candidate cpu recipe, 7 December 2026, not adopted
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
     if name.startswith("benchmarks/results/archive/roofline-"):
         return "convmixer roofline", 1
-    if name.startswith("benchmarks/results/archive/step_breakdown-"):
+    if name.startswith("benchmarks/results/archive/step_breakdown-cpu-2026-12-06"):
         return "convmixer step breakdown", 1  # before the grid-major parts
+    if name.startswith("benchmarks/results/archive/step_breakdown-"):
+        return "convmixer step breakdown", 2
+    if name.startswith("benchmarks/results/archive/cpu"):
+        return "convmixer speed benchmark", 1
     if name.startswith("benchmarks/results/time_to_accuracy-"):
         return "convmixer time to accuracy", 2
     if name.startswith("benchmarks/results/cpu"):

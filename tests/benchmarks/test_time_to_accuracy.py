@@ -38,3 +38,33 @@ def test_both_contenders_curve_on_validation_and_score_the_test_set_once_alike(b
     assert script.draw_figure(0.85).stat().st_size > 10_000
     with pytest.raises(ValueError, match="no stored runs of timm with profile other"):
         script.seed_table("timm", "other")
+
+
+def test_an_archived_recipe_is_set_against_the_current_one_on_the_validation_split(benchmark, single_threaded):
+    script, data = benchmark
+    record = read_record_file(script.run("ours", "tiny", data, None, seed=1), script.RECORD_FORMAT, script.RECORD_VERSION)
+    *epochs, final = record["curve"]
+
+    def store(folder, stem: str, seed: int, validation: float, split: str = "validation") -> None:
+        curve = [*epochs[:-1], {**epochs[-1], "accuracy": validation, "split": split}, final]
+        payload = {**record, "curve": curve, "profile": {**record["profile"], "seed": seed}}
+        script.write_record_file(folder / f"time_to_accuracy-ours-{stem}-seed{seed}.json",
+                                 script.RECORD_FORMAT, script.RECORD_VERSION, payload)
+
+    archive = script.RESULTS / "archive"
+    archive.mkdir()
+    store(script.RESULTS, "tiny", 1, 0.76)
+    store(script.RESULTS, "tiny", 2, 0.78)
+    store(archive, "tiny-candidate", 0, 0.80)
+    store(archive, "tiny-candidate", 1, 0.82)
+    comparison = script.recipe_comparison("ours", "tiny", "candidate")
+    # means 81 and 77; both pairs 2 points apart, so s = sqrt(2) points with 2 degrees of freedom
+    assert comparison.difference == pytest.approx(4.0)
+    assert comparison.half_width == pytest.approx(4.303 * 2 ** 0.5, rel=1e-3)
+    assert comparison.label == "tiny candidate vs tiny" and not comparison.separable
+    assert "| mean of 2 |" in script.seed_table("ours", "tiny", "candidate")
+    store(archive, "tiny-candidate", 1, 0.82, split="test")
+    with pytest.raises(ValueError, match="drew its curve on the test split, so its runs cannot choose a recipe"):
+        script.recipe_comparison("ours", "tiny", "candidate")
+    with pytest.raises(ValueError, match="no stored runs of ours with profile tiny-other"):
+        script.recipe_comparison("ours", "tiny", "other")

@@ -4,6 +4,7 @@ package's one rule, the file round-trips, and the script resumes where it stoppe
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from study_fakes import FakeFit, epoch_record
@@ -114,3 +115,11 @@ def test_script_holds_out_validation_never_reads_test_and_resumes(trainable_fold
     (run,), meta = read_results(full)
     assert TrainProfile.from_dict(meta["budget"]).name == "cpu-full" and run.validation_images == 40
     assert script.build_parser("cpu").parse_args([]).out.endswith("recipe_full.json")
+
+
+def test_the_stored_whole_recipe_ablation_is_the_budget_its_base_trains():
+    """The file was made on the cpu recipe of 6 December; a later cpu recipe must not change the
+    base, or resuming it (``--seeds 2``) would be refused as another budget's file."""
+    script = load_script("recipe_ablation")
+    _, stored = read_results(Path(script.OUTS["cpu"]))
+    assert TrainProfile.from_dict(stored["budget"]) == script.CPU_FULL
