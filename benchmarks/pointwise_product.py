@@ -6,8 +6,8 @@ Times the whole training step as ``fit`` runs it grid-major (:func:`convmixer.tr
 the ``cpu`` profile's ConvMixer-128/8 at batch 256, at 32 x 32 and at the 24 x 24 of its first
 epochs) two ways in alternating rounds: with the point-wise convolution as one ``addmm`` of the
 ``(h, B n)`` matrix, forward and backward (what the engine did first), and with
-:func:`convmixer.train.grid_major.pointwise_product` (forward as oneDNN's 1 x 1 convolution of
-the same memory, backward as two ``mm``). Each round is the median of a few steps, in
+:func:`convmixer.train.grid_major.pointwise_product` (forward as one ``mm`` with the bias added in
+place, backward as two ``mm``). Each round is the median of a few steps, in
 milliseconds. Writes ``results/pointwise_product-cpu.json``.
 """
 

@@ -550,8 +550,11 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
         f"({x(now, 'train', 'timm')}× timm, {x(now, 'train', 'labml')}× labml-nn)",
         f"infers at {infer} their speed",
         f"({100 * roofline_now()['models'][0]['share_of_peak']:.0f} % on the Zen 4, `roofline-cpu.json`)",
+        f"{load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']} repeats) `fit`'s engine",
         f"engine trained {x(full, 'train', 'timm-reuse')}× faster than timm's loop given the same memory setting",
-        f"runs {zen4_breakdown()['pointwise conv'][1] / zen4_breakdown()['pointwise conv'][0]:.1f}×",
+        "point-wise product {:.1f}× slower than oneDNN's".format(
+            (lambda part: part[1] / part[0])(zen4_breakdown(ZEN4_CONV.format("step_breakdown-cpu"))["pointwise conv"])),
+        f"7 repeats before the change had given {speed(ZEN4_CONV.format('cpu-cpu-recipe'))[('train', 'timm-reuse')]['ours_speedup']:.2f}×",
     ]
     roof = load(BENCH / ZEN3_ROOFLINE)
     cpu_model, big = roof["models"]
@@ -615,52 +618,61 @@ def recipe_full_quotes() -> list[str]:
     ]
 
 
-def zen4_breakdown() -> dict[str, tuple[float, float]]:
-    """Each part of one block in the current step breakdown (the Zen 4 container): (oneDNN, grid-major) ms."""
-    record = load(BENCH / "step_breakdown-cpu.json")
-    return {name: (ms, record["grid_major_part_ms"][name]) for name, ms in record["block_part_ms"].items()}
+ZEN4_CONV = "archive/{}-2026-12-07-zen4-conv.json"  # the first Zen 4 runs, before the mm forward pass
+
+
+def zen4_breakdown(name: str = "step_breakdown-cpu.json") -> dict[str, tuple[float, float]]:
+    """Each part of one block in a step breakdown: (oneDNN, grid-major) ms."""
+    record = load(BENCH / name)
+    return {part: (ms, record["grid_major_part_ms"][part]) for part, ms in record["block_part_ms"].items()}
 
 
 def zen4_step_quotes() -> list[str]:
     """benchmarks/README's section on the step measured on the Zen 4 container (7 December, later):
-    the speed run, the roofline and the breakdown; and the quick pair of the time-to-accuracy section."""
-    now, zen3 = speed("cpu-cpu-recipe.json"), speed(ZEN3_SPEED)
+    the breakdown before and after the point-wise forward pass became one ``mm``, the speed runs
+    and the roofline; and the quick pair of the time-to-accuracy section."""
+    now, first, zen3 = speed("cpu-cpu-recipe.json"), speed(ZEN4_CONV.format("cpu-cpu-recipe")), speed(ZEN3_SPEED)
     x = lambda runs, phase, who: f"{runs[(phase, who)]['ours_speedup']:.2f}x"
     machine = load(BENCH / "cpu-cpu-recipe.json")["machine"]
     family, model = machine["cpu_family_model"].split(" / ")
     roof = roofline_now()
     cpu_model, big = roof["models"]
-    record = load(BENCH / "step_breakdown-cpu.json")
-    parts, steps = zen4_breakdown(), record["step_ms"]
-    grid_step = steps[ENGINE]
     depth = get_profile("cpu").model_config().depth
     zen3_parts = load(BENCH / ZEN3_BREAKDOWN)
+    before_record, after_record = load(BENCH / ZEN4_CONV.format("step_breakdown-cpu")), load(BENCH / "step_breakdown-cpu.json")
+    before, after = zen4_breakdown(ZEN4_CONV.format("step_breakdown-cpu")), zen4_breakdown()
+    minutes_apart = (int(after_record["date"][11:13]) * 60 + int(after_record["date"][14:16])
+                     - int(before_record["date"][11:13]) * 60 - int(before_record["date"][14:16]))
+    steps, first_steps = after_record["step_ms"], before_record["step_ms"]
     ours, timm = (load(BENCH / f"time_to_accuracy-{who}-quick.json") for who in ("ours", "timm"))
     quotes = [speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]), ratio(r, True))
               for r in now.values()]
     quotes += [
         f"family {family} model {model} (Zen 4, AVX-512), 2 threads — each script alone",
-        f"(`results/cpu-cpu-recipe.json`, {machine['date_utc'][11:16]} UTC, "
-        f"{load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']} repeats, load {load_pair('cpu-cpu-recipe.json')})",
-        f"{x(now, 'train', 'timm')} timm's plain loop, {x(now, 'train', 'labml')} labml-nn's, and "
-        f"**{x(now, 'train', 'timm-reuse')} timm's given the same memory setting**",
-        f"Zen 3 it was ({x(zen3, 'train', 'timm-reuse')})",
-        f"In inference: {x(now, 'infer', 'timm')}, {x(now, 'infer', 'labml')} and {x(now, 'infer', 'timm-reuse')}",
-        (f"peak {roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} "
-         f"images/s, {cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**, "
-         f"ConvMixer-256/8 p2 {100 * big['share_of_peak']:.0f} % ({roof['date'][11:16]} UTC"),
-        f"{parts['pointwise conv'][1]:.1f} ms a block against {parts['pointwise conv'][0]:.1f} ms",
-        (f"({parts['pointwise conv'][1] / parts['pointwise conv'][0]:.1f}x; on the Zen 3 it was "
+        f"(`python benchmarks/step_breakdown.py`, {before_record['date'][11:16]} UTC",
+        f"{before['pointwise conv'][1]:.1f} ms a block against {before['pointwise conv'][0]:.1f} ms",
+        (f"({before['pointwise conv'][1] / before['pointwise conv'][0]:.1f}x; on the Zen 3 it was "
          f"{zen3_parts['grid_major_part_ms']['pointwise conv'] / zen3_parts['block_part_ms']['pointwise conv']:.1f}x)"),
-        f"the largest share of the step ({100 * parts['pointwise conv'][1] * depth / grid_step:.0f} %)",
-        f"({parts['depthwise conv'][1]:.1f} against {parts['depthwise conv'][0]:.1f} ms)",
-        (f"({grid_step:.0f} and {steps[ENGINE + ', again']:.0f} ms in two runs, against "
-         f"{steps['engine without grid-major']:.0f} ms without it)"),
-        f"add up to more than the step ({100 * record['grid_major_blocks_sum_ms'] / grid_step:.0f} %)",
-        f"ran at {record['matmul']['pointwise_gflops']:.1f} GFLOP/s",
-        f"a square 2048 product ran at {record['matmul']['square_2048_gflops']:.1f}",
+        f"the largest share of the step ({100 * before['pointwise conv'][1] * depth / first_steps[ENGINE]:.0f} %)",
+        f"The same script after the change ({after_record['date'][11:16]} UTC)",
+        f"took {after['pointwise conv'][1]:.1f} ms against oneDNN's {after['pointwise conv'][0]:.1f} ms",
+        (f"{steps[ENGINE]:.0f} and {steps[ENGINE + ', again']:.0f} ms in two runs against "
+         f"{steps['engine without grid-major']:.0f} ms without grid-major"),
+        f"moved from {before['pointwise conv'][0]:.1f} to {after['pointwise conv'][0]:.1f} ms between the two runs {minutes_apart} minutes apart",
         f"`torch.compile` ({steps['engine + torch.compile']:.0f} ms)",
         f"`F.linear` ({steps['engine, point-wise as F.linear']:.0f} ms)",
+        f"--repeats {load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']}`, `results/cpu-cpu-recipe.json`, "
+        f"{machine['date_utc'][11:16]} UTC, load {load_pair('cpu-cpu-recipe.json')})",
+        f"{x(now, 'train', 'timm')} timm's plain loop, {x(now, 'train', 'labml')} labml-nn's, and **{x(now, 'train', 'timm-reuse')} timm's",
+        f"(on the Zen 3: {x(zen3, 'train', 'timm-reuse')})",
+        f"{load(BENCH / ZEN4_CONV.format('cpu-cpu-recipe'))['settings']['repeats']} repeats had given {x(first, 'train', 'timm-reuse')}",
+        (f"timm's plain loop alone moved from {ms(first[('train', 'timm')]['ms_per_step_median'])} to "
+         f"{ms(now[('train', 'timm')]['ms_per_step_median'])} ms a step"),
+        f"In inference: {x(now, 'infer', 'timm')}, {x(now, 'infer', 'labml')} and {x(now, 'infer', 'timm-reuse')}",
+        f"(`python benchmarks/roofline.py`, `results/roofline-cpu.json`, {roof['date'][11:16]} UTC",
+        (f"peak {roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} "
+         f"images/s, {cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**, "
+         f"ConvMixer-256/8 p2 {100 * big['share_of_peak']:.0f} %"),
         # the quick pair
         f"Our `fit` reached {pct(ours['final_test_accuracy'])} in {ours['minutes']:.1f} minutes",
         (f"timm's loop {pct(timm['final_test_accuracy'])} in {timm['minutes']:.1f} minutes "
@@ -695,10 +707,11 @@ def full_size_quotes() -> list[str]:
     ]
 
 
-def pointwise_product_quotes() -> list[str]:
-    """benchmarks/README's point-wise product paragraph: per image size, the best step each way,
-    their ratio and in how many rounds the engine's way was faster."""
-    record = load(BENCH / "pointwise_product-cpu.json")
+def pointwise_product_quotes(name: str) -> list[str]:
+    """benchmarks/README's point-wise product paragraphs (the Zen 3 run in archive/, the Zen 4 run
+    after the forward pass became one ``mm``): per image size, the best step each way, their ratio
+    and in how many rounds the engine's way was faster."""
+    record = load(BENCH / name)
     quotes = []
     for step in record["steps"]:
         old, new = step["addmm_ms"], step["pointwise_product_ms"]
@@ -712,7 +725,7 @@ def pointwise_product_quotes() -> list[str]:
 
 
 def benchmarks_quotes() -> list[str]:
-    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes() + recipe_full_quotes() + full_size_quotes() + zen4_step_quotes()
+    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes('archive/pointwise_product-cpu-2026-12-07-zen3.json') + pointwise_product_quotes('pointwise_product-cpu.json') + recipe_full_quotes() + full_size_quotes() + zen4_step_quotes()
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
@@ -1223,7 +1236,7 @@ def proven_tables() -> list[str]:
     return [format_table(summarise(runs)), format_table(summarise(full)), *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu", tag) for tag in (None, "full-size")),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             *(load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / name))
-              for name in ("step_breakdown-cpu.json", ZEN3_BREAKDOWN))]
+              for name in ("step_breakdown-cpu.json", ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
 
 
 def drop_tables(text: str, headers: list[str]) -> str:

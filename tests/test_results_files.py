@@ -38,6 +38,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer step breakdown", 1  # before the grid-major parts
     if name.startswith("benchmarks/results/archive/step_breakdown-"):
         return "convmixer step breakdown", 2
+    if name.startswith("benchmarks/results/archive/pointwise_product-"):
+        return "convmixer point-wise product", 1
     if name.startswith("benchmarks/results/archive/cpu"):
         return "convmixer speed benchmark", 1
     if name.startswith("benchmarks/results/time_to_accuracy-"):

@@ -119,21 +119,20 @@ def grid_major_depthwise(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
 
 
 class _PointwiseProduct(torch.autograd.Function):
-    """``y = W z + b`` on an ``(h, B n)`` matrix: the forward pass as oneDNN's 1 x 1 convolution of
-    the same memory viewed as a ``(1, h, B n, 1)`` image, the backward pass as two ``mm``.
+    """``y = W z + b`` on an ``(h, B n)`` matrix: the forward pass as one ``mm`` and the bias added in
+    place, the backward pass as two ``mm``.
 
-    On ``(128 x 128) @ (128 x 16,384)`` (the ``cpu`` model at batch 256) oneDNN's forward pass was
-    faster than MKL's ``addmm`` on this wide, short-K shape, but autograd's backward pass through the
-    convolution was slower than the two products, so each pass takes its faster kernel
-    (``benchmarks/pointwise_product.py`` times the whole step both ways).
+    On ``(128 x 128) @ (128 x 16,384)`` (the ``cpu`` model at batch 256) ``addmm`` runs its bias
+    through a slower path than ``mm`` and an in-place add; oneDNN's 1 x 1 convolution of the same
+    memory viewed as a ``(1, h, B n, 1)`` image, the forward pass here until 7 December, was faster
+    than ``addmm`` on a Zen 3 container but much slower than ``mm`` on a Zen 4 one
+    (``benchmarks/README.md``, "The same step on a Zen 4 container").
     """
 
     @staticmethod
     def forward(ctx, z, weight, bias):  # type: ignore[override]
         ctx.save_for_backward(z, weight)
-        out_channels, in_channels = weight.shape
-        image = F.conv2d(z.view(1, in_channels, -1, 1), weight[:, :, None, None], bias)
-        return image.view(out_channels, -1)
+        return weight.mm(z).add_(bias[:, None])
 
     @staticmethod
     def backward(ctx, grad_y):  # type: ignore[override]
