@@ -28,9 +28,10 @@ Each run writes ``benchmarks/results/time_to_accuracy-<contender>-<profile>[-see
 :mod:`convmixer.records` file): the curve (epoch, minutes, accuracy and the split it was measured
 on), the final test accuracy, the profile, the machine (with its load average before and after)
 and the date. The runs of a recipe the profile does not train -- an earlier one, or a candidate
-that was not adopted -- are kept in ``results/archive/`` with a tag in their names (``...-cpu-full-
-size-seed0.json``), and ``--archived TAG`` sets them against the current recipe's seeds on the last
-epoch's validation accuracy: the test accuracy never chooses a recipe.
+that was not adopted -- are kept in ``results/archive/`` with a tag in their names
+(``time_to_accuracy-ours-cpu-full-size-seed0.json``), and ``--archived TAG`` sets them against the
+current recipe's seeds on the last epoch's validation accuracy: the test accuracy never chooses a
+recipe.
 """
 
 from __future__ import annotations
