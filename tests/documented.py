@@ -25,6 +25,7 @@ import math
 import re
 import statistics
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 from support import REPO
@@ -33,6 +34,7 @@ import convmixer
 from convmixer.analysis.cost import convmixer_parameters
 from convmixer.studies import erf, kernel_depth, patch, skip
 from convmixer.studies.stats import (
+    Z_975,
     binomial_standard_error,
     mean_half_width,
     seed_noise,
@@ -545,6 +547,7 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
     ablation = speed("cpu-cpu-recipe-ablation-quick.json")
     x = lambda runs, phase, who: f"{runs[(phase, who)]['ours_speedup']:.2f}"
     infer = span([now[("infer", c)]["ours_speedup"] for c in ("timm", "labml", "timm-reuse")], 2, "–", "×")
+    first_point = breakdown_parts(ZEN4_CONV.format("step_breakdown-cpu"))["pointwise conv"]
     readme = [
         f"trains **{x(now, 'train', 'timm-reuse')}× faster than timm's loop given the same memory setting**",
         f"({x(now, 'train', 'timm')}× timm, {x(now, 'train', 'labml')}× labml-nn)",
@@ -552,9 +555,9 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
         f"({100 * roofline_now()['models'][0]['share_of_peak']:.0f} % on the Zen 4, `roofline-cpu.json`)",
         f"{load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']} repeats) `fit`'s engine",
         f"engine trained {x(full, 'train', 'timm-reuse')}× faster than timm's loop given the same memory setting",
-        "point-wise product {:.1f}× slower than oneDNN's".format(
-            (lambda part: part[1] / part[0])(zen4_breakdown(ZEN4_CONV.format("step_breakdown-cpu"))["pointwise conv"])),
-        f"7 repeats before the change had given {speed(ZEN4_CONV.format('cpu-cpu-recipe'))[('train', 'timm-reuse')]['ours_speedup']:.2f}×",
+        f"point-wise product {first_point[1] / first_point[0]:.1f}× slower than oneDNN's",
+        (f"{load(BENCH / ZEN4_CONV.format('cpu-cpu-recipe'))['settings']['repeats']} repeats before the change had "
+         f"given {x(speed(ZEN4_CONV.format('cpu-cpu-recipe')), 'train', 'timm-reuse')}×"),
     ]
     roof = load(BENCH / ZEN3_ROOFLINE)
     cpu_model, big = roof["models"]
@@ -621,8 +624,8 @@ def recipe_full_quotes() -> list[str]:
 ZEN4_CONV = "archive/{}-2026-12-07-zen4-conv.json"  # the first Zen 4 runs, before the mm forward pass
 
 
-def zen4_breakdown(name: str = "step_breakdown-cpu.json") -> dict[str, tuple[float, float]]:
-    """Each part of one block in a step breakdown: (oneDNN, grid-major) ms."""
+def breakdown_parts(name: str) -> dict[str, tuple[float, float]]:
+    """Each part of one block in a step-breakdown file: (oneDNN, grid-major) ms."""
     record = load(BENCH / name)
     return {part: (ms, record["grid_major_part_ms"][part]) for part, ms in record["block_part_ms"].items()}
 
@@ -633,16 +636,17 @@ def zen4_step_quotes() -> list[str]:
     and the roofline; and the quick pair of the time-to-accuracy section."""
     now, first, zen3 = speed("cpu-cpu-recipe.json"), speed(ZEN4_CONV.format("cpu-cpu-recipe")), speed(ZEN3_SPEED)
     x = lambda runs, phase, who: f"{runs[(phase, who)]['ours_speedup']:.2f}x"
-    machine = load(BENCH / "cpu-cpu-recipe.json")["machine"]
+    speed_run = load(BENCH / "cpu-cpu-recipe.json")
+    machine = speed_run["machine"]
     family, model = machine["cpu_family_model"].split(" / ")
     roof = roofline_now()
     cpu_model, big = roof["models"]
     depth = get_profile("cpu").model_config().depth
     zen3_parts = load(BENCH / ZEN3_BREAKDOWN)
     before_record, after_record = load(BENCH / ZEN4_CONV.format("step_breakdown-cpu")), load(BENCH / "step_breakdown-cpu.json")
-    before, after = zen4_breakdown(ZEN4_CONV.format("step_breakdown-cpu")), zen4_breakdown()
-    minutes_apart = (int(after_record["date"][11:13]) * 60 + int(after_record["date"][14:16])
-                     - int(before_record["date"][11:13]) * 60 - int(before_record["date"][14:16]))
+    before, after = breakdown_parts(ZEN4_CONV.format("step_breakdown-cpu")), breakdown_parts("step_breakdown-cpu.json")
+    minutes_apart = round((datetime.fromisoformat(after_record["date"])
+                           - datetime.fromisoformat(before_record["date"])).total_seconds() / 60)
     steps, first_steps = after_record["step_ms"], before_record["step_ms"]
     ours, timm = (load(BENCH / f"time_to_accuracy-{who}-quick.json") for who in ("ours", "timm"))
     quotes = [speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]), ratio(r, True))
@@ -661,7 +665,7 @@ def zen4_step_quotes() -> list[str]:
         f"moved from {before['pointwise conv'][0]:.1f} to {after['pointwise conv'][0]:.1f} ms between the two runs {minutes_apart} minutes apart",
         f"`torch.compile` ({steps['engine + torch.compile']:.0f} ms)",
         f"`F.linear` ({steps['engine, point-wise as F.linear']:.0f} ms)",
-        f"--repeats {load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']}`, `results/cpu-cpu-recipe.json`, "
+        f"--repeats {speed_run['settings']['repeats']}`, `results/cpu-cpu-recipe.json`, "
         f"{machine['date_utc'][11:16]} UTC, load {load_pair('cpu-cpu-recipe.json')})",
         f"{x(now, 'train', 'timm')} timm's plain loop, {x(now, 'train', 'labml')} labml-nn's, and **{x(now, 'train', 'timm-reuse')} timm's",
         f"(on the Zen 3: {x(zen3, 'train', 'timm-reuse')})",
@@ -679,6 +683,8 @@ def zen4_step_quotes() -> list[str]:
          f"({pct(timm['curve'][-1]['one_view_accuracy'])} with one view)"),
         (f"ours was {100 * (ours['final_test_accuracy'] - timm['final_test_accuracy']):.1f} points higher in "
          f"{ours['minutes'] / timm['minutes']:.2f} of the time"),
+        "binomial 95 % interval of that difference on the {:,} test images is ±{:.1f} points".format(
+            10_000, 100 * Z_975 * math.hypot(*(binomial_standard_error(r["final_test_accuracy"], 10_000) for r in (ours, timm)))),
     ]
     return quotes
 
@@ -725,7 +731,9 @@ def pointwise_product_quotes(name: str) -> list[str]:
 
 
 def benchmarks_quotes() -> list[str]:
-    quotes = version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + pointwise_product_quotes('archive/pointwise_product-cpu-2026-12-07-zen3.json') + pointwise_product_quotes('pointwise_product-cpu.json') + recipe_full_quotes() + full_size_quotes() + zen4_step_quotes()
+    quotes = (version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + recipe_full_quotes()
+              + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
+              + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes())
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
