@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint-every", type=int, default=0, help="also checkpoint every N steps")
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, help="torch.compile the model (default: on CUDA only)")
+    parser.add_argument("--bf16-products", action=argparse.BooleanOptionalAction,
+                        help="grid-major's matrix products on bfloat16 inputs (default: where the CPU has bfloat16 instructions)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -63,9 +65,14 @@ def profile_from_args(args: argparse.Namespace) -> TrainProfile:
 
 
 def acceleration_from_args(args: argparse.Namespace, device: torch.device) -> Acceleration:
-    """The device's defaults (:meth:`Acceleration.for_device`), with ``--compile`` / ``--no-compile``."""
-    acceleration = Acceleration.for_device(device)
-    return acceleration if args.compile is None else dataclasses.replace(acceleration, compile=args.compile)
+    """The device's defaults (:meth:`Acceleration.for_device`), with ``--compile`` / ``--no-compile``
+    and ``--bf16-products`` / ``--no-bf16-products``."""
+    changes: dict[str, Any] = {}
+    if args.compile is not None:
+        changes["compile"] = args.compile
+    if args.bf16_products is not None:
+        changes["product_dtype"] = torch.bfloat16 if args.bf16_products else None
+    return dataclasses.replace(Acceleration.for_device(device), **changes)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,8 +10,11 @@ development machine is measured by ``benchmarks/speed.py`` and written up in
 channels-last, a fused single-threaded optimizer step and ``torch.compile`` add smaller gains
 (compile mostly for inference); bfloat16 and float16 autocast hold accuracy but are 17x and 78x
 *slower* (the CPU, a Zen 3, has AVX2 but no AVX-512 BF16/FP16 or AMX). On a Zen 5 with AVX-512
-BF16, bfloat16 trained the ``cpu`` profile's model no faster than float32. So CPU training stays
-in float32.
+BF16, bfloat16 autocast trained the ``cpu`` profile's model no faster than float32: autocast
+runs the model's own convolutions, not grid-major's products. So autocast stays off on the CPU,
+and where the CPU has bfloat16 instructions (AVX-512 BF16 or AMX) only grid-major's matrix
+products run in bfloat16 (``product_dtype``), summing in float32 inside: on a Zen 4 container
+the ``cpu`` profile's step ran about 1.45x faster that way (``benchmarks/README.md``).
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def reuse_freed_host_memory() -> bool:
     )
 
 
+def fast_bfloat16_products() -> bool:
+    """Whether this CPU multiplies bfloat16 matrices in hardware (AVX-512 BF16 or AMX), so that
+    rounding a product's inputs to bfloat16 makes it faster; without them it is much slower."""
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
 def _on_cpu(module: nn.Module) -> bool:
     parameter = next(module.parameters(), None)
     return parameter is None or parameter.device.type == "cpu"
@@ -83,6 +92,10 @@ class Acceleration:
     - ``grid_major``: run a :class:`~convmixer.model.ConvMixer` with its feature maps stored
       channel by channel as ``(h, B, n)`` arrays, all of it matrix products, where the grid is
       small next to the kernel (:mod:`convmixer.train.grid_major`).
+    - ``product_dtype``: grid-major's depth-wise and point-wise products take their inputs rounded
+      to this dtype (``torch.bfloat16``), sum in float32 inside and round their results to it, as
+      ``torch.autocast`` runs CUDA's products; everything else (BatchNorm, GELU, the bias, the
+      loss, the optimizer and the weights) stays float32. ``None``: float32 throughout.
     - ``single_thread_optimizer``: on the CPU, run the optimizer step and gradient clipping on one
       thread. Their ~70 small per-parameter kernels are too small to share, and on a busy machine
       each waited for the other OpenMP thread: ``benchmarks/profile_step.py`` measured clipping,
@@ -97,8 +110,11 @@ class Acceleration:
     fused_optimizer: bool = True
     grid_major: bool = True
     single_thread_optimizer: bool = True
+    product_dtype: torch.dtype | None = None
 
     def __post_init__(self) -> None:
+        if self.product_dtype not in (None, torch.bfloat16):
+            raise ValueError(f"product_dtype must be None (float32) or torch.bfloat16, got {self.product_dtype!r}")
         if self.amp_dtype is not None and self.amp_dtype not in AMP_DTYPES:
             raise ValueError(
                 f"amp_dtype must be None (float32), torch.bfloat16 or torch.float16, got {self.amp_dtype!r}"
@@ -109,14 +125,16 @@ class Acceleration:
         """The defaults the trainer uses on ``device``.
 
         CUDA: channels-last, bfloat16 autocast, compiled, cuDNN's own depth-wise convolution.
-        CPU: channels-last in float32, grid-major where it pays, not compiled: compilation pays
-        for itself only over many steps (a full training run, where the trainer's ``--compile``
-        switches it on), and costs tests and notebooks a minute.
+        CPU: channels-last in float32, grid-major where it pays, its products in bfloat16 where the
+        CPU has bfloat16 instructions (:func:`fast_bfloat16_products`), not compiled: compilation
+        pays for itself only over many steps (a full training run, where the trainer's
+        ``--compile`` switches it on), and costs tests and notebooks a minute.
         """
         device = torch.device(device)
         if device.type == "cuda":
             return cls(channels_last=True, amp_dtype=torch.bfloat16, compile=True, grid_major=False)
-        return cls(channels_last=True, amp_dtype=None, compile=False)
+        product_dtype = torch.bfloat16 if fast_bfloat16_products() else None
+        return cls(channels_last=True, amp_dtype=None, compile=False, product_dtype=product_dtype)
 
     def prepare_model(self, model: nn.Module) -> nn.Module:
         """Convert ``model`` in place to the memory format, and return what runs it: the model or
@@ -131,7 +149,8 @@ class Acceleration:
             reuse_freed_host_memory()
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        runner = GridMajorConvMixer(model) if self.grid_major and isinstance(model, ConvMixer) else model
+        runner = (GridMajorConvMixer(model, self.product_dtype) if self.grid_major and isinstance(model, ConvMixer)
+                  else model)
         return torch.compile(runner) if self.compile else runner
 
     def prepare_input(self, images: torch.Tensor) -> torch.Tensor:

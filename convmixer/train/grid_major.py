@@ -87,35 +87,45 @@ def tap_sums(pairs: torch.Tensor, kernel_size: int, height: int, width: int) -> 
     return taps.sum((3, 4)).unsqueeze(1)
 
 
+def product_inputs(dtype: torch.dtype | None, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``tensors`` rounded to ``dtype`` for a matrix product (``None``: as they are). A bfloat16
+    product sums in float32 inside and rounds its result to bfloat16, which the caller widens back
+    to float32: what ``torch.autocast`` does to CUDA's products."""
+    return tensors if dtype is None else tuple(t.to(dtype) for t in tensors)
+
+
 class _GridMajorDepthwise(torch.autograd.Function):
-    """``y[c] = z[c] T[c]^T + b[c]`` on ``(h, B, n)`` arrays, with the weight gradient by tap."""
+    """``y[c] = z[c] T[c]^T + b[c]`` on ``(h, B, n)`` arrays, with the weight gradient by tap; the
+    products' inputs in ``dtype`` (:func:`product_inputs`)."""
 
     @staticmethod
-    def forward(ctx, z, weight, bias, height, width):  # type: ignore[override]
-        matrices = depthwise_matrices(weight, height, width)
-        ctx.save_for_backward(z, matrices)
+    def forward(ctx, z, weight, bias, height, width, dtype):  # type: ignore[override]
+        z_in, matrices = product_inputs(dtype, z, depthwise_matrices(weight, height, width))
+        ctx.save_for_backward(z_in, matrices)
         ctx.shape = (weight.shape[-1], height, width)
-        y = torch.bmm(z, matrices.transpose(1, 2))
-        return y if bias is None else y + bias.view(-1, 1, 1)
+        y = torch.bmm(z_in, matrices.transpose(1, 2)).to(z.dtype)
+        return y if bias is None else y.add_(bias.view(-1, 1, 1))
 
     @staticmethod
     def backward(ctx, grad_y):  # type: ignore[override]
-        z, matrices = ctx.saved_tensors
+        z_in, matrices = ctx.saved_tensors
         k, height, width = ctx.shape
-        grad_z = torch.bmm(grad_y, matrices) if ctx.needs_input_grad[0] else None
+        g, = product_inputs(z_in.dtype, grad_y)
+        grad_z = torch.bmm(g, matrices).to(grad_y.dtype) if ctx.needs_input_grad[0] else None
         grad_w = grad_b = None
-        if ctx.needs_input_grad[1]:
-            grad_w = tap_sums(torch.bmm(grad_y.transpose(1, 2), z), k, height, width)  # G: (h, n, n)
+        if ctx.needs_input_grad[1]:  # G: (h, n, n)
+            grad_w = tap_sums(torch.bmm(g.transpose(1, 2), z_in).to(grad_y.dtype), k, height, width)
         if ctx.needs_input_grad[2]:
             grad_b = grad_y.sum((1, 2))
-        return grad_z, grad_w, grad_b, None, None
+        return grad_z, grad_w, grad_b, None, None, None
 
 
 def grid_major_depthwise(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, height: int,
-                         width: int) -> torch.Tensor:
+                         width: int, dtype: torch.dtype | None = None) -> torch.Tensor:
     """A "same" depth-wise convolution of kernel ``weight`` ``(h, 1, k, k)`` on the ``(h, B, n)``
-    array ``z`` of an ``height x width`` grid, differentiable: ``z[c] T[c]^T + b[c]``."""
-    return _GridMajorDepthwise.apply(z, weight, bias, height, width)
+    array ``z`` of an ``height x width`` grid, differentiable: ``z[c] T[c]^T + b[c]``, its products
+    on inputs rounded to ``dtype`` (``None``: ``z``'s own)."""
+    return _GridMajorDepthwise.apply(z, weight, bias, height, width, dtype)
 
 
 class _PointwiseProduct(torch.autograd.Function):
@@ -130,23 +140,27 @@ class _PointwiseProduct(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, z, weight, bias):  # type: ignore[override]
-        ctx.save_for_backward(z, weight)
-        return weight.mm(z).add_(bias[:, None])
+    def forward(ctx, z, weight, bias, dtype):  # type: ignore[override]
+        z_in, weight_in = product_inputs(dtype, z, weight)
+        ctx.save_for_backward(z_in, weight_in)
+        return weight_in.mm(z_in).to(z.dtype).add_(bias[:, None])
 
     @staticmethod
     def backward(ctx, grad_y):  # type: ignore[override]
-        z, weight = ctx.saved_tensors
-        grad_z = weight.t().mm(grad_y) if ctx.needs_input_grad[0] else None
-        grad_w = grad_y.mm(z.t()) if ctx.needs_input_grad[1] else None
+        z_in, weight_in = ctx.saved_tensors
+        g, = product_inputs(z_in.dtype, grad_y)
+        grad_z = weight_in.t().mm(g).to(grad_y.dtype) if ctx.needs_input_grad[0] else None
+        grad_w = g.mm(z_in.t()).to(grad_y.dtype) if ctx.needs_input_grad[1] else None
         grad_b = grad_y.sum(1) if ctx.needs_input_grad[2] else None
-        return grad_z, grad_w, grad_b
+        return grad_z, grad_w, grad_b, None
 
 
-def pointwise_product(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+def pointwise_product(z: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                      dtype: torch.dtype | None = None) -> torch.Tensor:
     """The point-wise convolution on the ``(h, B, n)`` array ``z``: ``W z + b`` with ``W`` the
-    ``(h_out, h)`` matrix of the ``(h_out, h, 1, 1)`` ``weight``, differentiable."""
-    flat = _PointwiseProduct.apply(z.view(z.shape[0], -1), weight.reshape(weight.shape[0], -1), bias)
+    ``(h_out, h)`` matrix of the ``(h_out, h, 1, 1)`` ``weight``, differentiable, its products on
+    inputs rounded to ``dtype`` (``None``: ``z``'s own)."""
+    flat = _PointwiseProduct.apply(z.view(z.shape[0], -1), weight.reshape(weight.shape[0], -1), bias, dtype)
     return flat.view(-1, *z.shape[1:])
 
 
@@ -158,11 +172,14 @@ def _act_norm(stage: ConvActNorm, y: torch.Tensor) -> torch.Tensor:
 
 class GridMajorConvMixer(nn.Module):
     """Runs ``model`` grid-major (module docstring) where that pays, else calls it; ``model`` is
-    kept as ``self.model`` (save and load checkpoints through it)."""
+    kept as ``self.model`` (save and load checkpoints through it). ``product_dtype``: the depth-wise
+    and point-wise products on inputs rounded to it (``torch.bfloat16``), their results rounded
+    too and widened back to float32 (:func:`product_inputs`); ``None``: float32 throughout."""
 
-    def __init__(self, model: ConvMixer) -> None:
+    def __init__(self, model: ConvMixer, product_dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.model = model
+        self.product_dtype = product_dtype
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         config, p = self.model.config, self.model.config.patch_size
@@ -178,9 +195,10 @@ class GridMajorConvMixer(nn.Module):
         z = _act_norm(stem, z)
         for block in self.model.blocks:
             dw = block.spatial.conv
-            z = z + _act_norm(block.spatial, grid_major_depthwise(z, dw.weight, dw.bias, height, width))
+            z = z + _act_norm(block.spatial, grid_major_depthwise(z, dw.weight, dw.bias, height, width,
+                                                                           self.product_dtype))
             pw = block.channel.conv
-            z = _act_norm(block.channel, pointwise_product(z, pw.weight, pw.bias))
+            z = _act_norm(block.channel, pointwise_product(z, pw.weight, pw.bias, self.product_dtype))
         return self.model.head.fc(z.mean(2).t())
 
     def _embed(self, images: torch.Tensor, height: int, width: int) -> torch.Tensor:

@@ -13,6 +13,7 @@ import torch
 from support import tiny_model
 from torch import nn
 
+from convmixer.train import acceleration
 from convmixer.train.acceleration import Acceleration
 
 
@@ -24,15 +25,28 @@ def batch(size: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
 def test_defaults_per_device():
     cpu = Acceleration.for_device("cpu")
     assert (cpu.channels_last, cpu.amp_dtype, cpu.compile, cpu.grid_major) == (True, None, False, True)
+    assert cpu.product_dtype == (torch.bfloat16 if acceleration.fast_bfloat16_products() else None)
     cuda = Acceleration.for_device(torch.device("cuda"))  # only builds settings: no GPU needed
     assert (cuda.channels_last, cuda.amp_dtype, cuda.compile) == (True, torch.bfloat16, True)
     assert not cuda.grid_major
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bfloat16_products_only_where_the_cpu_multiplies_bfloat16(fast, monkeypatch):
+    monkeypatch.setattr(acceleration, "fast_bfloat16_products", lambda: fast)
+    cpu = Acceleration.for_device("cpu")
+    assert cpu.product_dtype == (torch.bfloat16 if fast else None)
+    runner = cpu.prepare_model(tiny_model())
+    assert runner.product_dtype == cpu.product_dtype  # handed to grid-major
+    assert Acceleration.for_device(torch.device("cuda")).product_dtype is None  # CUDA: autocast instead
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.int8, "bfloat16"])
 def test_unsupported_amp_dtype_is_one_clear_error(dtype):
     with pytest.raises(ValueError, match="amp_dtype must be None"):
         Acceleration(amp_dtype=dtype)
+    with pytest.raises(ValueError, match="product_dtype must be None"):
+        Acceleration(product_dtype=dtype)
 
 
 def test_channels_last_lays_out_weights_and_inputs_and_keeps_the_outputs():

@@ -99,3 +99,42 @@ def test_bad_image_is_the_models_clear_error():
 def test_rule():
     assert grid_major_pays(5, 8, 8) and grid_major_pays(3, 6, 6) and grid_major_pays(9, 16, 16)
     assert not (grid_major_pays(3, 8, 8) or grid_major_pays(5, 16, 16))
+
+
+def test_bfloat16_products_round_inputs_and_results_and_sum_in_float32():
+    torch.manual_seed(0)
+    z = torch.randn(16, 4, 12, requires_grad=True)  # (h, B, n): a 3 x 4 grid
+    weight, bias = torch.randn(8, 16, 1, 1, requires_grad=True), torch.randn(8, requires_grad=True)
+    y = pointwise_product(z, weight, bias, torch.bfloat16)
+    rounded = [t.detach().bfloat16().double() for t in (z, weight)]
+    product = torch.einsum("oi,ibn->obn", rounded[1].view(8, 16), rounded[0])
+    expected = product.bfloat16().double() + bias.detach().double()[:, None, None]  # the bias added in float32
+    assert y.dtype == torch.float32
+    ulp = {"rtol": 2 ** -8, "atol": 1e-6}  # one bfloat16 rounding of a float32 sum, not 16 bfloat16 ones
+    torch.testing.assert_close(y.double(), expected, **ulp)
+    assert not torch.allclose(y, pointwise_product(z, weight, bias), rtol=1e-4, atol=1e-4)  # it was rounded
+    grad = torch.randn_like(y)
+    y.backward(grad)
+    g = grad.bfloat16().double()
+    torch.testing.assert_close(z.grad.double(), torch.einsum("oi,obn->ibn", rounded[1].view(8, 16), g), **ulp)
+    torch.testing.assert_close(weight.grad.double().view(8, 16), torch.einsum("obn,ibn->oi", g, rounded[0]), **ulp)
+    torch.testing.assert_close(bias.grad, grad.sum((1, 2)))  # the bias gradient stays float32
+
+
+def test_bfloat16_products_train_the_model_alike():
+    """The whole model with bfloat16 products against float32: outputs and gradients agree to
+    bfloat16's rounding (8 significant bits), and the running statistics move alike."""
+    torch.manual_seed(0)
+    reference = ConvMixer(ConvMixerConfig(32, 2, 5, 4))
+    model = copy.deepcopy(reference)
+    x = torch.randn(16, 3, 32, 32)
+    expected, got = GridMajorConvMixer(reference)(x), GridMajorConvMixer(model, torch.bfloat16)(x)
+    torch.testing.assert_close(got, expected, rtol=0.05, atol=0.05)
+    grad = torch.randn_like(expected)
+    expected.backward(grad)
+    got.backward(grad)
+    for (name, p), q in zip(reference.named_parameters(), model.parameters()):
+        cosine = torch.nn.functional.cosine_similarity(p.grad.flatten(), q.grad.flatten(), dim=0)
+        assert cosine > 0.999, name
+    for (name, b), c in zip(reference.named_buffers(), model.buffers()):
+        torch.testing.assert_close(c.float(), b.float(), rtol=0.02, atol=0.02, msg=name)

@@ -66,8 +66,8 @@ def differences(profile: TrainProfile, base: TrainProfile) -> set[str]:
 
 def test_every_profile_is_in_one_registry_under_its_own_name():
     assert list(PROFILES) == [
-        "gpu", "gpu100", "cpu-plain", "cpu", "quick", "smoke", "short", "study", "skip-study", "erf-study",
-        "kernel-study", "patch-study",
+        "gpu", "gpu100", "cpu-plain", "cpu", "cpu-long", "quick", "smoke", "short", "study", "skip-study",
+        "erf-study", "kernel-study", "patch-study",
     ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
     # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and smoke
@@ -87,6 +87,10 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
         assert not differences(get_profile(name), CPU_PLAIN) & (recipe | tricks), name
         assert (get_profile(name).stem_init, get_profile(name).tta) == ("random", "none")
     assert differences(get_profile("quick"), CPU) == {"name", "epochs", "progressive_epochs"}
+    # cpu-long: the cpu recipe without its two unseparated tricks, every epoch at full size, longer
+    assert differences(get_profile("cpu-long"), CPU) == {
+        "name", "epochs", "progressive_size", "progressive_epochs", "norm_bias_lr_scale"}
+    assert get_profile("cpu-long").train_size(0) is None and get_profile("cpu-long").epochs > CPU.epochs
     assert get_profile("quick").train_size(1) == 24 and get_profile("quick").train_size(2) is None
     assert differences(CPU_PLAIN, GPU) == {
         "name", "model", "model_overrides", "epochs", "batch_size", "augment", "lr", "weight_decay", "grad_clip",
@@ -367,7 +371,7 @@ def test_gpu_recipe_runs_on_cpu_with_bfloat16_autocast(train_set, test_set):
 def test_fit_errors_are_one_sentence(train_set, test_set):
     with pytest.raises(ValueError, match=r"training set \(200 images\) is smaller than one batch \(500\)"):
         fit(TINY.replace(batch_size=500), train=train_set, test=test_set, device="cpu", progress=False)
-    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu-plain, cpu, quick, smoke, short, study, skip-study, erf-study, kernel-study, patch-study$"):
+    with pytest.raises(ValueError, match="unknown profile 'laptop'; known profiles: gpu, gpu100, cpu-plain, cpu, cpu-long, quick, smoke, short, study, skip-study, erf-study, kernel-study, patch-study$"):
         fit("laptop", train=train_set, test=test_set)
     with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
         fit(TINY, train=train_set, test=test_set, device="cpu", checkpoint_every=-1)
@@ -429,6 +433,12 @@ def test_compile_flag_changes_only_compilation(flag, compiled):
     assert acceleration == dataclasses.replace(Acceleration.for_device("cpu"), compile=compiled)
     on_cuda = acceleration_from_args(build_parser().parse_args(["--no-compile"]), torch.device("cuda"))
     assert not on_cuda.compile and on_cuda.amp_dtype == torch.bfloat16  # only built, no GPU needed
+
+
+@pytest.mark.parametrize("flag, dtype", [(["--bf16-products"], torch.bfloat16), (["--no-bf16-products"], None)])
+def test_bf16_products_flag_changes_only_the_products(flag, dtype):
+    acceleration = acceleration_from_args(build_parser().parse_args(flag), torch.device("cpu"))
+    assert acceleration == dataclasses.replace(Acceleration.for_device("cpu"), product_dtype=dtype)
 
 
 def test_cli_rejects_unknown_profiles_and_configs(capsys):
