@@ -72,7 +72,8 @@ from convmixer.train.acceleration import Acceleration, reuse_freed_host_memory
 RESULTS = Path(__file__).resolve().parent / "results"
 CONFIG = RECIPE.model_config()  # ConvMixer-256/8, k5, p2; use_recipe("cpu") changes both
 MAIN = ["timm", "labml", "ours", "timm-reuse"]
-ABLATION = ["ours-plain", "ours-eager", "ours-no-reuse", "ours-plain-optimizer", "ours-no-grid-major"]
+ABLATION = ["ours-plain", "ours-eager", "ours-no-reuse", "ours-plain-optimizer", "ours-no-grid-major",
+            "ours-fp32-products"]
 
 
 def use_recipe(name: str) -> None:
@@ -171,7 +172,8 @@ def engine(name: str, model: ConvMixer, batch: Batch, acceleration: Acceleration
     settings.append("compiled" if acceleration.compile else "eager")
     settings.append("host-memory reuse" if acceleration.reuse_host_memory else "default malloc")
     if acceleration.grid_major:
-        settings.append("grid-major where it pays")
+        products = f", {str(acceleration.product_dtype).replace('torch.', '')} products" if acceleration.product_dtype else ""
+        settings.append(f"grid-major where it pays{products}")
     settings.append(
         ("fused" if acceleration.fused_optimizer else "for-loop")
         + (" 1-thread AdamW" if acceleration.single_thread_optimizer else " AdamW")
@@ -222,6 +224,8 @@ def build_contender(name: str, batch: Batch, compile: bool | None) -> Contender:
         return engine(name, ours(), batch, dataclasses.replace(fast, reuse_host_memory=False))
     if name == "ours-plain-optimizer":
         return engine(name, ours(), batch, dataclasses.replace(fast, fused_optimizer=False, single_thread_optimizer=False))
+    if name == "ours-fp32-products":
+        return engine(name, ours(), batch, dataclasses.replace(fast, product_dtype=None))
     if name == "ours-no-grid-major":
         return engine(name, ours(), batch, dataclasses.replace(fast, grid_major=False))
     raise ValueError(f"unknown contender {name!r}; known: {', '.join(MAIN + ABLATION)}")

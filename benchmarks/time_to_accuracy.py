@@ -51,6 +51,7 @@ from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import read_record_file, write_record_file
 from convmixer.studies.stats import Comparison, Group, compare, mean_half_width, seed_noise
 from convmixer.train import EpochRecord, evaluate, fit, get_profile, one_cycle_schedule
+from convmixer.train.acceleration import Acceleration
 from convmixer.train.engine import training_split
 from convmixer.train.export import export_model
 from convmixer.train.loader import BatchLoader
@@ -156,6 +157,8 @@ def run(contender: str, profile_name: str, data: str | None, export: Path | None
         "machine": before,
         "load_average_after": machine_info()["load_average"],
     }
+    if contender == "ours":  # how fit() multiplied on this machine (grid-major's products)
+        record["product_dtype"] = str(Acceleration.for_device("cpu").product_dtype or torch.float32).removeprefix("torch.")
     path = RESULTS / f"time_to_accuracy-{contender}-{profile.name}{'' if seed is None else f'-seed{seed}'}.json"
     write_record_file(path, RECORD_FORMAT, RECORD_VERSION, record)
     print(f"{contender}: {100 * record['final_test_accuracy']:.2f}% in {record['minutes']:.1f} min -> {path}")
