@@ -30,6 +30,8 @@ FILES = sorted(str(p.relative_to(REPO)) for folder in ("results", "benchmarks/re
 def kind_of(name: str) -> tuple[str, int]:
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-full-size-seed"):
         return "convmixer time to accuracy", 2  # a candidate cpu recipe, 7 December 2026, not adopted
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-bf16-20-epochs-seed"):
+        return "convmixer time to accuracy", 2  # the second candidate of 7 December, not adopted either
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
     if name.startswith("benchmarks/results/archive/roofline-"):

@@ -26,7 +26,10 @@ backward pass: oneDNN's depth-wise weight gradient is slow when the kernel is wi
 grid, while its forward pass is not, and grid-major's forward does ``n^2`` multiply-adds per
 channel and image where the direct convolution does ``n k^2``; so inference (no gradients) runs
 the model itself (run grid-major, the ``cpu`` model's inference was 0.74x timm's:
-``benchmarks/README.md``). Same parameters, buffers and function (up to floating-point rounding).
+``benchmarks/README.md``). Same parameters, buffers and function (up to floating-point rounding). Where the CPU multiplies
+bfloat16 in hardware, the engine rounds the products' inputs and results to bfloat16
+(``product_dtype``, :class:`~convmixer.train.acceleration.Acceleration`); BatchNorm, GELU and the
+weights stay float32.
 """
 
 from __future__ import annotations
@@ -195,8 +198,8 @@ class GridMajorConvMixer(nn.Module):
         z = _act_norm(stem, z)
         for block in self.model.blocks:
             dw = block.spatial.conv
-            z = z + _act_norm(block.spatial, grid_major_depthwise(z, dw.weight, dw.bias, height, width,
-                                                                           self.product_dtype))
+            spatial = grid_major_depthwise(z, dw.weight, dw.bias, height, width, self.product_dtype)
+            z = z + _act_norm(block.spatial, spatial)
             pw = block.channel.conv
             z = _act_norm(block.channel, pointwise_product(z, pw.weight, pw.bias, self.product_dtype))
         return self.model.head.fc(z.mean(2).t())
