@@ -231,8 +231,9 @@ def recipe_comparison(contender: str, profile_name: str, archived: str) -> Compa
 def seed_table(contender: str, profile_name: str, archived: str | None = None) -> str:
     """A Markdown table of every stored seed of ``contender`` with ``profile_name``
     (:func:`stored_runs`): final test accuracy, the last per-epoch (validation) accuracy, wall and
-    CPU minutes, load average before, the machine's matmul peak; then the mean with its 95 %
-    interval over seeds and the slowest run."""
+    CPU minutes, load average before, the machine's matmul peak, the dtype of grid-major's products
+    (runs from before bfloat16 products existed: float32); then, for more than one seed, the
+    mean with its 95 % interval over seeds and the slowest run."""
     rows, accuracies, minutes = [], [], []
     for record in stored_runs(contender, profile_name, archived):
         *epochs, final = record["curve"]
@@ -242,13 +243,14 @@ def seed_table(contender: str, profile_name: str, archived: str | None = None) -
         load = " / ".join(f"{x:.1f}" for x in machine["load_average"])
         rows.append(f"| {record['profile']['seed']} | **{accuracies[-1]:.2f} %** | {100 * epochs[-1]['accuracy']:.2f} % "
                     f"({epochs[-1]['split']}) | {record['minutes']:.1f} | {record['cpu_minutes']:.1f} | {load} | "
-                    f"{machine.get('matmul_peak_gflops', '--')} |")
+                    f"{machine.get('matmul_peak_gflops', '--')} | {record.get('product_dtype', 'float32')} |")
     half = mean_half_width(accuracies)
     spread = f" ± {half:.2f}" if half is not None else ""
-    lines = ["| seed | test accuracy | last epoch, one view | wall min | CPU min | load before | matmul peak GFLOP/s |",
-             "|---|---:|---:|---:|---:|---|---:|", *rows,
-             f"| mean of {len(rows)} | **{sum(accuracies) / len(accuracies):.2f}{spread} %** | | "
-             f"max {max(minutes):.1f} | | | |"]
+    lines = ["| seed | test accuracy | last epoch, one view | wall min | CPU min | load before | matmul peak GFLOP/s | products |",
+             "|---|---:|---:|---:|---:|---|---:|---|", *rows]
+    if len(rows) > 1:
+        lines.append(f"| mean of {len(rows)} | **{sum(accuracies) / len(accuracies):.2f}{spread} %** | | "
+                     f"max {max(minutes):.1f} | | | | |")
     return "\n".join(lines)
 
 

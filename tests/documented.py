@@ -71,7 +71,8 @@ ALLOWLIST: tuple[tuple[str, str, str], ...] = (
      "citation years"),
     # the project's goals (targets, not measurements)
     ("*", r"at least 85 %|short of 85 %|within 20 minutes|1\.5x over timm|1\.5× over timm|the goal is 50 %|and 50 % of the peak"
-          r"|[Tt]he goal of 50 %|50 % of the matrix-multiply peak",
+          r"|[Tt]he goal of 50 %|50 % of the matrix-multiply peak|short of 50 %|the goal's 85 %"
+          r"|88 % in 30 minutes|within 30 minutes",
      "the project's goals, stated as targets"),
     # dates and references
     ("*", r"\d{1,2}(-\d{1,2})? December 2026|\d{1,2} November 2026|2026-\d\d-\d\d \d\d:\d\d UTC|2026-\d\d-\d\d|\d\d:\d\d UTC",
@@ -236,6 +237,11 @@ def roofline_now() -> dict:
     return load(BENCH / "roofline-cpu.json")
 
 
+def roofline_zen4_fp32() -> dict:
+    """The roofline of the Zen 4 container before grid-major's products ran in bfloat16."""
+    return load(BENCH / "archive" / "roofline-cpu-2026-12-07-zen4-fp32.json")
+
+
 # The session of 7 December on the Zen 3 container (03:11-03:54 UTC): the cpu model after grid-major
 ZEN3_SPEED = "archive/cpu-cpu-recipe-2026-12-07-zen3.json"
 ZEN3_ROOFLINE = "archive/roofline-cpu-2026-12-07.json"
@@ -391,8 +397,12 @@ def readme_quotes() -> list[str]:
     a = amp_numbers()
     budget = skip_notes["budget"]
     grid = {(r["kernel_size"], r["patch_size"], r["image_size"]): r for r in load(BENCH / "grid_major-cpu.json")["steps"]}
+    bf16 = speed(BF16_SPEED)
     quotes = (kernel_size_study_quotes() + kernel_size_readme_quotes() + patch_readme_quotes()
-              + cpu_model_speed_quotes()[0]) + [
+              + cpu_model_speed_quotes()[0] + bf16_candidate_quotes()[1]) + [
+        "step **{:.2f}× faster** than the same engine".format(bf16[("train", "ours-fp32-products")]["ours_speedup"]),
+        "`fit`'s step is now {:.2f}× timm's loop, {:.2f}× labml-nn's and **{:.2f}× timm's given the same memory".format(
+            *(bf16[("train", who)]["ours_speedup"] for who in ("timm", "labml", "timm-reuse"))),
         f"{grid[5, 4, 32]['speedup']:.2f}× faster at 32 × 32 and {grid[5, 4, 24]['speedup']:.2f}× at 24 × 24",
         "matrix-multiply peak " + ", ".join(f"{p:.1f}" for p in peaks) + " GFLOP/s",
         "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
@@ -552,7 +562,7 @@ def cpu_model_speed_quotes() -> tuple[list[str], list[str]]:
         f"trains **{x(now, 'train', 'timm-reuse')}× faster than timm's loop given the same memory setting**",
         f"({x(now, 'train', 'timm')}× timm, {x(now, 'train', 'labml')}× labml-nn)",
         f"infers at {infer} their speed",
-        f"({100 * roofline_now()['models'][0]['share_of_peak']:.0f} % on the Zen 4, `roofline-cpu.json`)",
+        f"({100 * roofline_zen4_fp32()['models'][0]['share_of_peak']:.0f} % on the Zen 4, `archive/roofline-cpu-2026-12-07-zen4-fp32.json`)",
         f"{load(BENCH / 'cpu-cpu-recipe.json')['settings']['repeats']} repeats) `fit`'s engine",
         f"engine trained {x(full, 'train', 'timm-reuse')}× faster than timm's loop given the same memory setting",
         f"point-wise product {first_point[1] / first_point[0]:.1f}× slower than oneDNN's",
@@ -639,7 +649,7 @@ def zen4_step_quotes() -> list[str]:
     speed_run = load(BENCH / "cpu-cpu-recipe.json")
     machine = speed_run["machine"]
     family, model = machine["cpu_family_model"].split(" / ")
-    roof = roofline_now()
+    roof = roofline_zen4_fp32()
     cpu_model, big = roof["models"]
     depth = get_profile("cpu").model_config().depth
     zen3_parts = load(BENCH / ZEN3_BREAKDOWN)
@@ -673,7 +683,7 @@ def zen4_step_quotes() -> list[str]:
         (f"timm's plain loop alone moved from {ms(first[('train', 'timm')]['ms_per_step_median'])} to "
          f"{ms(now[('train', 'timm')]['ms_per_step_median'])} ms a step"),
         f"In inference: {x(now, 'infer', 'timm')}, {x(now, 'infer', 'labml')} and {x(now, 'infer', 'timm-reuse')}",
-        f"(`python benchmarks/roofline.py`, `results/roofline-cpu.json`, {roof['date'][11:16]} UTC",
+        f"(`python benchmarks/roofline.py`, `results/archive/roofline-cpu-2026-12-07-zen4-fp32.json`, {roof['date'][11:16]} UTC",
         (f"peak {roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} "
          f"images/s, {cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**, "
          f"ConvMixer-256/8 p2 {100 * big['share_of_peak']:.0f} %"),
@@ -708,8 +718,96 @@ def full_size_quotes() -> list[str]:
         f"and {words[len(slow)]} of its runs took {max(slow):.1f} minutes",
         seed_quotes(candidate)[0][0],
         f"on the Zen 3 container: {seed_quotes()[0][0]}",
-        f"this one at {candidate[0]['profile']['epochs'] - 1} epochs",
         "family {} model {} (Zen 4, AVX-512), 2 threads,".format(*candidate[0]["machine"]["cpu_family_model"].split(" / ")),
+    ]
+
+
+BF16_SPEED = "cpu-cpu-recipe-timm-labml-ours-timm-reuse-ours-fp32-products.json"  # bfloat16 products, 7 December
+
+
+def bf16_products_quotes() -> list[str]:
+    """benchmarks/README's section on grid-major's bfloat16 products: the speed table of the run
+    with and without them and its ratios."""
+    runs = speed(BF16_SPEED)
+    record = load(BENCH / BF16_SPEED)
+    x = lambda phase, who: f"{runs[(phase, who)]['ours_speedup']:.2f}x"
+    quotes = [speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]),
+                              ratio(r, True))
+              for r in runs.values()]
+    return quotes + [
+        f"--recipe cpu --batch {record['settings']['batch']} --repeats {record['settings']['repeats']} --only timm labml ours timm-reuse ours-fp32-products`",
+        f"container, {record['machine']['date_utc'][11:16]} UTC, load {load_pair(BF16_SPEED)};",
+        f"**{x('train', 'ours-fp32-products')}** faster than the same engine with float32",
+        f"{x('train', 'timm')} timm's plain loop, {x('train', 'labml')} labml-nn's and **{x('train', 'timm-reuse')} timm's given",
+        f"their {x('infer', 'ours-fp32-products')} is this",
+        *bf16_roofline_quotes(),
+    ]
+
+
+def bf16_roofline_quotes() -> list[str]:
+    """The roofline after grid-major's products ran in bfloat16, and before (float32 products)."""
+    roof, before = roofline_now(), roofline_zen4_fp32()
+    cpu_model, big = roof["models"]
+    return [
+        f"`results/roofline-cpu.json`, {roof['date'][11:16]} UTC): float32 matrix-multiply peak",
+        (f"{roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} images/s, "
+         f"{cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**"),
+        f"({100 * before['models'][0]['share_of_peak']:.0f} % with float32 products, above)",
+        f"grid-major (its 16 × 16 grid is too large), {100 * big['share_of_peak']:.0f} %",
+    ]
+
+
+def bf16_candidate_quotes() -> tuple[list[str], list[str]]:
+    """The second candidate (20 epochs on bfloat16 products): its verdict against the recipe's
+    seeds on validation, the means, how close the interval came to zero, its test accuracy against
+    the recipe's and the goal, and its slowest run; for benchmarks/README, then for README (with
+    the cpu-long run and the roofline after bfloat16 products)."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    comparison = script.recipe_comparison("ours", "cpu", "bf16-20-epochs")
+    candidate = script.stored_runs("ours", "cpu", "bf16-20-epochs")
+    means = [statistics.mean(map(script.last_validation_accuracy, runs)) for runs in (candidate, seeds())]
+    tests = [statistics.mean(100 * r["final_test_accuracy"] for r in runs) for runs in (candidate, seeds())]
+    verdict = f"{comparison.difference:+.1f} ± {comparison.half_width:.1f} points"
+    return [
+        f"for {candidate[0]['profile']['epochs']} epochs",
+        f"**{verdict} on validation: {'larger than' if comparison.separable else 'within'} the noise**",
+        f"(mean {means[0]:.2f} against {means[1]:.2f} %)",
+        f"lay {comparison.half_width - comparison.difference:.3f} points above zero",
+        seed_quotes(candidate)[0][0],
+        f"{tests[0] - tests[1]:.2f} points above the recipe's own (on the Zen 3 container), {85 - tests[0]:.2f} points short",
+    ], [
+        f"(every run within {max(r['minutes'] for r in candidate):.1f} minutes)",
+        f"scored {seed_quotes(candidate)[0][0]} on the test set, but on validation {verdict}: within the noise again",
+        "profile, that candidate's recipe for {} epochs, reached {} in {:.1f} minutes".format(
+            get_profile("cpu-long").epochs, *(lambda r: (pct(r["final_test_accuracy"]), r["minutes"]))(
+                script.stored_runs("ours", "cpu-long")[0])),
+        f"it runs at {100 * roofline_now()['models'][0]['share_of_peak']:.0f} % of the container's float32 matrix-multiply peak",
+    ]
+
+
+def cpu_long_quotes() -> list[str]:
+    """benchmarks/README's paragraph on the cpu-long profile's run: its accuracy and minutes, the
+    gap to 88 %, against the full-size candidate's seeds, what its last epochs added on validation,
+    and the patch-size study's lead of p = 2 at equal epochs."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    run, = script.stored_runs("ours", "cpu-long")
+    candidate = [100 * r["final_test_accuracy"] for r in script.stored_runs("ours", "cpu", "full-size")]
+    accuracy = 100 * run["final_test_accuracy"]
+    *epochs, _ = run["curve"]
+    short = get_profile("cpu-long").epochs - 4
+    runs, _notes = patch.read_results(RESULTS / "patch_study.json")
+    by = {(s.budget, s.patch_size): s.mean for s in patch.summarise(runs)}
+    return [
+        f"{accuracy:.2f} % in {run['minutes']:.1f} minutes: within 30 minutes, {88 - accuracy:.1f} points short of 88 %",
+        f"{accuracy - statistics.mean(candidate):.1f} points above the",
+        f"({statistics.mean(candidate):.2f} %; one run against three",
+        f"SD of {statistics.stdev(candidate):.2f} points",
+        f"added {100 * (epochs[-1]['accuracy'] - epochs[short - 1]['accuracy']):.1f} points",
+        f"led p = 4 by {by[patch.EPOCHS_BUDGET, 2] - by[patch.EPOCHS_BUDGET, 4]:.1f} points at equal epochs",
     ]
 
 
@@ -733,7 +831,8 @@ def pointwise_product_quotes(name: str) -> list[str]:
 def benchmarks_quotes() -> list[str]:
     quotes = (version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + recipe_full_quotes()
               + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
-              + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes())
+              + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes()
+              + bf16_products_quotes() + cpu_long_quotes() + bf16_candidate_quotes()[0])
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
@@ -1241,7 +1340,9 @@ def proven_tables() -> list[str]:
     runs, _ = read_results(RESULTS / "recipe_ablation.json")
     full, _ = read_results(RESULTS / "recipe_full.json")
     grid = load_script("grid_major", folder="benchmarks")
-    return [format_table(summarise(runs)), format_table(summarise(full)), *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu", tag) for tag in (None, "full-size")),
+    return [format_table(summarise(runs)), format_table(summarise(full)), *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu", tag)
+              for tag in (None, "full-size", "bf16-20-epochs")),
+            load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu-long"),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             *(load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / name))
               for name in ("step_breakdown-cpu.json", ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
