@@ -8,6 +8,7 @@ import pytest
 from support import TINY, load_script
 
 from convmixer.records import read_record_file
+from convmixer.train.acceleration import Acceleration
 
 pytest.importorskip("timm", reason="the bench extra (timm) is part of make env")
 
@@ -34,7 +35,9 @@ def test_both_contenders_curve_on_validation_and_score_the_test_set_once_alike(b
         assert minutes == sorted(minutes)
     assert "one_view_accuracy" in timm["curve"][-1]  # scored with the profile's TTA, one view stored beside it
     table = script.seed_table("ours", "tiny")
-    assert "| 1 | **" in table and "| mean of 1 |" in table
+    assert "| 1 | **" in table and "| mean of" not in table  # one run: no mean row
+    product = "bfloat16" if Acceleration.for_device("cpu").product_dtype else "float32"
+    assert ours["product_dtype"] == product and table.endswith(f"| {product} |") and "product_dtype" not in timm
     assert script.draw_figure(0.85).stat().st_size > 10_000
     with pytest.raises(ValueError, match="no stored runs of timm with profile other"):
         script.seed_table("timm", "other")
