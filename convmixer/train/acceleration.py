@@ -14,7 +14,8 @@ BF16, bfloat16 autocast trained the ``cpu`` profile's model no faster than float
 runs the model's own convolutions, not grid-major's products. So autocast stays off on the CPU,
 and where the CPU has bfloat16 instructions (AVX-512 BF16 or AMX) only grid-major's matrix
 products run in bfloat16 (``product_dtype``), summing in float32 inside: on a Zen 4 container
-the ``cpu`` profile's step ran about 1.45x faster that way (``benchmarks/README.md``).
+the ``cpu`` profile's step ran 1.34x faster that way (``benchmarks/README.md``, "bfloat16
+products").
 """
 
 from __future__ import annotations
