@@ -752,7 +752,7 @@ def bf16_roofline_quotes() -> list[str]:
         f"`results/roofline-cpu.json`, {roof['date'][11:16]} UTC): float32 matrix-multiply peak",
         (f"{roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} images/s, "
          f"{cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**"),
-        f"({100 * before['models'][0]['share_of_peak']:.0f} % with float32 products, above)",
+        f"({100 * before['models'][0]['share_of_peak']:.0f} % with float32 products in the run above; one run each)",
         f"grid-major (its 16 × 16 grid is too large), {100 * big['share_of_peak']:.0f} %",
     ]
 
