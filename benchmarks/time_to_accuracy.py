@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -193,17 +194,23 @@ def draw_figure(target: float) -> Path:
     return FIGURE
 
 
-def stored_runs(contender: str, profile_name: str, archived: str | None = None) -> list[dict]:
+def stored_runs(contender: str, profile_name: str, archived: str | None = None,
+                seeds: Sequence[int] | None = None) -> list[dict]:
     """Every stored seed of ``contender`` with ``profile_name``, by seed: the current recipe's files
     ``time_to_accuracy-<contender>-<profile>-seed<n>.json``, or with ``archived`` the runs of a
     recipe the profile does not train (an earlier one, or a candidate that was not adopted), kept as
-    ``archive/time_to_accuracy-<contender>-<profile>-<archived>-seed<n>.json``."""
+    ``archive/time_to_accuracy-<contender>-<profile>-<archived>-seed<n>.json``; only the ``seeds``
+    named, if any (e.g. the seeds a decision was made on, before more were run)."""
     folder, stem = (RESULTS, profile_name) if archived is None else (RESULTS / "archive", f"{profile_name}-{archived}")
     paths = sorted(folder.glob(f"time_to_accuracy-{contender}-{stem}-seed*.json"))
-    if not paths:
-        raise ValueError(f"no stored runs of {contender} with profile {stem}")
-    return [read_record_file(path, RECORD_FORMAT, RECORD_VERSION, made_by="benchmarks/time_to_accuracy.py")
-            for path in paths]
+    records = [read_record_file(path, RECORD_FORMAT, RECORD_VERSION, made_by="benchmarks/time_to_accuracy.py")
+               for path in paths]
+    if seeds is not None:
+        records = [r for r in records if r["profile"]["seed"] in seeds]
+    if not records:
+        raise ValueError(f"no stored runs of {contender} with profile {stem}"
+                         + ("" if seeds is None else f" and seeds {', '.join(map(str, seeds))}"))
+    return records
 
 
 def last_validation_accuracy(record: dict) -> float:
@@ -216,16 +223,19 @@ def last_validation_accuracy(record: dict) -> float:
     return 100 * epochs[-1]["accuracy"]
 
 
-def recipe_comparison(contender: str, profile_name: str, archived: str) -> Comparison:
-    """The ``archived`` recipe of ``profile_name`` against its current one, seeds against seeds, on
-    the last epoch's validation accuracy by the package's one rule
-    (:func:`convmixer.studies.stats.compare`, the seed spread pooled over both recipes)."""
-    other, current = (Group(label, tuple(last_validation_accuracy(r) for r in stored_runs(contender, profile_name, tag)))
-                      for label, tag in ((f"{profile_name} {archived}", archived), (profile_name, None)))
-    noise = seed_noise([other, current])
+def recipe_comparison(contender: str, profile_name: str, archived: str, against: str | None = None,
+                      seeds: Sequence[int] | None = None) -> Comparison:
+    """The ``archived`` recipe of ``profile_name`` against its current one (or against the archived
+    recipe ``against``), seeds against seeds (only ``seeds``, if named), on the last epoch's
+    validation accuracy by the package's one rule (:func:`convmixer.studies.stats.compare`, the seed
+    spread pooled over both recipes)."""
+    other, base = (Group(label, tuple(last_validation_accuracy(r) for r in stored_runs(contender, profile_name, tag, seeds)))
+                   for label, tag in ((f"{profile_name} {archived}", archived),
+                                      (profile_name if against is None else f"{profile_name} {against}", against)))
+    noise = seed_noise([other, base])
     if noise is None:
         raise ValueError("comparing two recipes needs two or more seeds of one of them")
-    return compare([other], [current], noise, f"{other.label} vs {current.label}")
+    return compare([other], [base], noise, f"{other.label} vs {base.label}")
 
 
 def seed_table(contender: str, profile_name: str, archived: str | None = None) -> str:
@@ -263,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", action="store_true", help="the stored seeds of the contender and profile as a table")
     parser.add_argument("--archived", metavar="TAG", help="with --table: the archived runs of that tag; alone: "
                         "set them against the current recipe's on the validation split")
+    parser.add_argument("--against", metavar="TAG", help="with --archived: set them against this archived recipe's runs instead")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="N", help="with --archived: only these seeds of both recipes")
     parser.add_argument("--export", type=Path, help="ship our trained model here (.pt + .json record)")
     parser.add_argument("--seed", type=int, help="the profile's seed (the file's name says it)")
     args = parser.parse_args(argv)
@@ -273,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         print(seed_table(args.contender or "ours", args.profile, args.archived))
         return 0
     if args.archived:
-        print(recipe_comparison(args.contender or "ours", args.profile, args.archived).describe())
+        print(recipe_comparison(args.contender or "ours", args.profile, args.archived, args.against, args.seeds).describe())
         return 0
     if args.contender is None:
         parser.error("name a contender (ours or timm) or pass --figure")

@@ -66,6 +66,21 @@ def test_an_archived_recipe_is_set_against_the_current_one_on_the_validation_spl
     assert comparison.half_width == pytest.approx(4.303 * 2 ** 0.5, rel=1e-3)
     assert comparison.label == "tiny candidate vs tiny" and not comparison.separable
     assert "| mean of 2 |" in script.seed_table("ours", "tiny", "candidate")
+    # a decision made on some seeds is re-made on exactly those: seed 1 of each recipe alone has no spread
+    with pytest.raises(ValueError, match="two or more seeds"):
+        script.recipe_comparison("ours", "tiny", "candidate", seeds=[1])
+    with pytest.raises(ValueError, match="no stored runs of ours with profile tiny-candidate and seeds 2"):
+        script.recipe_comparison("ours", "tiny", "candidate", seeds=[2])
+    # two archived recipes against each other: the current one archived under another tag
+    store(archive, "tiny-old", 1, 0.76)
+    store(archive, "tiny-old", 2, 0.78)
+    between = script.recipe_comparison("ours", "tiny", "candidate", against="old")
+    assert between.label == "tiny candidate vs tiny old"
+    assert (between.difference, between.half_width) == (comparison.difference, comparison.half_width)
+    store(archive, "tiny-old", 0, 0.71)  # a third seed of the old recipe moves the comparison of all seeds
+    assert script.recipe_comparison("ours", "tiny", "candidate", against="old").difference == pytest.approx(81 - 75)
+    # seeds 1 and 2 only: the candidate's seed 1 (82) against the old recipe's 76 and 78
+    assert script.recipe_comparison("ours", "tiny", "candidate", against="old", seeds=[1, 2]).difference == pytest.approx(82 - 77)
     store(archive, "tiny-candidate", 1, 0.82, split="test")
     with pytest.raises(ValueError, match="drew its curve on the test split, so its runs cannot choose a recipe"):
         script.recipe_comparison("ours", "tiny", "candidate")
