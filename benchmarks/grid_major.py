@@ -7,7 +7,7 @@ For the ``cpu`` profile's ConvMixer-128/8 at batch 256 with kernel sizes ``k`` a
 (:func:`convmixer.train.build_training`), timed both ways in alternation: with the engine's
 CPU settings but ``grid_major=False`` (channels-last, oneDNN's depth-wise convolution), and run
 grid-major (:class:`convmixer.train.grid_major.GridMajorConvMixer`, forced on for every case).
-The grids are the ``cpu`` profile's (8 x 8; 6 x 6 in its first, 24 x 24 epochs), the patch-size
+The grids are the ``cpu`` profile's (8 x 8; 6 x 6 in the 24 x 24 epochs of its recipe of 6 December), the patch-size
 study's (16 x 16 for p = 2, 4 x 4 for p = 8) and the kernel study's k = 3 and k = 9. Median of
 repeats, milliseconds; the speed-up is oneDNN's time over grid-major's. The rule
 :func:`~convmixer.train.grid_major.grid_major_pays` is set from this file.

@@ -3,8 +3,8 @@
     python benchmarks/pointwise_product.py        # ~1 minute on 2 idle cores
 
 Times the whole training step as ``fit`` runs it grid-major (:func:`convmixer.train.build_training`,
-the ``cpu`` profile's ConvMixer-128/8 at batch 256, at 32 x 32 and at the 24 x 24 of its first
-epochs) two ways in alternating rounds: with the point-wise convolution as one ``addmm`` of the
+the ``cpu`` profile's ConvMixer-128/8 at batch 256, at 32 x 32 and at the 24 x 24 of the first
+epochs of its recipe of 6 December) two ways in alternating rounds: with the point-wise convolution as one ``addmm`` of the
 ``(h, B n)`` matrix, forward and backward (what the engine did first), and with
 :func:`convmixer.train.grid_major.pointwise_product` (forward as one ``mm`` with the bias added in
 place, backward as two ``mm``). Each round is the median of a few steps, in

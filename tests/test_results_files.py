@@ -18,6 +18,8 @@ KINDS = {
     "benchmarks/results/pointwise_product-cpu.json": ("convmixer point-wise product", 1),
     "results/patch_study.json": ("convmixer patch-size study", 1),
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
+    # the record of the checkpoint shipped until 7 December (the cpu recipe of 6 December)
+    "benchmarks/results/archive/convmixer_cpu-2026-12-06.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),
     "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 2),
     "benchmarks/results/grid_major-cpu.json": ("convmixer grid-major step", 1),
@@ -30,8 +32,8 @@ FILES = sorted(str(p.relative_to(REPO)) for folder in ("results", "benchmarks/re
 def kind_of(name: str) -> tuple[str, int]:
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-full-size-seed"):
         return "convmixer time to accuracy", 2  # a candidate cpu recipe, 7 December 2026, not adopted
-    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-bf16-20-epochs-seed"):
-        return "convmixer time to accuracy", 2  # the second candidate of 7 December, not adopted either
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-06-seed"):
+        return "convmixer time to accuracy", 2  # the cpu recipe of 6 December, replaced on 7 December
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
     if name.startswith("benchmarks/results/archive/roofline-"):

@@ -22,6 +22,7 @@ from convmixer.studies.recipe import (
     write_results,
 )
 from convmixer.train import TrainProfile, get_profile
+from convmixer.train.profiles import CPU_DECEMBER_6
 
 CPU_PROXY = get_profile("cpu-plain").replace(name="cpu-proxy", epochs=4, stem_init="whiten", tta="flip-shift")
 
@@ -49,7 +50,7 @@ def test_each_variant_changes_one_thing_and_all_changes_all_of_them():
         assert changed_fields(variant) == fields, variant
     assert changed_fields("all") == set().union(*expected.values())
     assert changed_fields("progressive-crop") == {"progressive_size", "progressive_epochs", "progressive_mode"}
-    assert variant_profile(get_profile("cpu"), "no-bias-lr", 0).norm_bias_lr_scale == 1.0 != get_profile("cpu").norm_bias_lr_scale
+    assert variant_profile(CPU_DECEMBER_6, "no-bias-lr", 0).norm_bias_lr_scale == 1.0 != CPU_DECEMBER_6.norm_bias_lr_scale
     progressive = variant_profile(CPU_PROXY, "progressive", 0)
     assert progressive.train_size(1) == 24 and progressive.train_size(2) is None
     with pytest.raises(ValueError, match="unknown variant 'mixup'"):

@@ -70,28 +70,30 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
         "erf-study", "kernel-study", "patch-study",
     ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
-    # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and smoke
-    # keep all of it but the budget; the architecture comparisons train the plain recipe
+    # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and
+    # cpu-long keep all of it but the epochs; smoke keeps the 6 December recipe's tricks (progressive
+    # resizing and the BatchNorm-bias rate too) but the budget; the architecture comparisons train
+    # the plain recipe
     recipe = {"lr", "weight_decay", "grad_clip", "model", "seed"}
     tricks = {"stem_init", "tta", "augment", "label_smoothing", "norm_bias_lr_scale", "dirac_depthwise",
               "progressive_size", "progressive_epochs"}
     assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class"} | tricks
-    assert {"stem_init", "tta", "validation_per_class", "progressive_size"} <= differences(CPU, CPU_PLAIN)
+    assert {"stem_init", "tta", "validation_per_class", "dirac_depthwise"} <= differences(CPU, CPU_PLAIN)
+    # the cpu recipe of 7 December: the one of 6 December without its two unseparated tricks, longer
+    assert differences(CPU, CPU_DECEMBER_6) == {"epochs", "progressive_size", "progressive_epochs", "norm_bias_lr_scale"}
+    assert CPU.train_size(0) is None and CPU.epochs > CPU_DECEMBER_6.epochs
     # the kernel study is the cpu recipe of 6 December, frozen; only the split moves to the study script
     assert differences(PROFILES["kernel-study"], CPU_DECEMBER_6) == {"name", "validation_per_class"}
     assert differences(PROFILES["patch-study"], CPU_DECEMBER_6) == {
         "name", "validation_per_class", "model_overrides", "epochs", "progressive_size", "progressive_epochs"}
-    for name in ("quick", "smoke"):
-        assert not differences(get_profile(name), CPU) & (recipe | tricks - {"progressive_epochs"}), name
+    for name in ("quick", "cpu-long"):
+        assert differences(get_profile(name), CPU) == {"name", "epochs"}, name
+    assert get_profile("cpu-long").epochs > CPU.epochs > get_profile("quick").epochs
+    assert not differences(get_profile("smoke"), CPU_DECEMBER_6) & (recipe | tricks - {"progressive_epochs"})
+    assert get_profile("smoke").train_size(1) == 24 and get_profile("smoke").train_size(2) is None
     for name in ("short", "study", "skip-study", "erf-study"):
         assert not differences(get_profile(name), CPU_PLAIN) & (recipe | tricks), name
         assert (get_profile(name).stem_init, get_profile(name).tta) == ("random", "none")
-    assert differences(get_profile("quick"), CPU) == {"name", "epochs", "progressive_epochs"}
-    # cpu-long: the cpu recipe without its two unseparated tricks, every epoch at full size, longer
-    assert differences(get_profile("cpu-long"), CPU) == {
-        "name", "epochs", "progressive_size", "progressive_epochs", "norm_bias_lr_scale"}
-    assert get_profile("cpu-long").train_size(0) is None and get_profile("cpu-long").epochs > CPU.epochs
-    assert get_profile("quick").train_size(1) == 24 and get_profile("quick").train_size(2) is None
     assert differences(CPU_PLAIN, GPU) == {
         "name", "model", "model_overrides", "epochs", "batch_size", "augment", "lr", "weight_decay", "grad_clip",
     }
