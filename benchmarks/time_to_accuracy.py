@@ -281,12 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.figure:
         print(draw_figure(0.85))
         return 0
-    if args.table:
-        print(seed_table(args.contender or "ours", args.profile, args.archived))
-        return 0
-    if args.archived:
-        print(recipe_comparison(args.contender or "ours", args.profile, args.archived, args.against, args.seeds).describe())
-        return 0
+    try:  # stored runs that are missing, or too few to compare, are one sentence, not a traceback
+        if args.table:
+            print(seed_table(args.contender or "ours", args.profile, args.archived))
+            return 0
+        if args.archived:
+            print(recipe_comparison(args.contender or "ours", args.profile, args.archived, args.against, args.seeds).describe())
+            return 0
+    except ValueError as error:
+        parser.error(str(error))
     if args.contender is None:
         parser.error("name a contender (ours or timm) or pass --figure")
     run(args.contender, args.profile, args.data, args.export, args.seed)

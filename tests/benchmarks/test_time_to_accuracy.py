@@ -86,3 +86,13 @@ def test_an_archived_recipe_is_set_against_the_current_one_on_the_validation_spl
         script.recipe_comparison("ours", "tiny", "candidate")
     with pytest.raises(ValueError, match="no stored runs of ours with profile tiny-other"):
         script.recipe_comparison("ours", "tiny", "other")
+
+
+def test_the_command_line_says_in_one_sentence_when_the_stored_runs_cannot_answer(benchmark, capsys):
+    script, _data = benchmark
+    for argv, message in ((["ours", "--profile", "tiny", "--archived", "other"], "no stored runs of ours with profile tiny-other"),
+                          (["ours", "--profile", "tiny", "--table"], "no stored runs of ours with profile tiny")):
+        with pytest.raises(SystemExit) as stop:
+            script.main(argv)
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip().endswith(message)
