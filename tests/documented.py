@@ -818,6 +818,29 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
     ]
 
 
+def lr_pilot_quotes() -> list[str]:
+    """benchmarks/README's pilot of a larger peak learning rate: its learning rate against the
+    recipe's, its validation accuracy against the recipe's same seed, the comparison against all the
+    recipe's seeds and the spread it rests on, its minutes and its test accuracy."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    pilot, = script.stored_runs("ours", "cpu", "lr-pilot")
+    seed = pilot["profile"]["seed"]
+    paired, = script.stored_runs("ours", "cpu", seeds=(seed,))
+    comparison = script.recipe_comparison("ours", "cpu", "lr-pilot")
+    validation = [script.last_validation_accuracy(r) for r in seeds()]
+    return [
+        f"peak learning rate of {pilot['profile']['lr']} instead of {get_profile('cpu').lr}, seed {seed}",
+        (f"Its last epoch scored {script.last_validation_accuracy(pilot):.2f} % on validation against "
+         f"{script.last_validation_accuracy(paired):.2f} % for the"),
+        f"{comparison.difference:+.1f} ± {comparison.half_width:.1f} points, an",
+        f"(SD {statistics.stdev(validation):.2f} points over its five seeds)",
+        f"It took {pilot['minutes']:.1f} minutes; its test accuracy, read once and used for nothing:",
+        pct(pilot["final_test_accuracy"]),
+    ]
+
+
 def cpu_long_quotes() -> list[str]:
     """benchmarks/README's paragraph on the cpu-long profile's run: its accuracy and minutes, the
     gap to 88 %, against the full-size candidate's seeds, what its last epochs added on validation,
@@ -863,7 +886,7 @@ def benchmarks_quotes() -> list[str]:
     quotes = (version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + recipe_full_quotes()
               + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
               + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes()
-              + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0])
+              + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0] + lr_pilot_quotes())
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]

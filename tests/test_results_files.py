@@ -34,6 +34,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 2  # a candidate cpu recipe, 7 December 2026, not adopted
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-06-seed"):
         return "convmixer time to accuracy", 2  # the cpu recipe of 6 December, replaced on 7 December
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-lr-pilot-seed"):
+        return "convmixer time to accuracy", 2  # a one-run pilot of 7 December (peak learning rate 0.02)
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
         return "convmixer time to accuracy", 1  # runs of the recipe before 6 December 2026
     if name.startswith("benchmarks/results/archive/roofline-"):
