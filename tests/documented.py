@@ -113,9 +113,12 @@ LATE_SEEDS = (3, 4)  # the seeds both recipes added for the last, side by side o
 
 
 @functools.cache
-def december_6_seeds() -> list[dict]:
-    """The seeds of the cpu recipe of 6 December (0-2 on the Zen 3 container, 3-4 on the Zen 4)."""
-    return [load(p) for p in sorted((BENCH / "archive").glob(f"time_to_accuracy-ours-cpu-{DECEMBER_6}-seed*.json"))]
+def december_6_seeds(seeds: tuple[int, ...] | None = None) -> list[dict]:
+    """The seeds of the cpu recipe of 6 December (0-2 on the Zen 3 container, 3-4 on the Zen 4), or
+    only ``seeds``."""
+    from support import load_script
+
+    return load_script("time_to_accuracy", folder="benchmarks").stored_runs("ours", "cpu", DECEMBER_6, seeds)
 
 
 @functools.cache
@@ -638,7 +641,7 @@ def recipe_full_quotes() -> list[str]:
         f"one full-size epoch later {at('progressive-crop', small + 1):.1f} % against {at('baseline', small + 1):.1f} %",
         f"took {min(wall):.1f} to {max(wall):.1f} minutes of wall time",
         "seeds of 6 December took {:.1f} to {:.1f} (the time".format(
-            *(f(r["minutes"] for r in december_6_seeds() if r["profile"]["seed"] in FIRST_SEEDS) for f in (min, max))),
+            *(f(r["minutes"] for r in december_6_seeds(FIRST_SEEDS)) for f in (min, max))),
         f"{notes['total_wall_seconds'] / 60:.0f} minutes in all",
     ]
 
@@ -720,7 +723,7 @@ def full_size_quotes() -> list[str]:
     script = load_script("time_to_accuracy", folder="benchmarks")
     comparison = script.recipe_comparison("ours", "cpu", "full-size", against=DECEMBER_6, seeds=FIRST_SEEDS)
     candidate = script.stored_runs("ours", "cpu", "full-size")
-    recipe = script.stored_runs("ours", "cpu", DECEMBER_6, seeds=FIRST_SEEDS)
+    recipe = december_6_seeds(FIRST_SEEDS)
     means = [statistics.mean(map(script.last_validation_accuracy, runs)) for runs in (candidate, recipe)]
     slow = [r["minutes"] for r in candidate if r["minutes"] > 20]
     words = {1: "one", 2: "two", 3: "all three"}
@@ -782,8 +785,7 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
     final = script.recipe_comparison("ours", "cpu", DECEMBER_6)
     late = script.recipe_comparison("ours", "cpu", DECEMBER_6, seeds=LATE_SEEDS)
     recipe, old = seeds(), december_6_seeds()
-    first_runs = [r for r in recipe if r["profile"]["seed"] in FIRST_SEEDS]
-    old_first = [r for r in old if r["profile"]["seed"] in FIRST_SEEDS]
+    first_runs, old_first = script.stored_runs("ours", "cpu", seeds=FIRST_SEEDS), december_6_seeds(FIRST_SEEDS)
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
     verdict = lambda c: f"{-c.difference:+.1f} ± {c.half_width:.1f} points"
@@ -801,7 +803,8 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
         f"**{fixed[0]}**", f"seed SD {fixed[1].removeprefix('SD ')}", f"the mean is {fixed[2]}",
         f"**{verdict(late)}: {'larger than' if late.separable else 'within'} the noise**",
         "old recipe's seeds 3 and 4 took {} minutes, the new recipe's {}".format(
-            *(" and ".join(f"{r['minutes']:.1f}" for r in runs if r["profile"]["seed"] in LATE_SEEDS) for runs in (old, recipe))),
+            *(" and ".join(f"{r['minutes']:.1f}" for r in runs)
+              for runs in (december_6_seeds(LATE_SEEDS), script.stored_runs("ours", "cpu", seeds=LATE_SEEDS)))),
         f"scored {test(recipe) - test(old):.2f} points higher on the test set",
         "a 2-core AMD EPYC container, family {} model {}, Zen 4".format(*recipe[0]["machine"]["cpu_family_model"].split(" / ")),
     ], [
