@@ -4,6 +4,7 @@
     python benchmarks/time_to_accuracy.py timm --profile quick          # timm's ConvMixer, plain loop
     python benchmarks/time_to_accuracy.py --figure                      # docs/img/time_to_accuracy.png
     python benchmarks/time_to_accuracy.py ours --archived full-size     # an archived recipe against cpu's
+    python benchmarks/time_to_accuracy.py ours --seed 1 --set lr=0.02 --tag lr-0.02   # a candidate recipe
 
 What is timed: from the first training step to the end of the last evaluation -- training, an
 evaluation after every epoch (one view of each image) and the final model's evaluation on the test
@@ -31,12 +32,14 @@ and the date. The runs of a recipe the profile does not train -- an earlier one,
 that was not adopted -- are kept in ``results/archive/`` with a tag in their names
 (``time_to_accuracy-ours-cpu-full-size-seed0.json``), and ``--archived TAG`` sets them against the
 current recipe's seeds on the last epoch's validation accuracy: the test accuracy never chooses a
-recipe.
+recipe. A candidate is run straight into the archive: ``--set KEY=VALUE`` changes fields of the
+profile (values as Python literals, checked like a stored profile) and ``--tag`` names its files.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 import time
 from collections.abc import Sequence
@@ -139,8 +142,32 @@ def run_timm(profile: TrainProfile, train: ImageDataset, test: ImageDataset, exp
 CONTENDERS = {"ours": run_ours, "timm": run_timm}
 
 
-def run(contender: str, profile_name: str, data: str | None, export: Path | None, seed: int | None = None) -> Path:
-    profile = get_profile(profile_name)
+def changed_profile(profile: TrainProfile, settings: Sequence[str]) -> TrainProfile:
+    """``profile`` with the fields named in ``settings`` (``"lr=0.02"``, ``"epochs=22"``) set to
+    their values, read as Python literals and checked as a stored profile is
+    (:meth:`TrainProfile.from_dict`).
+
+    Raises:
+        ValueError: a setting is not ``KEY=VALUE``, names no field, or its value does not fit.
+    """
+    values = profile.to_dict()
+    for setting in settings:
+        key, equals, text = setting.partition("=")
+        if not equals or key not in values:
+            raise ValueError(f"--set {setting!r}: expected KEY=VALUE with KEY one of the profile's fields "
+                             f"({', '.join(values)})")
+        try:
+            values[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            values[key] = text  # a bare word, e.g. tta=none
+    return TrainProfile.from_dict(values)
+
+
+def run(contender: str, profile_name: str, data: str | None, export: Path | None, seed: int | None = None,
+        settings: Sequence[str] = (), tag: str | None = None) -> Path:
+    """Train ``contender`` with the profile (its ``seed``, its fields changed by ``settings``) and
+    store the run: as the profile's own, or with ``tag`` as an archived candidate (:func:`stored_runs`)."""
+    profile = changed_profile(get_profile(profile_name), settings)
     profile = profile if seed is None else profile.replace(seed=seed)
     train, test = load_cifar10("train", data), load_cifar10("test", data)
     before = machine_info()
@@ -160,7 +187,8 @@ def run(contender: str, profile_name: str, data: str | None, export: Path | None
     }
     if contender == "ours":  # how fit() multiplied on this machine (grid-major's products)
         record["product_dtype"] = str(Acceleration.for_device("cpu").product_dtype or torch.float32).removeprefix("torch.")
-    path = RESULTS / f"time_to_accuracy-{contender}-{profile.name}{'' if seed is None else f'-seed{seed}'}.json"
+    folder, stem = (RESULTS, profile.name) if tag is None else (RESULTS / "archive", f"{profile.name}-{tag}")
+    path = folder / f"time_to_accuracy-{contender}-{stem}{'' if seed is None else f'-seed{seed}'}.json"
     write_record_file(path, RECORD_FORMAT, RECORD_VERSION, record)
     print(f"{contender}: {100 * record['final_test_accuracy']:.2f}% in {record['minutes']:.1f} min -> {path}")
     return path
@@ -277,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", metavar="N", help="with --archived: only these seeds of both recipes")
     parser.add_argument("--export", type=Path, help="ship our trained model here (.pt + .json record)")
     parser.add_argument("--seed", type=int, help="the profile's seed (the file's name says it)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a field of the profile (a candidate recipe; needs --tag)")
+    parser.add_argument("--tag", help="store the run as an archived candidate with this tag (see --archived)")
     args = parser.parse_args(argv)
     if args.figure:
         print(draw_figure(0.85))
@@ -292,7 +323,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     if args.contender is None:
         parser.error("name a contender (ours or timm) or pass --figure")
-    run(args.contender, args.profile, args.data, args.export, args.seed)
+    if args.set and not args.tag:
+        parser.error("a run with --set is a candidate, not the profile's own run: name it with --tag")
+    try:
+        changed_profile(get_profile(args.profile), args.set)  # a bad setting fails before the data loads
+    except ValueError as error:
+        parser.error(str(error))
+    run(args.contender, args.profile, args.data, args.export, args.seed, args.set, args.tag)
     return 0
 
 
