@@ -88,10 +88,24 @@ def test_an_archived_recipe_is_set_against_the_current_one_on_the_validation_spl
         script.recipe_comparison("ours", "tiny", "other")
 
 
+def test_a_candidate_recipe_runs_straight_into_the_archive_with_its_changed_fields(benchmark, single_threaded):
+    script, data = benchmark
+    path = script.run("ours", "tiny", data, None, seed=1, settings=["lr=0.02", "epochs=1", "tta=none"], tag="lr-0.02")
+    assert path == script.RESULTS / "archive" / "time_to_accuracy-ours-tiny-lr-0.02-seed1.json"
+    [record] = script.stored_runs("ours", "tiny", "lr-0.02")
+    assert (record["profile"]["lr"], record["profile"]["tta"], record["profile"]["seed"]) == (0.02, "none", 1)
+    assert [p["split"] for p in record["curve"]] == ["validation", "test"]  # one epoch, then the test set
+    assert not list(script.RESULTS.glob("*.json"))  # the profile's own runs are untouched
+
+
 def test_the_command_line_says_in_one_sentence_when_the_stored_runs_cannot_answer(benchmark, capsys):
     script, _data = benchmark
     for argv, message in ((["ours", "--profile", "tiny", "--archived", "other"], "no stored runs of ours with profile tiny-other"),
-                          (["ours", "--profile", "tiny", "--table"], "no stored runs of ours with profile tiny")):
+                          (["ours", "--profile", "tiny", "--table"], "no stored runs of ours with profile tiny"),
+                          (["ours", "--set", "lr=0.02"], "a run with --set is a candidate, not the profile's own run: name it with --tag"),
+                          (["ours", "--set", "lr", "--tag", "x"], "expected KEY=VALUE with KEY one of the profile's fields "
+                                                                   f"({', '.join(script.get_profile('tiny').to_dict())})"),
+                          (["ours", "--set", "epochs=0", "--tag", "x"], "epochs must be an integer >= 1, got 0")):
         with pytest.raises(SystemExit) as stop:
             script.main(argv)
         assert stop.value.code == 2
