@@ -35,12 +35,14 @@ from convmixer.analysis.cost import convmixer_parameters
 from convmixer.studies import erf, kernel_depth, patch, skip
 from convmixer.studies.stats import (
     Z_975,
+    Group,
     binomial_standard_error,
+    compare,
     mean_half_width,
     seed_noise,
 )
-from convmixer.train import PROFILES, get_profile
-from convmixer.train.profiles import CPU_DECEMBER_6
+from convmixer.train import CPU, PROFILES, get_profile
+from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7
 
 BENCH = REPO / "benchmarks" / "results"
 RESULTS = REPO / "results"
@@ -108,7 +110,8 @@ def shipped() -> dict:
 
 
 DECEMBER_6 = "2026-12-06"  # the tag of the cpu recipe of 6 December in results/archive/, replaced on 7 December
-FIRST_SEEDS = (0, 1, 2)  # the seeds each decision of 7 December before the last was made on
+DECEMBER_7 = "2026-12-07"  # the tag of the cpu recipe of 7 December (afternoon), replaced that evening
+FIRST_SEEDS = (0, 1, 2)  # the seeds each decision of 7 December afternoon before the last was made on
 LATE_SEEDS = (3, 4)  # the seeds both recipes added for the last, side by side on one machine
 
 
@@ -119,6 +122,20 @@ def december_6_seeds(seeds: tuple[int, ...] | None = None) -> list[dict]:
     from support import load_script
 
     return load_script("time_to_accuracy", folder="benchmarks").stored_runs("ours", "cpu", DECEMBER_6, seeds)
+
+
+@functools.cache
+def december_7_seeds(seeds: tuple[int, ...] | None = None) -> list[dict]:
+    """The seeds of the cpu recipe of 7 December (all five on the Zen 4 container), or only ``seeds``."""
+    from support import load_script
+
+    return load_script("time_to_accuracy", folder="benchmarks").stored_runs("ours", "cpu", DECEMBER_7, seeds)
+
+
+@functools.cache
+def december_7_shipped() -> dict:
+    """The record of the checkpoint shipped on the evening of 7 December: seed 0 of its recipe."""
+    return load(BENCH / "archive" / f"convmixer_cpu-{DECEMBER_7}.json")
 
 
 @functools.cache
@@ -418,7 +435,7 @@ def readme_quotes() -> list[str]:
     grid = {(r["kernel_size"], r["patch_size"], r["image_size"]): r for r in load(BENCH / "grid_major-cpu.json")["steps"]}
     bf16 = speed(BF16_SPEED)
     quotes = (kernel_size_study_quotes() + kernel_size_readme_quotes() + patch_readme_quotes()
-              + cpu_model_speed_quotes()[0] + cpu_recipe_quotes()[1]) + [
+              + cpu_model_speed_quotes()[0] + cpu_recipe_quotes()[1] + lr_decision_quotes()[1]) + [
         "step **{:.2f}× faster** than the same engine".format(bf16[("train", "ours-fp32-products")]["ours_speedup"]),
         "`fit`'s step is now {:.2f}× timm's loop, {:.2f}× labml-nn's and **{:.2f}× timm's given the same memory".format(
             *(bf16[("train", who)]["ours_speedup"] for who in ("timm", "labml", "timm-reuse"))),
@@ -774,22 +791,22 @@ def bf16_roofline_quotes() -> list[str]:
 
 
 def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
-    """The cpu recipe since 7 December (20 full-size epochs on bfloat16 products) against the recipe
-    of 6 December: the first look (three seeds a side, not adopted), the pre-registered decision
+    """The cpu recipe of 7 December (20 full-size epochs on bfloat16 products) against the recipe
+    of 6 December, both archived since: the first look (three seeds a side, not adopted), the pre-registered decision
     (five seeds a side), the new recipe's seeds against the goal; for benchmarks/README, then for
     README (with the cpu-long run and the roofline after bfloat16 products)."""
     from support import load_script
 
     script = load_script("time_to_accuracy", folder="benchmarks")
-    first = script.recipe_comparison("ours", "cpu", DECEMBER_6, seeds=FIRST_SEEDS)  # old minus new
-    final = script.recipe_comparison("ours", "cpu", DECEMBER_6)
-    late = script.recipe_comparison("ours", "cpu", DECEMBER_6, seeds=LATE_SEEDS)
-    recipe, old = seeds(), december_6_seeds()
-    first_runs, old_first = script.stored_runs("ours", "cpu", seeds=FIRST_SEEDS), december_6_seeds(FIRST_SEEDS)
+    first = script.recipe_comparison("ours", "cpu", DECEMBER_6, DECEMBER_7, FIRST_SEEDS)  # old minus new
+    final = script.recipe_comparison("ours", "cpu", DECEMBER_6, DECEMBER_7)
+    late = script.recipe_comparison("ours", "cpu", DECEMBER_6, DECEMBER_7, LATE_SEEDS)
+    recipe, old = december_7_seeds(), december_6_seeds()
+    first_runs, old_first = december_7_seeds(FIRST_SEEDS), december_6_seeds(FIRST_SEEDS)
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
     verdict = lambda c: f"{-c.difference:+.1f} ± {c.half_width:.1f} points"
-    fixed, acc, minutes = seed_quotes()
+    fixed, _acc, minutes = seed_quotes(recipe)
     return [
         f"for {recipe[0]['profile']['epochs']} epochs",
         f"**{verdict(first)} on validation: {'larger than' if first.separable else 'within'} the noise**",
@@ -804,17 +821,15 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
         f"**{verdict(late)}: {'larger than' if late.separable else 'within'} the noise**",
         "old recipe's seeds 3 and 4 took {} minutes, the new recipe's {}".format(
             *(" and ".join(f"{r['minutes']:.1f}" for r in runs)
-              for runs in (december_6_seeds(LATE_SEEDS), script.stored_runs("ours", "cpu", seeds=LATE_SEEDS)))),
+              for runs in (december_6_seeds(LATE_SEEDS), december_7_seeds(LATE_SEEDS)))),
         f"scored {test(recipe) - test(old):.2f} points higher on the test set",
         "a 2-core AMD EPYC container, family {} model {}, Zen 4".format(*recipe[0]["machine"]["cpu_family_model"].split(" / ")),
     ], [
         f"whose five seeds scored {seed_quotes(old)[0][0]} on the test set",
+        f"and its own five scored {fixed[0]}",
         f"{verdict(first)}: within the noise",
         f"{verdict(final)}: {'larger than' if final.separable else 'within'} the noise",
-        "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
-        *fixed,
-        "in " + ", ".join(f"{m:.1f}" for m in minutes) + " minutes of wall time",
-        "profile, the `cpu` recipe for {} epochs, reached {} in {:.1f} minutes".format(
+        "profile, the `cpu` recipe of 7 December for {} epochs, reached {} in {:.1f} minutes".format(
             get_profile("cpu-long").epochs, *(lambda r: (pct(r["final_test_accuracy"]), r["minutes"]))(
                 script.stored_runs("ours", "cpu-long")[0])),
         f"it runs at {100 * roofline_now()['models'][0]['share_of_peak']:.0f} % of the container's float32 matrix-multiply peak",
@@ -824,23 +839,65 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
 def lr_pilot_quotes() -> list[str]:
     """benchmarks/README's pilot of a larger peak learning rate: its learning rate against the
     recipe's, its validation accuracy against the recipe's same seed, the comparison against all the
-    recipe's seeds and the spread it rests on, its minutes and its test accuracy."""
+    recipe's seeds and the spread it rests on, its minutes and its test accuracy (all against the
+    recipe of 7 December, which it was run beside)."""
     from support import load_script
 
     script = load_script("time_to_accuracy", folder="benchmarks")
     pilot, = script.stored_runs("ours", "cpu", "lr-pilot")
     seed = pilot["profile"]["seed"]
-    paired, = script.stored_runs("ours", "cpu", seeds=(seed,))
-    comparison = script.recipe_comparison("ours", "cpu", "lr-pilot")
-    validation = [script.last_validation_accuracy(r) for r in seeds()]
+    paired, = december_7_seeds((seed,))
+    comparison = script.recipe_comparison("ours", "cpu", "lr-pilot", DECEMBER_7)
+    validation = [script.last_validation_accuracy(r) for r in december_7_seeds()]
     return [
-        f"peak learning rate of {pilot['profile']['lr']} instead of {get_profile('cpu').lr}, seed {seed}",
+        f"peak learning rate of {pilot['profile']['lr']} instead of {CPU_DECEMBER_7.lr}, seed {seed}",
         (f"Its last epoch scored {script.last_validation_accuracy(pilot):.2f} % on validation against "
          f"{script.last_validation_accuracy(paired):.2f} % for the"),
         f"{comparison.difference:+.1f} ± {comparison.half_width:.1f} points, an",
         f"(SD {statistics.stdev(validation):.2f} points over its five seeds)",
         f"It took {pilot['minutes']:.1f} minutes; its test accuracy, read once and used for nothing:",
         pct(pilot["final_test_accuracy"]),
+    ]
+
+
+def lr_decision_quotes() -> tuple[list[str], list[str]]:
+    """The pre-registered decision that made the peak learning rate 0.02: the recipe of 7 December
+    against the new recipe on the seeds it was made on (old minus new, so the sign is flipped), both
+    sides' means on validation and test, the new recipe's seeds against the goal; for
+    benchmarks/README, then for README."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    recipe = seeds()
+    chosen = tuple(r["profile"]["seed"] for r in recipe)
+    decision = script.recipe_comparison("ours", "cpu", DECEMBER_7, seeds=chosen)  # old minus new
+    old = december_7_seeds(chosen)
+    validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
+    test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
+    on_test = [Group(label, tuple(100 * r["final_test_accuracy"] for r in runs)) for label, runs in (("new", recipe), ("old", old))]
+    tested = compare(on_test[:1], on_test[1:], seed_noise(on_test), "new minus old on test")
+    fixed, acc, minutes = seed_quotes()
+    verdict = f"{-decision.difference:+.1f} ± {decision.half_width:.1f} points"
+    return [
+        f"at twice the peak learning rate, {CPU.lr}",
+        "| mean of {} |".format(len(recipe)),
+        f"**{fixed[0]}**", f"seed SD {fixed[1].removeprefix('SD ')}", f"the mean is {fixed[2]}",
+        f"every run within {max(minutes):.1f} minutes",
+        f"--archived {DECEMBER_7} --seeds {' '.join(map(str, chosen))}`",
+        f"**{verdict} on validation: {'larger than' if decision.separable else 'within'} the noise**",
+        f"(mean {validation(recipe):.2f} against {validation(old):.2f} %)",
+        f"lower end lies {abs(decision.difference) - decision.half_width:.2f} points above zero",
+        f"the slowest run took {max(minutes):.1f} minutes",
+        f"{test(recipe):.2f} against {test(old):.2f} %",
+        f"({tested.difference:+.1f} ± {tested.half_width:.1f} points, {'larger than' if tested.separable else 'within'} the noise)",
+    ], [
+        f"**{fixed[0]}**",
+        f"seed {fixed[1]})",
+        "test accuracy " + ", ".join(f"{x:.2f} %" for x in acc),
+        "in " + ", ".join(f"{m:.1f}" for m in minutes) + " minutes of wall time",
+        fixed[2],
+        f"{verdict} on validation",
+        f"{test(recipe):.2f} against {test(old):.2f} %",
     ]
 
 
@@ -889,7 +946,8 @@ def benchmarks_quotes() -> list[str]:
     quotes = (version_quotes() + recipe_ablation_quotes() + cpu_model_speed_quotes()[1] + recipe_full_quotes()
               + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
               + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes()
-              + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0] + lr_pilot_quotes())
+              + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0] + lr_pilot_quotes()
+              + lr_decision_quotes()[0])
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
@@ -1082,12 +1140,12 @@ def benchmarks_quotes() -> list[str]:
 
 
 def checkpoints_quotes() -> list[str]:
-    record, old = shipped(), december_6_shipped()
+    record, old, before_it = shipped(), december_6_shipped(), december_7_shipped()
     p, q = record["profile"], old["profile"]
-    seed0 = seeds()[0]
+    shipped_run, = (s for s in seeds() if s["profile"]["seed"] == p["seed"])  # the benchmark run that shipped
     history = record["history"]
     middle = len(history) // 2
-    before, after = seed0["machine"]["load_average"], seed0["load_average_after"]
+    before, after = shipped_run["machine"]["load_average"], shipped_run["load_average_after"]
     family = record["machine"]["cpu_family_model"].split(" / ")
     tolerance = float(re.search(r"TOLERANCE = ([\d.]+)", (REPO / "tests" / "train" / "test_checkpoint_accuracy.py").read_text()).group(1))
     return [
@@ -1100,14 +1158,16 @@ def checkpoints_quotes() -> list[str]:
         (f"({10 * p['validation_per_class']:,} held-out images, one view) {pct(history[middle - 1]['eval_accuracy'])} after the "
          f"{middle}th, {pct(history[-1]['eval_accuracy'])} after the {len(history)}th"),
         f"{record['fit_wall_seconds'] / 60:.1f} min for `fit`",
-        f"{seed0['cpu_minutes']:.1f} CPU-minutes",
+        f"{shipped_run['cpu_minutes']:.1f} CPU-minutes",
         f"family {family[0]} model {family[1]}",
-        f"peak {seed0['machine']['matmul_peak_gflops']:.1f} GFLOP/s measured before the run",
+        f"peak {shipped_run['machine']['matmul_peak_gflops']:.1f} GFLOP/s measured before the run",
         "load average " + " / ".join(f"{x:.1f}" for x in before) + " before, " + " / ".join(f"{x:.1f}" for x in after) + " after",
         f"one of the {({3: 'three', 4: 'four', 5: 'five'})[len(seeds())]} seeds",
         f"first {q['progressive_epochs']} of {q['epochs']} epochs on images scaled to {q['progressive_size']} × {q['progressive_size']}",
         f"at {q['norm_bias_lr_scale']:.0f}× the learning rate",
         f"{pct(old['test_accuracy'])} in {old['fit_wall_seconds'] / 60:.1f} minutes",
+        f"at a peak learning rate of {before_it['profile']['lr']};\n{pct(before_it['test_accuracy'])} in {before_it['fit_wall_seconds'] / 60:.1f} minutes",
+        f"seed {p['seed']}; trained", f"--seed {p['seed']} --export",
         f"the file is {(REPO / 'checkpoints' / 'convmixer_cpu.pt').stat().st_size / 1e6:.2f} MB",
         f"within {100 * tolerance:.1f} percentage points",
         f"reproduces {pct(record['test_accuracy'])} exactly",
@@ -1399,7 +1459,7 @@ def proven_tables() -> list[str]:
     full, _ = read_results(RESULTS / "recipe_full.json")
     grid = load_script("grid_major", folder="benchmarks")
     return [format_table(summarise(runs)), format_table(summarise(full)), *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu", tag)
-              for tag in (None, "full-size", DECEMBER_6)),
+              for tag in (None, "full-size", DECEMBER_6, DECEMBER_7)),
             load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu-long"),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             *(load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / name))

@@ -20,6 +20,8 @@ KINDS = {
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
     # the record of the checkpoint shipped until 7 December (the cpu recipe of 6 December)
     "benchmarks/results/archive/convmixer_cpu-2026-12-06.json": ("convmixer exported run", 1),
+    # the record of the checkpoint shipped on the evening of 7 December (the cpu recipe of 7 December)
+    "benchmarks/results/archive/convmixer_cpu-2026-12-07.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),
     "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 2),
     "benchmarks/results/grid_major-cpu.json": ("convmixer grid-major step", 1),
@@ -34,6 +36,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 2  # a candidate cpu recipe, 7 December 2026, not adopted
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-06-seed"):
         return "convmixer time to accuracy", 2  # the cpu recipe of 6 December, replaced on 7 December
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-07-seed"):
+        return "convmixer time to accuracy", 2  # the cpu recipe of 7 December, replaced that evening
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-lr-pilot-seed"):
         return "convmixer time to accuracy", 2  # a one-run pilot of 7 December (peak learning rate 0.02)
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):

@@ -42,7 +42,7 @@ from convmixer.train.__main__ import acceleration_from_args, build_parser, main,
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.train.evaluate import evaluate_on_ranks, tta_views
-from convmixer.train.profiles import CPU_DECEMBER_6
+from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
@@ -70,24 +70,28 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
         "erf-study", "kernel-study", "patch-study",
     ]
     assert all(profile.name == name and get_profile(name) is profile for name, profile in PROFILES.items())
-    # cpu is the plain CPU recipe plus the fast trainers' tricks and a held-out curve; quick and
-    # cpu-long keep all of it but the epochs; smoke keeps the 6 December recipe's tricks (progressive
+    # cpu is the plain CPU recipe plus the fast trainers' tricks, a held-out curve and a larger peak
+    # learning rate; quick keeps all of it but the epochs, cpu-long all of the 7 December recipe's
+    # (the one its stored run trained); smoke keeps the 6 December recipe's tricks (progressive
     # resizing and the BatchNorm-bias rate too) but the budget; the architecture comparisons train
     # the plain recipe
     recipe = {"lr", "weight_decay", "grad_clip", "model", "seed"}
     tricks = {"stem_init", "tta", "augment", "label_smoothing", "norm_bias_lr_scale", "dirac_depthwise",
               "progressive_size", "progressive_epochs"}
-    assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class"} | tricks
+    assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class", "lr"} | tricks
     assert {"stem_init", "tta", "validation_per_class", "dirac_depthwise"} <= differences(CPU, CPU_PLAIN)
-    # the cpu recipe of 7 December: the one of 6 December without its two unseparated tricks, longer
-    assert differences(CPU, CPU_DECEMBER_6) == {"epochs", "progressive_size", "progressive_epochs", "norm_bias_lr_scale"}
+    # the cpu recipe of 7 December: the one of 6 December without its two unseparated tricks, longer;
+    # the recipe since that evening: the same at twice the peak learning rate
+    assert differences(CPU_DECEMBER_7, CPU_DECEMBER_6) == {"epochs", "progressive_size", "progressive_epochs",
+                                                           "norm_bias_lr_scale"}
+    assert differences(CPU, CPU_DECEMBER_7) == {"lr"} and CPU.lr == 2 * CPU_DECEMBER_7.lr
     assert CPU.train_size(0) is None and CPU.epochs > CPU_DECEMBER_6.epochs
     # the kernel study is the cpu recipe of 6 December, frozen; only the split moves to the study script
     assert differences(PROFILES["kernel-study"], CPU_DECEMBER_6) == {"name", "validation_per_class"}
     assert differences(PROFILES["patch-study"], CPU_DECEMBER_6) == {
         "name", "validation_per_class", "model_overrides", "epochs", "progressive_size", "progressive_epochs"}
-    for name in ("quick", "cpu-long"):
-        assert differences(get_profile(name), CPU) == {"name", "epochs"}, name
+    for name, recipe_of in (("quick", CPU), ("cpu-long", CPU_DECEMBER_7)):
+        assert differences(get_profile(name), recipe_of) == {"name", "epochs"}, name
     assert get_profile("cpu-long").epochs > CPU.epochs > get_profile("quick").epochs
     assert not differences(get_profile("smoke"), CPU_DECEMBER_6) & (recipe | tricks - {"progressive_epochs"})
     assert get_profile("smoke").train_size(1) == 24 and get_profile("smoke").train_size(2) is None
