@@ -38,6 +38,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 2  # the cpu recipe of 6 December, replaced on 7 December
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-07-seed"):
         return "convmixer time to accuracy", 2  # the cpu recipe of 7 December, replaced that evening
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-long-22-epochs-seed"):
+        return "convmixer time to accuracy", 2  # cpu-long's first run: the recipe of 7 December, 22 epochs
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-lr-pilot-seed"):
         return "convmixer time to accuracy", 2  # a one-run pilot of 7 December (peak learning rate 0.02)
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
