@@ -792,9 +792,10 @@ def bf16_roofline_quotes() -> list[str]:
 
 def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
     """The cpu recipe of 7 December (20 full-size epochs on bfloat16 products) against the recipe
-    of 6 December, both archived since: the first look (three seeds a side, not adopted), the pre-registered decision
-    (five seeds a side), the new recipe's seeds against the goal; for benchmarks/README, then for
-    README (with the cpu-long run and the roofline after bfloat16 products)."""
+    of 6 December, both archived since: the first look (three seeds a side, not adopted), the
+    pre-registered decision (five seeds a side), the new recipe's seeds against the goal; for
+    benchmarks/README, then for README (with the cpu-long run and the roofline after bfloat16
+    products)."""
     from support import load_script
 
     script = load_script("time_to_accuracy", folder="benchmarks")
