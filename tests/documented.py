@@ -808,6 +808,7 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
     verdict = lambda c: f"{-c.difference:+.1f} ± {c.half_width:.1f} points"
     fixed, _acc, minutes = seed_quotes(recipe)
+    long_run, = script.stored_runs("ours", "cpu-long")
     return [
         f"for {recipe[0]['profile']['epochs']} epochs",
         f"**{verdict(first)} on validation: {'larger than' if first.separable else 'within'} the noise**",
@@ -831,9 +832,8 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
         f"{verdict(first)}: within the noise",
         f"{verdict(final)}: {'larger than' if final.separable else 'within'} the noise",
         "profile, the `cpu` recipe for {} epochs, reached {} in {:.1f} minutes".format(
-            get_profile("cpu-long").epochs, *(lambda r: (pct(r["final_test_accuracy"]), r["minutes"]))(
-                script.stored_runs("ours", "cpu-long")[0])),
-        f"{88 - 100 * script.stored_runs('ours', 'cpu-long')[0]['final_test_accuracy']:.1f} points short of 88 %",
+            long_run["profile"]["epochs"], pct(long_run["final_test_accuracy"]), long_run["minutes"]),
+        f"{88 - 100 * long_run['final_test_accuracy']:.1f} points short of 88 %",
         f"it runs at {100 * roofline_now()['models'][0]['share_of_peak']:.0f} % of the container's float32 matrix-multiply peak",
     ]
 
@@ -916,9 +916,10 @@ def cpu_long_quotes() -> list[str]:
     script = load_script("time_to_accuracy", folder="benchmarks")
     runs, _notes = patch.read_results(RESULTS / "patch_study.json")
     by = {(s.budget, s.patch_size): s.mean for s in patch.summarise(runs)}
+    (now,), (first,) = script.stored_runs("ours", "cpu-long"), script.stored_runs("ours", "cpu-long", CPU_LONG_22)
+    candidate = script.stored_runs("ours", "cpu", "full-size")
     quotes = []
-    for run, against in ((script.stored_runs("ours", "cpu-long")[0], seeds()),
-                         (script.stored_runs("ours", "cpu-long", CPU_LONG_22)[0], script.stored_runs("ours", "cpu", "full-size"))):
+    for run, against in ((now, seeds()), (first, candidate)):
         base = [100 * r["final_test_accuracy"] for r in against]
         accuracy = 100 * run["final_test_accuracy"]
         *epochs, _ = run["curve"]
@@ -930,15 +931,13 @@ def cpu_long_quotes() -> list[str]:
             f"SD of {statistics.stdev(base):.2f} points",
             f"added {100 * (epochs[-1]['accuracy'] - epochs[short - 1]['accuracy']):.1f} points",
         ]
-    now, = script.stored_runs("ours", "cpu-long")
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     return quotes + [
         f"led p = 4 by {by[patch.EPOCHS_BUDGET, 2] - by[patch.EPOCHS_BUDGET, 4]:.1f} points at equal epochs",
         f"{validation([now]):.2f} % against the recipe's {validation(seeds()):.2f} %",
         f"in {now['minutes']:.1f} minutes, not 20",
-        "at a peak learning rate of\n{}) for {} epochs instead of {}".format(
-            *(lambda r: (r["profile"]["lr"], r["profile"]["epochs"]))(script.stored_runs("ours", "cpu-long", CPU_LONG_22)[0]),
-            script.stored_runs("ours", "cpu", "full-size")[0]["profile"]["epochs"]),
+        f"at a peak learning rate of\n{first['profile']['lr']}) for {first['profile']['epochs']} epochs instead of "
+        f"{candidate[0]['profile']['epochs']}",
         f"the `cpu` recipe for {now['profile']['epochs']} epochs instead of {get_profile('cpu').epochs}",
     ]
 

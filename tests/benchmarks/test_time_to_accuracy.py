@@ -98,7 +98,7 @@ def test_a_candidate_recipe_runs_straight_into_the_archive_with_its_changed_fiel
     assert not list(script.RESULTS.glob("*.json"))  # the profile's own runs are untouched
 
 
-def test_the_command_line_says_in_one_sentence_when_the_stored_runs_cannot_answer(benchmark, capsys):
+def test_the_command_line_says_in_one_sentence_what_is_wrong_with_its_arguments_or_stored_runs(benchmark, capsys):
     script, _data = benchmark
     for argv, message in ((["ours", "--profile", "tiny", "--archived", "other"], "no stored runs of ours with profile tiny-other"),
                           (["ours", "--profile", "tiny", "--table"], "no stored runs of ours with profile tiny"),
