@@ -13,6 +13,7 @@ from convmixer.model import ConvMixer, ConvMixerConfig
 from convmixer.train import grid_major
 from convmixer.train.grid_major import (
     GridMajorConvMixer,
+    batch_norm_rows,
     depthwise_matrices,
     grid_major_pays,
     pointwise_product,
@@ -55,6 +56,43 @@ def test_depthwise_matrix_row_holds_the_kernel_where_the_output_reads():
     assert torch.equal(matrices[4], weight.flatten())  # the centre output reads all nine taps
     corner = matrices[0].view(3, 3)  # output (0, 0) reads inputs (0..1, 0..1) with taps (1..2, 1..2)
     assert torch.equal(corner, torch.tensor([[5.0, 6.0, 0.0], [8.0, 9.0, 0.0], [0.0, 0.0, 0.0]]))
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.4, None])
+def test_batch_norm_rows_is_the_module_on_the_image_view(momentum):
+    """Outputs, gradients and running statistics (two batches, so the averages move twice) as
+    ``nn.BatchNorm2d`` computes them on the ``(1, h, N, 1)`` view, in float32; eval mode too."""
+    torch.manual_seed(0)
+    reference = torch.nn.BatchNorm2d(6, momentum=momentum)
+    torch.nn.init.normal_(reference.weight), torch.nn.init.normal_(reference.bias)
+    norm = copy.deepcopy(reference)
+    for shift in (3.0, -1.0):  # rows far from zero mean: the centred variance must not cancel
+        a = (torch.randn(6, 500) * 2 + shift).requires_grad_()
+        b = a.detach().clone().requires_grad_()
+        expected, got = reference(a.view(1, 6, 500, 1)).view(6, 500), batch_norm_rows(norm, b)
+        torch.testing.assert_close(got, expected)
+        grad = torch.randn(6, 500)
+        expected.backward(grad), got.backward(grad)
+        torch.testing.assert_close(b.grad, a.grad)
+        for p, q in zip(reference.parameters(), norm.parameters()):
+            torch.testing.assert_close(q.grad, p.grad)
+        for name, buffer in reference.named_buffers():
+            torch.testing.assert_close(getattr(norm, name), buffer, msg=name)
+    reference.eval(), norm.eval()
+    x = torch.randn(6, 500)
+    torch.testing.assert_close(batch_norm_rows(norm, x), reference(x.view(1, 6, 500, 1)).view(6, 500))
+
+
+def test_batch_norm_rows_gradients_are_exact_in_double():
+    norm = torch.nn.BatchNorm2d(3).double()
+    torch.nn.init.normal_(norm.weight)
+    a = torch.randn(3, 40, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x, w, b: batch_norm_rows(norm, x), (a, norm.weight, norm.bias))
+
+
+def test_batch_norm_rows_of_one_value_is_the_modules_error():
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        batch_norm_rows(torch.nn.BatchNorm2d(3), torch.randn(3, 1))
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
