@@ -7,7 +7,9 @@ activations: every part of a block sees 2.1 million numbers (8 MiB) per pass. Th
 with the engine's CPU settings (channels-last float32, 2 threads):
 
 - the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it: grid-major, and
-  once without grid-major);
+  once without grid-major), and, in alternating rounds on one model, against grid-major as it ran
+  until 8 December: BatchNorm by the module on the ``(1, h, B n, 1)`` view, the tap matrices
+  gathered by index and the weight gradient summed from strided views, and both;
 - each part of a block, forward + backward (``torch.autograd.grad``), on that shape: the
   depth-wise convolution (and its weight gradient alone), the point-wise convolution, GELU,
   BatchNorm, the residual add; times 8 blocks they account for most of the step. Timed twice: as
@@ -16,21 +18,25 @@ with the engine's CPU settings (channels-last float32, 2 threads):
 - the point-wise convolution's own matrix product, ``(16384 x 128) @ (128 x 128)``, against the
   square ``2048 x 2048`` product ``benchmarks/roofline.py`` calls the machine's peak: how much of
   that peak this model's shapes can reach at all;
-- the alternatives tried on the whole step: ``torch.compile`` (inductor) and the point-wise
-  convolution computed as ``F.linear`` on the channels-last view.
+- ``torch.compile`` (inductor) on the whole step, an alternative tried. (Until 8 December the
+  script also timed the point-wise convolution as ``F.linear`` on the channels-last view; grid-major
+  never calls that layer's forward pass in training, so the variant measured nothing and was dropped.)
 
 Median of repeated timings, in milliseconds. Writes ``results/step_breakdown-cpu.json`` (format
-version 2; version 1, without the grid-major parts, is the 6 December run in ``results/archive/``).
+version 2; version 1, without the grid-major parts, is the 6 December run in ``results/archive/``;
+the earlier version-2 runs are archived there too).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from unittest import mock
+from typing import Callable, ContextManager, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +46,10 @@ from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import write_record_file
 from convmixer.train import build_training, get_profile
 from convmixer.train.acceleration import Acceleration
-from convmixer.train.grid_major import grid_major_depthwise, pointwise_product
+from convmixer.train import grid_major as engine_grid_major
+from convmixer.train.grid_major import batch_norm_rows, grid_major_depthwise, pointwise_product
 
+ENGINE = "engine (fit's CPU settings)"
 OUT = Path(__file__).resolve().parent / "results" / "step_breakdown-cpu.json"
 PROFILE = get_profile("cpu").replace(stem_init="random")
 
@@ -64,9 +72,23 @@ def whole_step(acceleration: Acceleration, repeats: int = 12) -> float:
     return median_ms(lambda: training.step(images, labels), repeats, warmup=3)
 
 
-def linear_pointwise(self: layers.PointwiseConv2d, x: torch.Tensor) -> torch.Tensor:
-    """The point-wise convolution as a matrix product over the channels-last view."""
-    return F.linear(x.permute(0, 2, 3, 1), self.weight.flatten(1), self.bias).permute(0, 3, 1, 2)
+def interleaved_steps(acceleration: Acceleration, variants: dict[str, Callable[[], ContextManager]],
+                      rounds: int = 6, per_round: int = 3) -> dict[str, float]:
+    """The whole step under each of ``variants`` (a context that patches the engine), timed in
+    alternating rounds on one model so that the machine's drift falls on all alike: median ms."""
+    batch = PROFILE.batch_size
+    training = build_training(PROFILE, "cpu", acceleration, steps_per_epoch=1000)
+    images, labels = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, variant in variants.items():
+            with variant():
+                training.step(images, labels)  # the first step after a switch is not timed
+                for _ in range(per_round):
+                    started = time.perf_counter()
+                    training.step(images, labels)
+                    times[name].append(time.perf_counter() - started)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
 def time_parts(x: torch.Tensor, g: torch.Tensor, depthwise: Callable, pointwise: Callable, norm: Callable,
@@ -122,10 +144,42 @@ def grid_major_parts() -> dict[str, float]:
         return pointwise_product(x, pointwise.weight, pointwise.bias)
 
     def batch_norm(x: torch.Tensor) -> torch.Tensor:
-        return norm(x.reshape(1, config.dim, -1, 1)).view(shape)
+        return batch_norm_rows(norm, x.view(config.dim, -1)).view(shape)
 
     return time_parts(z, g, conv, point, batch_norm, (depthwise.weight, depthwise.bias),
                       (pointwise.weight, pointwise.bias), (norm.weight, norm.bias))
+
+
+def grid_major_module_norm_ms() -> float:
+    """BatchNorm forward + backward on the same ``(h, B n)`` rows, as the module computes it on the
+    ``(1, h, B n, 1)`` view: what grid-major ran until 8 December, against :func:`batch_norm_rows`."""
+    config = PROFILE.model_config()
+    rows = (config.dim, PROFILE.batch_size * (config.image_size // config.patch_size) ** 2)
+    x, g, norm = torch.randn(rows).requires_grad_(), torch.randn(rows), torch.nn.BatchNorm2d(config.dim)
+    return median_ms(lambda: torch.autograd.grad(norm(x.view(1, *rows, 1)), (x, norm.weight, norm.bias),
+                                                 g.view(1, *rows, 1)))
+
+
+def module_act_norm(stage: layers.ConvActNorm, y: torch.Tensor) -> torch.Tensor:
+    """Grid-major's activation and BatchNorm as they ran until 8 December: the module on the view."""
+    return stage.norm(stage.act(y).reshape(1, y.shape[0], -1, 1)).view(y.shape)
+
+
+def gathered_depthwise_matrices(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """The matrices ``T[c]`` as they were built until 8 December: the taps gathered by index."""
+    channels, k = weight.shape[0], weight.shape[-1]
+    taps = torch.cat([weight.reshape(channels, k * k), weight.new_zeros(channels, 1)], dim=1)
+    return taps[:, engine_grid_major.tap_of_pair(k, height, width)]
+
+
+def strided_tap_sums(pairs: torch.Tensor, kernel_size: int, height: int, width: int) -> torch.Tensor:
+    """The weight gradient as it was summed until 8 December: every tap one strided view of the
+    zero-padded ``G``."""
+    k, (before, after) = kernel_size, layers.same_padding(kernel_size)
+    padded = F.pad(pairs.view(-1, height, width, height, width), (before, after, before, after))
+    st = padded.stride()
+    taps = padded.as_strided((padded.shape[0], k, k, height, width), (st[0], st[3], st[4], st[1] + st[3], st[2] + st[4]))
+    return taps.sum((3, 4)).unsqueeze(1)
 
 
 PER_BLOCK = {"depthwise conv": 1, "pointwise conv": 1, "GELU": 2, "BatchNorm": 2, "residual add": 1}
@@ -143,7 +197,7 @@ def format_table(record: dict) -> str:
     it that way (without grid-major, and as ``fit`` runs it)."""
     depth = get_profile(record["profile"]).model_config().depth
     steps = record["step_ms"]
-    onednn_step, grid_step = steps["engine without grid-major"], steps["engine (fit's CPU settings)"]
+    onednn_step, grid_step = steps["engine without grid-major"], steps[ENGINE]
     lines = [f"| part of one block ({depth} blocks) | oneDNN, ms | share of the {onednn_step:.0f} ms step without grid-major "
              f"| grid-major, ms | share of the {grid_step:.0f} ms step |",
              "|---|---:|---:|---:|---:|"]
@@ -174,14 +228,22 @@ def matmul_rates() -> dict[str, float]:
 
 def main() -> int:
     cpu = Acceleration.for_device("cpu")
-    step = {"engine (fit's CPU settings)": whole_step(cpu)}
+    module_norm = lambda: mock.patch.object(engine_grid_major, "_act_norm", module_act_norm)
+    old_taps = lambda: mock.patch.multiple(engine_grid_major, depthwise_matrices=gathered_depthwise_matrices,
+                                           tap_sums=strided_tap_sums)
+
+    @contextlib.contextmanager
+    def as_on_7_december() -> Iterator[None]:
+        with module_norm(), old_taps():
+            yield
+
+    step = interleaved_steps(cpu, {
+        ENGINE: contextlib.nullcontext,
+        "engine, BatchNorm by the module (until 8 December)": module_norm,
+        "engine, taps gathered and strided (until 8 December)": old_taps,
+        "engine as on 7 December (both)": as_on_7_december,
+    })
     step["engine + torch.compile"] = whole_step(dataclasses.replace(cpu, compile=True))
-    original = layers.PointwiseConv2d.forward
-    layers.PointwiseConv2d.forward = linear_pointwise
-    try:
-        step["engine, point-wise as F.linear"] = whole_step(cpu)
-    finally:
-        layers.PointwiseConv2d.forward = original
     step["engine (fit's CPU settings), again"] = whole_step(cpu)
     step["engine without grid-major"] = whole_step(dataclasses.replace(cpu, grid_major=False))
     block, grid_major = parts(), grid_major_parts()
@@ -191,6 +253,7 @@ def main() -> int:
         "profile": "cpu", "batch_size": PROFILE.batch_size, "threads": torch.get_num_threads(),
         "step_ms": step, "block_part_ms": block, "blocks_sum_ms": blocks_sum(block, depth),
         "grid_major_part_ms": grid_major, "grid_major_blocks_sum_ms": blocks_sum(grid_major, depth),
+        "grid_major_batch_norm_module_ms": grid_major_module_norm_ms(),
         "matmul": rates, "date": utc_timestamp(), "machine": machine_info(),
     }
     write_record_file(OUT, "convmixer step breakdown", 2, record)
@@ -199,7 +262,7 @@ def main() -> int:
     print(f"{'one block, forward + backward':<38} {'oneDNN':>8} {'grid-major':>11}")
     for name, ms in block.items():
         print(f"{name:<38} {ms:8.1f} {grid_major[name]:11.1f} ms")
-    whole = step["engine (fit's CPU settings)"]
+    whole = step[ENGINE]
     print(f"{depth} blocks' parts together: {record['blocks_sum_ms']:.0f} ms oneDNN (step without grid-major "
           f"{step['engine without grid-major']:.0f} ms), {record['grid_major_blocks_sum_ms']:.0f} ms grid-major "
           f"(fit's step {whole:.0f} ms)")

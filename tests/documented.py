@@ -664,6 +664,7 @@ def recipe_full_quotes() -> list[str]:
 
 
 ZEN4_CONV = "archive/{}-2026-12-07-zen4-conv.json"  # the first Zen 4 runs, before the mm forward pass
+ZEN4_MM_BREAKDOWN = "archive/step_breakdown-cpu-2026-12-07-zen4-mm.json"  # after it, before batch_norm_rows
 
 
 def breakdown_parts(name: str) -> dict[str, tuple[float, float]]:
@@ -685,8 +686,8 @@ def zen4_step_quotes() -> list[str]:
     cpu_model, big = roof["models"]
     depth = get_profile("cpu").model_config().depth
     zen3_parts = load(BENCH / ZEN3_BREAKDOWN)
-    before_record, after_record = load(BENCH / ZEN4_CONV.format("step_breakdown-cpu")), load(BENCH / "step_breakdown-cpu.json")
-    before, after = breakdown_parts(ZEN4_CONV.format("step_breakdown-cpu")), breakdown_parts("step_breakdown-cpu.json")
+    before_record, after_record = load(BENCH / ZEN4_CONV.format("step_breakdown-cpu")), load(BENCH / ZEN4_MM_BREAKDOWN)
+    before, after = breakdown_parts(ZEN4_CONV.format("step_breakdown-cpu")), breakdown_parts(ZEN4_MM_BREAKDOWN)
     minutes_apart = round((datetime.fromisoformat(after_record["date"])
                            - datetime.fromisoformat(before_record["date"])).total_seconds() / 60)
     steps, first_steps = after_record["step_ms"], before_record["step_ms"]
@@ -1480,7 +1481,7 @@ def proven_tables() -> list[str]:
             *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu-long", tag) for tag in (None, CPU_LONG_22)),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             *(load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / name))
-              for name in ("step_breakdown-cpu.json", ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
+              for name in (ZEN4_MM_BREAKDOWN, ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
 
 
 def drop_tables(text: str, headers: list[str]) -> str:

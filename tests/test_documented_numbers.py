@@ -39,7 +39,8 @@ def test_the_grid_major_table_is_the_one_its_results_file_gives():
     assert script.format_table(steps) in BENCHMARKS
 
 
-@pytest.mark.parametrize("name", ["step_breakdown-cpu.json", "archive/step_breakdown-cpu-2026-12-07.json",
+@pytest.mark.parametrize("name", ["step_breakdown-cpu.json", "archive/step_breakdown-cpu-2026-12-07-zen4-mm.json",
+                                  "archive/step_breakdown-cpu-2026-12-07.json",
                                   "archive/step_breakdown-cpu-2026-12-07-zen4-conv.json"])
 def test_the_step_breakdown_tables_are_the_ones_their_results_files_give(name):
     script = load_script("step_breakdown", folder="benchmarks")
