@@ -8,7 +8,7 @@ with the engine's CPU settings (channels-last float32, 2 threads):
 
 - the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it: grid-major, and
   once without grid-major), and, in alternating rounds on one model, against grid-major as it ran
-  until 8 December: BatchNorm by the module on the ``(1, h, B n, 1)`` view, the tap matrices
+  before the late evening of 7 December: BatchNorm by the module on the ``(1, h, B n, 1)`` view, the tap matrices
   gathered by index and the weight gradient summed from strided views, and both;
 - each part of a block, forward + backward (``torch.autograd.grad``), on that shape: the
   depth-wise convolution (and its weight gradient alone), the point-wise convolution, GELU,
@@ -18,7 +18,7 @@ with the engine's CPU settings (channels-last float32, 2 threads):
 - the point-wise convolution's own matrix product, ``(16384 x 128) @ (128 x 128)``, against the
   square ``2048 x 2048`` product ``benchmarks/roofline.py`` calls the machine's peak: how much of
   that peak this model's shapes can reach at all;
-- ``torch.compile`` (inductor) on the whole step, an alternative tried. (Until 8 December the
+- ``torch.compile`` (inductor) on the whole step, an alternative tried. (Until 7 December the
   script also timed the point-wise convolution as ``F.linear`` on the channels-last view; grid-major
   never calls that layer's forward pass in training, so the variant measured nothing and was dropped.)
 
@@ -152,7 +152,7 @@ def grid_major_parts() -> dict[str, float]:
 
 def grid_major_module_norm_ms() -> float:
     """BatchNorm forward + backward on the same ``(h, B n)`` rows, as the module computes it on the
-    ``(1, h, B n, 1)`` view: what grid-major ran until 8 December, against :func:`batch_norm_rows`."""
+    ``(1, h, B n, 1)`` view: what grid-major ran before, against :func:`batch_norm_rows`."""
     config = PROFILE.model_config()
     rows = (config.dim, PROFILE.batch_size * (config.image_size // config.patch_size) ** 2)
     x, g, norm = torch.randn(rows).requires_grad_(), torch.randn(rows), torch.nn.BatchNorm2d(config.dim)
@@ -161,19 +161,19 @@ def grid_major_module_norm_ms() -> float:
 
 
 def module_act_norm(stage: layers.ConvActNorm, y: torch.Tensor) -> torch.Tensor:
-    """Grid-major's activation and BatchNorm as they ran until 8 December: the module on the view."""
+    """Grid-major's activation and BatchNorm as they ran before :func:`batch_norm_rows`: the module on the view."""
     return stage.norm(stage.act(y).reshape(1, y.shape[0], -1, 1)).view(y.shape)
 
 
 def gathered_depthwise_matrices(weight: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """The matrices ``T[c]`` as they were built until 8 December: the taps gathered by index."""
+    """The matrices ``T[c]`` as they were built before the selector: the taps gathered by index."""
     channels, k = weight.shape[0], weight.shape[-1]
     taps = torch.cat([weight.reshape(channels, k * k), weight.new_zeros(channels, 1)], dim=1)
     return taps[:, engine_grid_major.tap_of_pair(k, height, width)]
 
 
 def strided_tap_sums(pairs: torch.Tensor, kernel_size: int, height: int, width: int) -> torch.Tensor:
-    """The weight gradient as it was summed until 8 December: every tap one strided view of the
+    """The weight gradient as it was summed before the selector: every tap one strided view of the
     zero-padded ``G``."""
     k, (before, after) = kernel_size, layers.same_padding(kernel_size)
     padded = F.pad(pairs.view(-1, height, width, height, width), (before, after, before, after))
@@ -233,15 +233,15 @@ def main() -> int:
                                            tap_sums=strided_tap_sums)
 
     @contextlib.contextmanager
-    def as_on_7_december() -> Iterator[None]:
+    def before_both() -> Iterator[None]:
         with module_norm(), old_taps():
             yield
 
     step = interleaved_steps(cpu, {
         ENGINE: contextlib.nullcontext,
-        "engine, BatchNorm by the module (until 8 December)": module_norm,
-        "engine, taps gathered and strided (until 8 December)": old_taps,
-        "engine as on 7 December (both)": as_on_7_december,
+        "engine, BatchNorm by the module (before batch_norm_rows)": module_norm,
+        "engine, taps gathered and strided (before tap_selector)": old_taps,
+        "engine before both changes": before_both,
     })
     step["engine + torch.compile"] = whole_step(dataclasses.replace(cpu, compile=True))
     step["engine (fit's CPU settings), again"] = whole_step(cpu)

@@ -42,7 +42,7 @@ from convmixer.studies.stats import (
     seed_noise,
 )
 from convmixer.train import CPU, PROFILES, get_profile
-from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7
+from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7, CPU_DECEMBER_7_EVENING
 
 BENCH = REPO / "benchmarks" / "results"
 RESULTS = REPO / "results"
@@ -111,6 +111,7 @@ def shipped() -> dict:
 
 DECEMBER_6 = "2026-12-06"  # the tag of the cpu recipe of 6 December in results/archive/, replaced on 7 December
 DECEMBER_7 = "2026-12-07"  # the tag of the cpu recipe of 7 December (afternoon), replaced that evening
+DECEMBER_7_EVENING = "2026-12-07-evening"  # the cpu recipe of that evening (lr 0.02, 20 epochs), replaced late that night
 FIRST_SEEDS = (0, 1, 2)  # the seeds each decision of 7 December afternoon before the last was made on
 LATE_SEEDS = (3, 4)  # the seeds both recipes added for the last, side by side on one machine
 
@@ -130,6 +131,20 @@ def december_7_seeds(seeds: tuple[int, ...] | None = None) -> list[dict]:
     from support import load_script
 
     return load_script("time_to_accuracy", folder="benchmarks").stored_runs("ours", "cpu", DECEMBER_7, seeds)
+
+
+@functools.cache
+def december_7_evening_seeds(seeds: tuple[int, ...] | None = None) -> list[dict]:
+    """The seeds of the cpu recipe of the evening of 7 December (1-3, the Zen 4 container), or only ``seeds``."""
+    from support import load_script
+
+    return load_script("time_to_accuracy", folder="benchmarks").stored_runs("ours", "cpu", DECEMBER_7_EVENING, seeds)
+
+
+@functools.cache
+def december_7_evening_shipped() -> dict:
+    """The record of the checkpoint shipped in the evening of 7 December: seed 1 of that recipe."""
+    return load(BENCH / "archive" / f"convmixer_cpu-{DECEMBER_7_EVENING}.json")
 
 
 @functools.cache
@@ -273,6 +288,13 @@ def roofline_zen3() -> dict:
 
 def roofline_now() -> dict:
     return load(BENCH / "roofline-cpu.json")
+
+
+ZEN4_BF16_ROOFLINE = "archive/roofline-cpu-2026-12-07-zen4-bf16.json"  # after the bfloat16 products
+
+
+def roofline_zen4_bf16() -> dict:
+    return load(BENCH / ZEN4_BF16_ROOFLINE)
 
 
 def roofline_zen4_fp32() -> dict:
@@ -435,7 +457,8 @@ def readme_quotes() -> list[str]:
     grid = {(r["kernel_size"], r["patch_size"], r["image_size"]): r for r in load(BENCH / "grid_major-cpu.json")["steps"]}
     bf16 = speed(BF16_SPEED)
     quotes = (kernel_size_study_quotes() + kernel_size_readme_quotes() + patch_readme_quotes()
-              + cpu_model_speed_quotes()[0] + cpu_recipe_quotes()[1] + lr_decision_quotes()[1]) + [
+              + cpu_model_speed_quotes()[0] + cpu_recipe_quotes()[1] + lr_decision_quotes()[1]
+              + epochs_decision_quotes()[1] + engine_change_quotes()[1]) + [
         "step **{:.2f}× faster** than the same engine".format(bf16[("train", "ours-fp32-products")]["ours_speedup"]),
         "`fit`'s step is now {:.2f}× timm's loop, {:.2f}× labml-nn's and **{:.2f}× timm's given the same memory".format(
             *(bf16[("train", who)]["ours_speedup"] for who in ("timm", "labml", "timm-reuse"))),
@@ -780,10 +803,10 @@ def bf16_products_quotes() -> list[str]:
 
 def bf16_roofline_quotes() -> list[str]:
     """The roofline after grid-major's products ran in bfloat16, and before (float32 products)."""
-    roof, before = roofline_now(), roofline_zen4_fp32()
+    roof, before = roofline_zen4_bf16(), roofline_zen4_fp32()
     cpu_model, big = roof["models"]
     return [
-        f"`results/roofline-cpu.json`, {roof['date'][11:16]} UTC): float32 matrix-multiply peak",
+        f"`results/{ZEN4_BF16_ROOFLINE}`, {roof['date'][11:16]} UTC): float32 matrix-multiply peak",
         (f"{roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} images/s, "
          f"{cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak**"),
         f"({100 * before['models'][0]['share_of_peak']:.0f} % with float32 products in the run above; one run each)",
@@ -835,7 +858,7 @@ def cpu_recipe_quotes() -> tuple[list[str], list[str]]:
         "profile, the `cpu` recipe for {} epochs, reached {} in {:.1f} minutes".format(
             long_run["profile"]["epochs"], pct(long_run["final_test_accuracy"]), long_run["minutes"]),
         f"{88 - 100 * long_run['final_test_accuracy']:.1f} points short of 88 %",
-        f"it runs at {100 * roofline_now()['models'][0]['share_of_peak']:.0f} % of the container's float32 matrix-multiply peak",
+        f"it ran at {100 * roofline_zen4_bf16()['models'][0]['share_of_peak']:.0f} % of the container's float32 matrix-multiply peak",
     ]
 
 
@@ -871,28 +894,65 @@ def lr_decision_quotes() -> tuple[list[str], list[str]]:
     from support import load_script
 
     script = load_script("time_to_accuracy", folder="benchmarks")
-    recipe = seeds()
+    recipe = december_7_evening_seeds()
     chosen = tuple(r["profile"]["seed"] for r in recipe)
-    decision = script.recipe_comparison("ours", "cpu", DECEMBER_7, seeds=chosen)  # old minus new
+    decision = script.recipe_comparison("ours", "cpu", DECEMBER_7, DECEMBER_7_EVENING, chosen)  # old minus new
     old = december_7_seeds(chosen)
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
     on_test = [Group(label, tuple(100 * r["final_test_accuracy"] for r in runs)) for label, runs in (("new", recipe), ("old", old))]
     tested = compare(on_test[:1], on_test[1:], seed_noise(on_test), "new minus old on test")
-    fixed, acc, minutes = seed_quotes()
+    fixed, acc, minutes = seed_quotes(recipe)
     verdict = f"{-decision.difference:+.1f} ± {decision.half_width:.1f} points"
     return [
-        f"at twice the peak learning rate, {CPU.lr}",
+        f"at twice the peak learning rate, {CPU_DECEMBER_7_EVENING.lr}",
         "| mean of {} |".format(len(recipe)),
         f"**{fixed[0]}**", f"seed SD {fixed[1].removeprefix('SD ')}", f"the mean is {fixed[2]}",
         f"every run within {max(minutes):.1f} minutes",
-        f"--archived {DECEMBER_7} --seeds {' '.join(map(str, chosen))}`",
+        f"--archived {DECEMBER_7} --against {DECEMBER_7_EVENING} --seeds {' '.join(map(str, chosen))}`",
         f"**{verdict} on validation: {'larger than' if decision.separable else 'within'} the noise**",
         f"(mean {validation(recipe):.2f} against {validation(old):.2f} %)",
         f"lower end lies {abs(decision.difference) - decision.half_width:.2f} points above zero",
         f"the slowest run took {max(minutes):.1f} minutes",
         f"{test(recipe):.2f} against {test(old):.2f} %",
         f"({tested.difference:+.1f} ± {tested.half_width:.1f} points, {'larger than' if tested.separable else 'within'} the noise)",
+    ], [
+        f"{verdict} on validation",
+        f"{test(recipe):.2f} against {test(old):.2f} %",
+    ]
+
+
+def epochs_decision_quotes() -> tuple[list[str], list[str]]:
+    """The pre-registered decision that made the cpu recipe 24 epochs long: the recipe of the evening
+    of 7 December against it on the same seeds (old minus new, so the sign is flipped) on validation,
+    both sides' test means, the minutes, the seed that ships; for benchmarks/README, then README."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    recipe, old = seeds(), december_7_evening_seeds()
+    chosen = tuple(r["profile"]["seed"] for r in recipe)
+    decision = script.recipe_comparison("ours", "cpu", DECEMBER_7_EVENING, seeds=chosen)  # old minus new
+    validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
+    test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
+    on_test = [Group(label, tuple(100 * r["final_test_accuracy"] for r in runs)) for label, runs in (("new", recipe), ("old", old))]
+    tested = compare(on_test[:1], on_test[1:], seed_noise(on_test), "new minus old on test")
+    fixed, acc, minutes = seed_quotes()
+    verdict = f"{-decision.difference:+.1f} ± {decision.half_width:.1f} points"
+    best = max(recipe, key=script.last_validation_accuracy)
+    return [
+        f"for {CPU.epochs} epochs instead of {CPU_DECEMBER_7_EVENING.epochs}",
+        f"**{fixed[0]}**", f"seed SD {fixed[1].removeprefix('SD ')}", f"the mean is {fixed[2]}",
+        f"every run within {max(minutes):.1f} minutes",
+        f"--archived {DECEMBER_7_EVENING} --seeds {' '.join(map(str, chosen))}`",
+        f"**{verdict} on validation: {'larger than' if decision.separable else 'within'} the noise**",
+        f"(mean {validation(recipe):.2f} against {validation(old):.2f} %)",
+        f"{test(recipe):.2f} against {test(old):.2f} %",
+        f"({tested.difference:+.1f} ± {tested.half_width:.1f} points, {'larger than' if tested.separable else 'within'} the noise)",
+        "took " + ", ".join(f"{r['minutes']:.1f}" for r in recipe) + " minutes against " + ", ".join(
+            f"{r['minutes']:.1f}" for r in old),
+        f"seed {best['profile']['seed']} ({script.last_validation_accuracy(best):.2f} % on validation)",
+        "moved by " + ", ".join(f"{100 * (r['curve'][-2]['accuracy'] - r['curve'][-6]['accuracy']):+.1f}" for r in recipe[:-1])
+        + f" and {100 * (recipe[-1]['curve'][-2]['accuracy'] - recipe[-1]['curve'][-6]['accuracy']):+.1f} points",
     ], [
         f"**{fixed[0]}**",
         f"seed {fixed[1]})",
@@ -902,6 +962,60 @@ def lr_decision_quotes() -> tuple[list[str], list[str]]:
         f"{verdict} on validation",
         f"{test(recipe):.2f} against {test(old):.2f} %",
     ]
+
+
+ENGINE_SPEED = "cpu-cpu-recipe-timm-labml-ours-timm-reuse.json"  # after batch_norm_rows, 7 December late evening
+PREREG_BREAKDOWN = "archive/step_breakdown-cpu-2026-12-07-prereg.json"  # the run the 24-epoch rule quoted
+BEFORE_NORM, BEFORE_TAPS, BEFORE_BOTH = ("engine, BatchNorm by the module", "engine, taps gathered and strided",
+                                         "engine before both changes")
+
+
+def engine_change_quotes() -> tuple[list[str], list[str]]:
+    """batch_norm_rows and the tap selector: the two alternating-rounds runs of step_breakdown (the
+    first written before the script's labels lost their dates), BatchNorm's part alone, the second
+    run's compile variant, the speed run against timm and labml-nn and the roofline after it; for
+    benchmarks/README, then README."""
+    from support import load_script
+
+    rounds, per_round = load_script("step_breakdown", folder="benchmarks").interleaved_steps.__defaults__
+    config = get_profile("cpu").model_config()
+    rows = get_profile("cpu").batch_size * (config.image_size // config.patch_size) ** 2
+    names = (PREREG_BREAKDOWN, "step_breakdown-cpu.json")
+    runs = [load(BENCH / name) for name in names]
+    step = lambda run, *starts: next(ms for name, ms in run["step_ms"].items() if name.startswith(starts))
+    before = [step(r, BEFORE_BOTH, "engine as on 7 December") for r in runs]
+    ratios = [b / step(r, ENGINE) for r, b in zip(runs, before)]
+    table = [f"| {r['date'][11:16]} UTC (`results/{name}`) | {step(r, ENGINE):.1f} | {step(r, BEFORE_NORM):.1f} | "
+             f"{step(r, BEFORE_TAPS):.1f} | {b:.1f} | **{x:.2f}x** |" for name, r, b, x in zip(names, runs, before, ratios)]
+    norm = [f"{r['grid_major_part_ms']['BatchNorm']:.1f} against {r['grid_major_batch_norm_module_ms']:.1f} ms" for r in runs]
+    speeds, record, roof = speed(ENGINE_SPEED), load(BENCH / ENGINE_SPEED), roofline_now()
+    x = lambda phase, who: f"{speeds[(phase, who)]['ours_speedup']:.2f}"
+    cpu_model = roof["models"][0]
+    bench = table + [speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]),
+                                     ratio(r, True)) for r in speeds.values()] + [
+        f"model's rows of {rows:,} numbers",
+        f"the median of {rounds * per_round} steps each",
+        "its {0} × {0} product ran at {1:.0f} against {2:.0f} GFLOP/s".format(
+            *re.findall(r"\d+", next(k for k in runs[1]["matmul"] if k.startswith("square"))),
+            *(r["matmul"]["square_2048_gflops"] for r in runs[::-1])),
+        f"on the rows: {norm[0]} in the first run, {norm[1]} in the second",
+        f"stayed slower ({runs[1]['step_ms']['engine + torch.compile']:.0f} ms)",
+        f"--repeats {record['settings']['repeats']} --only timm labml ours timm-reuse`",
+        f"{record['machine']['date_utc'][11:16]} UTC, load {load_pair(ENGINE_SPEED)})",
+        f"{x('train', 'timm')}x timm's plain loop, {x('train', 'labml')}x labml-nn's and **{x('train', 'timm-reuse')}x timm's given",
+        f"({speed(BF16_SPEED)[('train', 'timm-reuse')]['ours_speedup']:.2f}x in the run before the change",
+        f"`results/roofline-cpu.json`, {roof['date'][11:16]} UTC): float32",
+        (f"peak {roof['peak_gflops']:.1f} GFLOP/s; the `cpu` profile's step trained {cpu_model['images_per_second']:.0f} "
+         f"images/s, {cpu_model['gflops']:.1f} GFLOP/s, **{100 * cpu_model['share_of_peak']:.0f} % of that peak** "
+         f"({100 * roofline_zen4_bf16()['models'][0]['share_of_peak']:.0f} % after the bfloat16 products"),
+    ]
+    readme = [
+        "step **{:.2f}× and {:.2f}× faster** in two runs".format(*ratios),
+        "`fit`'s step is {}× timm's loop, {}× labml-nn's and **{}× timm's given the same memory setting**".format(
+            *(x("train", who) for who in ("timm", "labml", "timm-reuse"))),
+        f"runs at **{100 * cpu_model['share_of_peak']:.0f} %** of the container's",
+    ]
+    return bench, readme
 
 
 CPU_LONG_22 = "22-epochs"  # the tag of the first cpu-long run (recipe of 7 December, float32 products)
@@ -920,7 +1034,7 @@ def cpu_long_quotes() -> list[str]:
     (now,), (first,) = script.stored_runs("ours", "cpu-long"), script.stored_runs("ours", "cpu-long", CPU_LONG_22)
     candidate = script.stored_runs("ours", "cpu", "full-size")
     quotes = []
-    for run, against in ((now, seeds()), (first, candidate)):
+    for run, against in ((now, december_7_evening_seeds()), (first, candidate)):
         base = [100 * r["final_test_accuracy"] for r in against]
         accuracy = 100 * run["final_test_accuracy"]
         *epochs, _ = run["curve"]
@@ -935,11 +1049,11 @@ def cpu_long_quotes() -> list[str]:
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     return quotes + [
         f"led p = 4 by {by[patch.EPOCHS_BUDGET, 2] - by[patch.EPOCHS_BUDGET, 4]:.1f} points at equal epochs",
-        f"{validation([now]):.2f} % against the recipe's {validation(seeds()):.2f} %",
+        f"{validation([now]):.2f} % against the recipe's {validation(december_7_evening_seeds()):.2f} %",
         f"in {now['minutes']:.1f} minutes, not 20",
         f"at a peak learning rate of\n{first['profile']['lr']}) for {first['profile']['epochs']} epochs instead of "
         f"{candidate[0]['profile']['epochs']}",
-        f"the `cpu` recipe for {now['profile']['epochs']} epochs instead of {get_profile('cpu').epochs}",
+        f"for {now['profile']['epochs']} epochs instead of {CPU_DECEMBER_7_EVENING.epochs}",
     ]
 
 
@@ -965,7 +1079,7 @@ def benchmarks_quotes() -> list[str]:
               + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
               + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes()
               + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0] + lr_pilot_quotes()
-              + lr_decision_quotes()[0])
+              + lr_decision_quotes()[0] + epochs_decision_quotes()[0] + engine_change_quotes()[0])
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]
@@ -1159,6 +1273,7 @@ def benchmarks_quotes() -> list[str]:
 
 def checkpoints_quotes() -> list[str]:
     record, old, before_it = shipped(), december_6_shipped(), december_7_shipped()
+    evening = december_7_evening_shipped()
     p, q = record["profile"], old["profile"]
     shipped_run, = (s for s in seeds() if s["profile"]["seed"] == p["seed"])  # the benchmark run that shipped
     history = record["history"]
@@ -1186,6 +1301,8 @@ def checkpoints_quotes() -> list[str]:
         f"{pct(old['test_accuracy'])} in {old['fit_wall_seconds'] / 60:.1f} minutes",
         f"at a peak learning rate of {before_it['profile']['lr']};\n{pct(before_it['test_accuracy'])} in {before_it['fit_wall_seconds'] / 60:.1f} minutes",
         f"seed {p['seed']}; trained", f"--seed {p['seed']} --export",
+        (f"seed {evening['profile']['seed']} of the recipe of that evening ({evening['profile']['epochs']} epochs; "
+         f"{pct(evening['test_accuracy'])} in {evening['fit_wall_seconds'] / 60:.1f} minutes)"),
         f"the file is {(REPO / 'checkpoints' / 'convmixer_cpu.pt').stat().st_size / 1e6:.2f} MB",
         f"within {100 * tolerance:.1f} percentage points",
         f"reproduces {pct(record['test_accuracy'])} exactly",
@@ -1477,11 +1594,11 @@ def proven_tables() -> list[str]:
     full, _ = read_results(RESULTS / "recipe_full.json")
     grid = load_script("grid_major", folder="benchmarks")
     return [format_table(summarise(runs)), format_table(summarise(full)), *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu", tag)
-              for tag in (None, "full-size", DECEMBER_6, DECEMBER_7)),
+              for tag in (None, "full-size", DECEMBER_6, DECEMBER_7, DECEMBER_7_EVENING)),
             *(load_script("time_to_accuracy", folder="benchmarks").seed_table("ours", "cpu-long", tag) for tag in (None, CPU_LONG_22)),
             grid.format_table(load(BENCH / "grid_major-cpu.json")["steps"]),
             *(load_script("step_breakdown", folder="benchmarks").format_table(load(BENCH / name))
-              for name in (ZEN4_MM_BREAKDOWN, ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
+              for name in ("step_breakdown-cpu.json", ZEN4_MM_BREAKDOWN, ZEN3_BREAKDOWN, ZEN4_CONV.format("step_breakdown-cpu")))]
 
 
 def drop_tables(text: str, headers: list[str]) -> str:

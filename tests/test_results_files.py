@@ -20,8 +20,10 @@ KINDS = {
     "checkpoints/convmixer_cpu.json": ("convmixer exported run", 1),
     # the record of the checkpoint shipped until 7 December (the cpu recipe of 6 December)
     "benchmarks/results/archive/convmixer_cpu-2026-12-06.json": ("convmixer exported run", 1),
-    # the record of the checkpoint shipped on the evening of 7 December (the cpu recipe of 7 December)
+    # the record of the checkpoint shipped on the afternoon of 7 December (the cpu recipe of 7 December)
     "benchmarks/results/archive/convmixer_cpu-2026-12-07.json": ("convmixer exported run", 1),
+    # the record of the checkpoint shipped until late that evening (the cpu recipe of that evening)
+    "benchmarks/results/archive/convmixer_cpu-2026-12-07-evening.json": ("convmixer exported run", 1),
     "benchmarks/results/roofline-cpu.json": ("convmixer roofline", 1),
     "benchmarks/results/step_breakdown-cpu.json": ("convmixer step breakdown", 2),
     "benchmarks/results/grid_major-cpu.json": ("convmixer grid-major step", 1),
@@ -38,6 +40,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 2  # the cpu recipe of 6 December, replaced on 7 December
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-07-seed"):
         return "convmixer time to accuracy", 2  # the cpu recipe of 7 December, replaced that evening
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-2026-12-07-evening-seed"):
+        return "convmixer time to accuracy", 2  # the cpu recipe of that evening (lr 0.02), replaced late that night
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-long-22-epochs-seed"):
         return "convmixer time to accuracy", 2  # cpu-long's first run: the recipe of 7 December, 22 epochs
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-lr-pilot-seed"):

@@ -42,7 +42,7 @@ from convmixer.train.__main__ import acceleration_from_args, build_parser, main,
 from convmixer.train.acceleration import Acceleration
 from convmixer.train.checkpoint import load_checkpoint, load_model
 from convmixer.train.evaluate import evaluate_on_ranks, tta_views
-from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7
+from convmixer.train.profiles import CPU_DECEMBER_6, CPU_DECEMBER_7, CPU_DECEMBER_7_EVENING
 
 pytestmark = pytest.mark.usefixtures("single_threaded")  # see support.single_thread
 
@@ -80,10 +80,12 @@ def test_every_profile_is_in_one_registry_under_its_own_name():
     assert differences(CPU, CPU_PLAIN) <= {"name", "epochs", "validation_per_class", "lr"} | tricks
     assert {"stem_init", "tta", "validation_per_class", "dirac_depthwise"} <= differences(CPU, CPU_PLAIN)
     # the cpu recipe of 7 December: the one of 6 December without its two unseparated tricks, longer;
-    # the recipe since that evening: the same at twice the peak learning rate
+    # that evening's: the same at twice the peak learning rate; since the late evening: that one, longer
     assert differences(CPU_DECEMBER_7, CPU_DECEMBER_6) == {"epochs", "progressive_size", "progressive_epochs",
                                                            "norm_bias_lr_scale"}
-    assert differences(CPU, CPU_DECEMBER_7) == {"lr"} and CPU.lr == 2 * CPU_DECEMBER_7.lr
+    assert differences(CPU_DECEMBER_7_EVENING, CPU_DECEMBER_7) == {"lr"}
+    assert CPU_DECEMBER_7_EVENING.lr == 2 * CPU_DECEMBER_7.lr
+    assert differences(CPU, CPU_DECEMBER_7_EVENING) == {"epochs"} and CPU.epochs > CPU_DECEMBER_7_EVENING.epochs
     assert CPU.train_size(0) is None and CPU.epochs > CPU_DECEMBER_6.epochs
     # the kernel study is the cpu recipe of 6 December, frozen; only the split moves to the study script
     assert differences(PROFILES["kernel-study"], CPU_DECEMBER_6) == {"name", "validation_per_class"}
