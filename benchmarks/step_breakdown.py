@@ -8,8 +8,8 @@ with the engine's CPU settings (channels-last float32, 2 threads):
 
 - the whole step (:func:`convmixer.train.build_training`, as ``fit`` runs it: grid-major, and
   once without grid-major), and, in alternating rounds on one model, against grid-major as it ran
-  before the late evening of 7 December: BatchNorm by the module on the ``(1, h, B n, 1)`` view, the tap matrices
-  gathered by index and the weight gradient summed from strided views, and both;
+  before the late evening of 7 December: BatchNorm by the module on the ``(1, h, B n, 1)`` view,
+  the tap matrices gathered by index and the weight gradient summed from strided views, and both;
 - each part of a block, forward + backward (``torch.autograd.grad``), on that shape: the
   depth-wise convolution (and its weight gradient alone), the point-wise convolution, GELU,
   BatchNorm, the residual add; times 8 blocks they account for most of the step. Timed twice: as
@@ -35,8 +35,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from unittest import mock
 from typing import Callable, ContextManager, Iterator
+from unittest import mock
 
 import torch
 import torch.nn.functional as F
@@ -45,8 +45,8 @@ from convmixer import layers
 from convmixer.machine import machine_info, utc_timestamp
 from convmixer.records import write_record_file
 from convmixer.train import build_training, get_profile
-from convmixer.train.acceleration import Acceleration
 from convmixer.train import grid_major as engine_grid_major
+from convmixer.train.acceleration import Acceleration
 from convmixer.train.grid_major import batch_norm_rows, grid_major_depthwise, pointwise_product
 
 ENGINE = "engine (fit's CPU settings)"
@@ -161,7 +161,8 @@ def grid_major_module_norm_ms() -> float:
 
 
 def module_act_norm(stage: layers.ConvActNorm, y: torch.Tensor) -> torch.Tensor:
-    """Grid-major's activation and BatchNorm as they ran before :func:`batch_norm_rows`: the module on the view."""
+    """Grid-major's activation and BatchNorm as they ran before :func:`batch_norm_rows`: the module
+    on the view."""
     return stage.norm(stage.act(y).reshape(1, y.shape[0], -1, 1)).view(y.shape)
 
 
@@ -178,7 +179,8 @@ def strided_tap_sums(pairs: torch.Tensor, kernel_size: int, height: int, width: 
     k, (before, after) = kernel_size, layers.same_padding(kernel_size)
     padded = F.pad(pairs.view(-1, height, width, height, width), (before, after, before, after))
     st = padded.stride()
-    taps = padded.as_strided((padded.shape[0], k, k, height, width), (st[0], st[3], st[4], st[1] + st[3], st[2] + st[4]))
+    taps = padded.as_strided((padded.shape[0], k, k, height, width),
+                             (st[0], st[3], st[4], st[1] + st[3], st[2] + st[4]))
     return taps.sum((3, 4)).unsqueeze(1)
 
 

@@ -16,8 +16,9 @@ and on a small grid the whole ConvMixer is matrix products:
   tap (:func:`tap_sums`);
 - the point-wise convolution: ``W (h x h)`` times the ``(h, B n)`` matrix;
 - BatchNorm: the statistics of each channel's row over batch and grid, what the module computes on
-  the ``(1, h, B n, 1)`` view, gathered in float32 (:func:`batch_norm_rows`; PyTorch's own
-  gathering in double precision took longer than the two products of a block together);
+  the ``(1, h, B n, 1)`` view, gathered in float32 (:func:`batch_norm_rows`; PyTorch gathers a
+  float32 map's in double precision, the slower way: ``benchmarks/README.md``, "BatchNorm's
+  statistics in float32 and the taps as products");
 - the head: the mean over the grid, then the linear layer.
 
 :class:`GridMajorConvMixer` runs a :class:`~convmixer.model.ConvMixer` this way when it trains
@@ -216,7 +217,7 @@ def batch_norm_rows(norm: nn.BatchNorm2d, a: torch.Tensor) -> torch.Tensor:
     """``norm`` applied to the ``(h, N)`` matrix ``a`` as to the ``(1, h, N, 1)`` image, running
     statistics and all; in training mode through :class:`_RowBatchNorm`."""
     n = a.shape[1]
-    if not (norm.training and norm.affine and n > 1):  # evaluation, or a case the module words best
+    if not (norm.training and norm.affine and n > 1):  # evaluation, no affine weights, or one value a row
         return norm(a.view(1, *a.shape, 1)).view(a.shape)
     y, mean, var = _RowBatchNorm.apply(a.contiguous(), norm.weight, norm.bias, norm.eps)
     if norm.track_running_stats:  # as nn.BatchNorm2d does: count the batch, move the averages
