@@ -893,6 +893,33 @@ def test_comparison(new: list[dict], old: list[dict]):
     return compare(groups[:1], groups[1:], seed_noise(groups), "new minus old on test")
 
 
+WIDTH_PILOT = "width-160-pilot"  # a one-run pilot of 8 December: the cpu recipe at width 160, fewer epochs
+
+
+def width_pilot_quotes() -> list[str]:
+    """benchmarks/README's pilot of a wider model in about the same minutes: its width and epochs
+    against the recipe's, its validation accuracy against the recipe's same seed and against all
+    three seeds, its minutes and its test accuracy."""
+    from support import load_script
+
+    script = load_script("time_to_accuracy", folder="benchmarks")
+    pilot, = script.stored_runs("ours", "cpu", WIDTH_PILOT)
+    seed = pilot["profile"]["seed"]
+    paired, = (r for r in seeds() if r["profile"]["seed"] == seed)
+    comparison = script.recipe_comparison("ours", "cpu", WIDTH_PILOT)  # pilot minus the recipe
+    width = pilot["profile"]["model_overrides"]["dim"]
+    return [
+        f"ConvMixer-{width}/8 (k = 5, p = 4) for {pilot['profile']['epochs']} epochs instead of ConvMixer-"
+        f"{CPU.model_config().dim}/8 for {CPU.epochs}",
+        f"seed {seed}",
+        (f"Its last epoch scored {script.last_validation_accuracy(pilot):.2f} % on validation against "
+         f"{script.last_validation_accuracy(paired):.2f} % for the"),
+        f"{comparison.difference:+.1f} ± {comparison.half_width:.1f} points",
+        f"It took {pilot['minutes']:.1f} minutes",
+        pct(pilot["final_test_accuracy"]),
+    ]
+
+
 def lr_decision_quotes() -> tuple[list[str], list[str]]:
     """The pre-registered decision that made the peak learning rate 0.02: the recipe of 7 December
     against the new recipe on the seeds it was made on (old minus new, so the sign is flipped), both
@@ -1085,7 +1112,8 @@ def benchmarks_quotes() -> list[str]:
               + pointwise_product_quotes("archive/pointwise_product-cpu-2026-12-07-zen3.json")
               + pointwise_product_quotes("pointwise_product-cpu.json") + full_size_quotes() + zen4_step_quotes()
               + bf16_products_quotes() + cpu_long_quotes() + cpu_recipe_quotes()[0] + lr_pilot_quotes()
-              + lr_decision_quotes()[0] + epochs_decision_quotes()[0] + engine_change_quotes()[0])
+              + lr_decision_quotes()[0] + epochs_decision_quotes()[0] + engine_change_quotes()[0]
+              + width_pilot_quotes())
     diffs = [load(BENCH / f)["settings"]["max_abs_logit_difference"] for f in SPEED_FILES]
     quotes.append(f"(largest difference in the runs below: {sci(max(diffs))})")
     base = [r["baseline_mib"] for f in SPEED_FILES for r in load(BENCH / f)["rows"] if r.get("baseline_mib")]

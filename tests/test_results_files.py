@@ -44,6 +44,8 @@ def kind_of(name: str) -> tuple[str, int]:
         return "convmixer time to accuracy", 2  # the cpu recipe of that evening (lr 0.02), replaced late that night
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-long-22-epochs-seed"):
         return "convmixer time to accuracy", 2  # cpu-long's first run: the recipe of 7 December, 22 epochs
+    if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-width-160-pilot-seed"):
+        return "convmixer time to accuracy", 2  # a one-run pilot of 8 December (ConvMixer-160/8, 18 epochs)
     if name.startswith("benchmarks/results/archive/time_to_accuracy-ours-cpu-lr-pilot-seed"):
         return "convmixer time to accuracy", 2  # a one-run pilot of 7 December (peak learning rate 0.02)
     if name.startswith("benchmarks/results/archive/time_to_accuracy-"):
