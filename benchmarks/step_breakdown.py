@@ -72,8 +72,11 @@ def whole_step(acceleration: Acceleration, repeats: int = 12) -> float:
     return median_ms(lambda: training.step(images, labels), repeats, warmup=3)
 
 
+ROUNDS, STEPS_PER_ROUND = 6, 3  # alternating rounds: every variant's median is over 18 timed steps
+
+
 def interleaved_steps(acceleration: Acceleration, variants: dict[str, Callable[[], ContextManager]],
-                      rounds: int = 6, per_round: int = 3) -> dict[str, float]:
+                      rounds: int = ROUNDS, per_round: int = STEPS_PER_ROUND) -> dict[str, float]:
     """The whole step under each of ``variants`` (a context that patches the engine), timed in
     alternating rounds on one model so that the machine's drift falls on all alike: median ms."""
     batch = PROFILE.batch_size

@@ -886,7 +886,7 @@ def lr_pilot_quotes() -> list[str]:
     ]
 
 
-def test_comparison(new: list[dict], old: list[dict]):
+def compare_on_test(new: list[dict], old: list[dict]):
     """New minus old recipe on the test set, by the package's one rule: what the prose reports beside
     a decision made on validation (the test set chooses nothing)."""
     groups = [Group(label, tuple(100 * r["final_test_accuracy"] for r in runs)) for label, runs in (("new", new), ("old", old))]
@@ -934,7 +934,7 @@ def lr_decision_quotes() -> tuple[list[str], list[str]]:
     old = december_7_seeds(chosen)
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
-    tested = test_comparison(recipe, old)
+    tested = compare_on_test(recipe, old)
     fixed, acc, minutes = seed_quotes(recipe)
     verdict = f"{-decision.difference:+.1f} ± {decision.half_width:.1f} points"
     return [
@@ -967,7 +967,7 @@ def epochs_decision_quotes() -> tuple[list[str], list[str]]:
     decision = script.recipe_comparison("ours", "cpu", DECEMBER_7_EVENING, seeds=chosen)  # old minus new
     validation = lambda runs: statistics.mean(map(script.last_validation_accuracy, runs))
     test = lambda runs: statistics.mean(100 * r["final_test_accuracy"] for r in runs)
-    tested = test_comparison(recipe, old)
+    tested = compare_on_test(recipe, old)
     fixed, acc, minutes = seed_quotes()
     verdict = f"{-decision.difference:+.1f} ± {decision.half_width:.1f} points"
     best = max(recipe, key=script.last_validation_accuracy)
@@ -1010,7 +1010,7 @@ def engine_change_quotes() -> tuple[list[str], list[str]]:
     benchmarks/README, then README."""
     from support import load_script
 
-    rounds, per_round = load_script("step_breakdown", folder="benchmarks").interleaved_steps.__defaults__
+    script = load_script("step_breakdown", folder="benchmarks")
     config = get_profile("cpu").model_config()
     rows = get_profile("cpu").batch_size * (config.image_size // config.patch_size) ** 2
     names = (PREREG_BREAKDOWN, "step_breakdown-cpu.json")
@@ -1027,9 +1027,8 @@ def engine_change_quotes() -> tuple[list[str], list[str]]:
     bench = table + [speed_table_row(r, f"{r['images_per_s']:.1f}", ms(r["ms_per_step_median"]), ms(r["ms_per_step_min"]),
                                      ratio(r, True)) for r in speeds.values()] + [
         f"model's rows of {rows:,} numbers",
-        f"the median of {rounds * per_round} steps each",
-        "its {0} × {0} product ran at {1:.0f} against {2:.0f} GFLOP/s".format(
-            *re.findall(r"\d+", next(k for k in runs[1]["matmul"] if k.startswith("square"))),
+        f"the median of {script.ROUNDS * script.STEPS_PER_ROUND} steps each",
+        "its 2048 × 2048 product ran at {:.0f} against {:.0f} GFLOP/s".format(
             *(r["matmul"]["square_2048_gflops"] for r in runs[::-1])),
         f"on the rows: {norm[0]} in the first run, {norm[1]} in the second",
         f"stayed slower ({runs[1]['step_ms']['engine + torch.compile']:.0f} ms)",
